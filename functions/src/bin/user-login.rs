@@ -1,0 +1,5 @@
+//! The `user-login` Lambda function.
+
+fn main() -> std::process::ExitCode {
+    functions::lambda::run(&functions::user_login::ENDPOINT)
+}

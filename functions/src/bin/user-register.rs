@@ -1,0 +1,5 @@
+//! The `user-register` Lambda function.
+
+fn main() -> std::process::ExitCode {
+    functions::lambda::run(&functions::user_register::ENDPOINT)
+}

@@ -1,0 +1,91 @@
+//! The HTTP edge shared by every endpoint, on Lambda and in the local server:
+//! parameter extraction ([`params`]), the reply envelope ([`reply`]) and
+//! [`respond`], which runs a handler and turns its result (or its panic) into
+//! the contract's JSON response.
+
+pub mod params;
+pub mod reply;
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use futures_util::FutureExt as _;
+use lambda_http::{Body, Request, Response};
+use shared::{App, Error};
+
+use crate::routes::{Endpoint, ErrorFields};
+pub use params::Params;
+pub use reply::Reply;
+
+/// Runs `endpoint`'s handler on `request` and builds the response. Internal
+/// errors are logged here, once, with their cause; the client gets a generic
+/// message. A panicking handler answers 50000 like any internal error.
+pub async fn respond(app: &App, endpoint: &Endpoint, request: Request) -> Response<Body> {
+    let started = Instant::now();
+    let outcome = AssertUnwindSafe((endpoint.handler)(app, request)).catch_unwind().await;
+    let outcome = outcome.unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("handler panicked"))));
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match outcome {
+        Ok(reply) => {
+            tracing::info!(route = endpoint.name, status_code = 0, latency_ms, "request served");
+            reply::success(reply)
+        }
+        Err(error) => {
+            let status_code = error.status_code();
+            if let Error::Internal(cause) = &error {
+                tracing::error!(
+                    route = endpoint.name,
+                    status_code,
+                    latency_ms,
+                    error = format!("{cause:#}"),
+                    "request failed"
+                );
+            } else {
+                tracing::info!(route = endpoint.name, status_code, latency_ms, reason = %error, "request refused");
+            }
+            reply::failure(&error, endpoint.error_fields)
+        }
+    }
+}
+
+/// The response to a path outside the contract (404, 10004) or a known path
+/// with the wrong method (405, 10001).
+pub fn no_route(wrong_method: bool) -> Response<Body> {
+    if wrong_method {
+        reply::envelope(405, 10001, "method not allowed on this path", serde_json::Map::new())
+    } else {
+        reply::envelope(404, 10004, "no such endpoint", serde_json::Map::new())
+    }
+}
+
+impl ErrorFields {
+    /// The keys an error body carries beside the envelope.
+    fn fields(self) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        if self == ErrorFields::Session {
+            fields.insert("user_id".into(), 0.into());
+            fields.insert("token".into(), "".into());
+        }
+        fields
+    }
+}
+
+/// The caller, from a required `token`: missing, malformed, expired, or for a
+/// user that no longer exists is [`Error::Unauthenticated`] (10002).
+pub async fn authenticate(app: &App, params: &Params) -> shared::Result<shared::domain::UserId> {
+    let token = params.text("token")?.filter(|token| !token.is_empty());
+    let token = token.ok_or_else(|| Error::Unauthenticated("token: is required, log in first".into()))?;
+    let user_id = app.tokens.verify(token).map_err(|rejected| {
+        tracing::debug!(%rejected, "token refused");
+        Error::Unauthenticated("token is invalid or expired, log in again".into())
+    })?;
+    shared::users::existing_user(app, user_id).await?;
+    Ok(user_id)
+}
+
+/// The viewer on a read endpoint: the token's user, or a guest (`None`) when
+/// the token is missing, invalid or expired.
+pub fn viewer(app: &App, params: &Params) -> Option<shared::domain::UserId> {
+    let token = params.text("token").ok().flatten()?;
+    app.tokens.verify(token).ok()
+}

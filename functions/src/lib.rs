@@ -1,0 +1,21 @@
+//! Every Lambda function of douyin-serverless, and the local server.
+//!
+//! One module per endpoint (`user_register` for `/douyin/user/register/`, bin
+//! `user-register`, SAM `UserRegisterFunction`, `events/user-register.json`);
+//! each is a plain async `handle(&App, Request)` that reads: parse parameters,
+//! authenticate, call the domain in `shared`, build the reply.
+//!
+//! - [`edge`]: parameters, envelope, error mapping, authentication at the edge.
+//! - [`routes`]: the route table.
+//! - [`lambda`]: the runner every bin calls.
+//! - [`local`]: the `douyin-local` server (feature `local`).
+
+pub mod edge;
+pub mod lambda;
+#[cfg(feature = "local")]
+pub mod local;
+pub mod routes;
+
+pub mod user_info;
+pub mod user_login;
+pub mod user_register;

@@ -1,0 +1,272 @@
+//! The local server (`douyin-local`): every endpoint of the contract in one
+//! process, calling the same handlers the Lambdas run, through the same
+//! [`crate::edge::respond`].
+//!
+//! On the default `embedded` backend the DynamoDB engine runs on a private
+//! loopback port and the S3 engine is mounted on the server's own port: every
+//! path outside `/douyin/` is S3 (path-style buckets). Presigned media links
+//! are therefore signed for the public URL and work from any device that can
+//! reach the server. On the `aws` backend, the SDK's usual configuration
+//! decides where DynamoDB, S3 and SQS are (real AWS or emulators).
+
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use lambda_http::Body;
+use shared::App;
+use shared::app::Endpoints;
+use shared::config::{Argon2Cost, Config};
+use shared::embedded::{self, EngineCredentials};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::edge::params::MAX_BODY_BYTES;
+use crate::routes::{self, Route};
+
+/// Which engines the server uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// DynamoDB and S3 embedded in the process, data under the data folder.
+    Embedded,
+    /// DynamoDB, S3 and SQS through the SDK's usual configuration.
+    Aws,
+}
+
+/// How to run the server.
+#[derive(Clone, Debug)]
+pub struct LocalOptions {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// Where the data lives (embedded engines, the token-signing secret).
+    pub data_dir: PathBuf,
+    /// Base of media links, as devices reach this server.
+    pub public_url: Option<String>,
+    /// Which engines.
+    pub backend: Backend,
+    /// The table's name.
+    pub table: String,
+    /// The media bucket's name.
+    pub bucket: String,
+    /// Password hashing cost.
+    pub argon2: Argon2Cost,
+}
+
+impl LocalOptions {
+    /// The defaults of `douyin-local`: port 8080 on loopback, `./.douyin-data`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> LocalOptions {
+        LocalOptions {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            data_dir: data_dir.into(),
+            public_url: None,
+            backend: Backend::Embedded,
+            table: "douyin".into(),
+            bucket: "douyin-media".into(),
+            argon2: Argon2Cost::OWASP,
+        }
+    }
+}
+
+/// A running local server.
+pub struct LocalServer {
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// The base URL clients use.
+    pub public_url: String,
+    app: Arc<App>,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<()>,
+}
+
+struct State {
+    app: Arc<App>,
+    s3: Option<s3s::service::S3Service>,
+}
+
+type ResponseBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
+impl LocalServer {
+    /// Starts the server and its engines; returns once it is ready to serve.
+    pub async fn start(options: LocalOptions) -> anyhow::Result<LocalServer> {
+        let listener = TcpListener::bind(options.addr).await?;
+        let address = listener.local_addr()?;
+        let public_url = options.public_url.clone().unwrap_or_else(|| format!("http://{}", reachable(address)));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        std::fs::create_dir_all(&options.data_dir)?;
+        let mut config = Config::local(&options.table, &options.bucket, &signing_secret(&options.data_dir)?);
+        config.argon2 = options.argon2;
+        let (stop, stopped) = watch::channel(false);
+
+        let (app, s3) = match options.backend {
+            Backend::Embedded => {
+                let credentials = EngineCredentials::random();
+                let s3 = embedded::s3_service(&options.data_dir.join("s3"), &credentials)?;
+                let database = embedded::open_dynamodb(Some(&options.data_dir))?;
+                let dynamodb = embedded::serve_dynamodb(database, stopped.clone()).await?;
+                let endpoints = Endpoints {
+                    dynamodb: Some(format!("http://{dynamodb}")),
+                    s3: Some(format!("http://{}", reachable(address))),
+                    s3_public: Some(public_url.clone()),
+                };
+                let app = App::build(config, &credentials.sdk_config(), &endpoints, None).await?;
+                (app, Some(s3))
+            }
+            Backend::Aws => {
+                let sdk = shared::app::load_sdk_config().await;
+                (App::build(config, &sdk, &Endpoints::default(), None).await?, None)
+            }
+        };
+        let app = Arc::new(app);
+        let state = Arc::new(State { app: Arc::clone(&app), s3 });
+        let server = tokio::spawn(serve(listener, state, stopped));
+
+        // The S3 engine answers on our own port, so the server must be up first.
+        app.table.create_if_missing().await?;
+        app.media.create_bucket_if_missing().await?;
+        app.media.ensure_defaults().await?;
+        Ok(LocalServer { address, public_url, app, stop, server })
+    }
+
+    /// The application the server runs (for tests that inspect state).
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (up to five
+    /// seconds) and stops the engines.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+    }
+}
+
+/// An address a client on this machine can reach: a wildcard bind becomes
+/// loopback.
+fn reachable(address: SocketAddr) -> SocketAddr {
+    if address.ip().is_unspecified() {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), address.port())
+    } else {
+        address
+    }
+}
+
+/// The token-signing secret of this data folder: made at the first start and
+/// kept, so tokens survive restarts. Never printed.
+fn signing_secret(data_dir: &Path) -> anyhow::Result<String> {
+    use rand::distr::{Alphanumeric, SampleString as _};
+    let path = data_dir.join("jwt-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if secret.trim().len() >= 32 => return Ok(secret.trim().to_owned()),
+        Ok(_) | Err(_) => {}
+    }
+    let secret = Alphanumeric.sample_string(&mut rand::rng(), 64);
+    write_private(&path, &secret)?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    Ok(std::fs::write(path, content)?)
+}
+
+async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        let socket = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => socket,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    continue;
+                }
+            },
+            _ = stop.wait_for(|stop| *stop) => break,
+        };
+        let state = Arc::clone(&state);
+        let service = hyper::service::service_fn(move |request| handle(Arc::clone(&state), request));
+        let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(socket), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(5)) => tracing::warn!("requests still running at shutdown"),
+    }
+}
+
+async fn handle(
+    state: Arc<State>,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<ResponseBody>, Infallible> {
+    let path = request.uri().path();
+    if path == "/douyin" || path.starts_with("/douyin/") {
+        return Ok(api(&state.app, request).await);
+    }
+    match &state.s3 {
+        Some(s3) => {
+            match hyper::service::Service::call(s3, request).await {
+                Ok(response) => Ok(response
+                    .map(|body| body.map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e }).boxed_unsync())),
+                Err(error) => {
+                    tracing::error!(error = ?error, "s3 engine failed");
+                    Ok(lambda_to_hyper(crate::edge::reply::envelope(500, 50000, "internal error", Default::default())))
+                }
+            }
+        }
+        None => Ok(lambda_to_hyper(crate::edge::no_route(false))),
+    }
+}
+
+async fn api(app: &App, request: hyper::Request<Incoming>) -> hyper::Response<ResponseBody> {
+    let endpoint = match routes::route(request.method(), request.uri().path()) {
+        Route::Endpoint(endpoint) => endpoint,
+        Route::WrongMethod => return lambda_to_hyper(crate::edge::no_route(true)),
+        Route::NotFound => return lambda_to_hyper(crate::edge::no_route(false)),
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let message = format!(
+                "request body is larger than {MAX_BODY_BYTES} bytes; upload large videos with the presigned upload"
+            );
+            return lambda_to_hyper(crate::edge::reply::envelope(200, 10001, &message, Default::default()));
+        }
+    };
+    let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
+    let response = crate::edge::respond(app, endpoint, lambda_http::http::Request::from_parts(parts, body)).await;
+    lambda_to_hyper(response)
+}
+
+fn lambda_to_hyper(response: lambda_http::Response<Body>) -> hyper::Response<ResponseBody> {
+    response.map(|body| {
+        let bytes = match body {
+            Body::Empty => Bytes::new(),
+            Body::Text(text) => Bytes::from(text),
+            Body::Binary(binary) => Bytes::from(binary),
+            _ => Bytes::new(),
+        };
+        Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+    })
+}

@@ -1,0 +1,35 @@
+//! `GET /douyin/user/`: a user's profile, for guests too.
+
+use lambda_http::Request;
+use serde::Serialize;
+use shared::domain::{User, UserId};
+use shared::{App, Error};
+
+use crate::edge::{self, Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "user-info",
+    method: lambda_http::http::Method::GET,
+    path: "/douyin/user/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::EnvelopeOnly,
+};
+
+#[derive(Serialize)]
+struct Profile {
+    user: User,
+}
+
+/// The profile of `user_id`, or of the token's user when `user_id` is absent.
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let viewer = edge::viewer(app, &params);
+    let user_id = match params.text("user_id")? {
+        Some(raw) => UserId::parse("user_id", raw)?,
+        None => viewer.ok_or_else(|| Error::invalid("user_id", "is required without a valid token"))?,
+    };
+    let user = shared::users::profile(app, user_id, viewer).await?;
+    Reply::with(&Profile { user })
+}

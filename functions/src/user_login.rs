@@ -1,0 +1,35 @@
+//! `POST /douyin/user/login/`: exchange a username and password for a token.
+
+use lambda_http::Request;
+use serde::Serialize;
+use shared::domain::{Password, Username};
+use shared::{App, Error};
+
+use crate::edge::{Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "user-login",
+    method: lambda_http::http::Method::POST,
+    path: "/douyin/user/login/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::Session,
+};
+
+#[derive(Serialize)]
+struct LoggedIn {
+    user_id: u64,
+    token: String,
+}
+
+/// Logs in; an unknown user and a wrong password are the same 10006.
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let username = Username::parse("username", params.required("username")?)?;
+    // A password that could never have been registered cannot match: answer
+    // like a wrong one rather than describing the rules to a guesser.
+    let password = Password::parse("password", params.required("password")?).map_err(|_| Error::BadCredentials)?;
+    let session = shared::users::login(app, &username, &password).await?;
+    Reply::with(&LoggedIn { user_id: session.user_id.0, token: session.token.0 })
+}

@@ -1,0 +1,34 @@
+//! `POST /douyin/user/register/`: create a user and log them in.
+
+use lambda_http::Request;
+use serde::Serialize;
+use shared::App;
+use shared::domain::{Password, Username};
+
+use crate::edge::{Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "user-register",
+    method: lambda_http::http::Method::POST,
+    path: "/douyin/user/register/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::Session,
+};
+
+#[derive(Serialize)]
+struct Registered {
+    user_id: u64,
+    token: String,
+}
+
+/// Registers `username` with `password`; answers the new user's id and a token.
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let username = Username::parse("username", params.required("username")?)?;
+    let password = Password::parse("password", params.required("password")?)?;
+    app.media.ensure_defaults().await?;
+    let session = shared::users::register(app, &username, &password).await?;
+    Reply::with(&Registered { user_id: session.user_id.0, token: session.token.0 })
+}

@@ -1,0 +1,228 @@
+//! Configuration: read from the environment once, at cold start, into a typed
+//! [`Config`]. This is the only module that reads the environment (the AWS SDK
+//! reads its own variables, such as `AWS_ENDPOINT_URL_DYNAMODB`, itself).
+//!
+//! Tests and the local server build a [`Config`] as a value.
+
+use std::time::Duration;
+
+/// Everything a deployer chooses. See the README's configuration table.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The DynamoDB table (`DOUYIN_TABLE`).
+    pub table_name: String,
+    /// The private media bucket (`DOUYIN_MEDIA_BUCKET`).
+    pub media_bucket: String,
+    /// The chat FIFO queue's URL (`DOUYIN_CHAT_QUEUE_URL`), for functions that send.
+    pub chat_queue_url: Option<String>,
+    /// Where the token-signing secret comes from.
+    pub jwt_secret: SecretSource,
+    /// How long an issued token is valid (`DOUYIN_TOKEN_TTL_SECS`).
+    pub token_ttl: Duration,
+    /// Argon2id cost (`DOUYIN_ARGON2_MEMORY_KIB`, `_ITERATIONS`, `_PARALLELISM`).
+    pub argon2: Argon2Cost,
+    /// Base URL of media when served by a CDN or a public origin
+    /// (`DOUYIN_MEDIA_BASE_URL`); media links are presigned GETs when unset.
+    pub media_base_url: Option<String>,
+    /// Lifetime of presigned media links (`DOUYIN_MEDIA_URL_TTL_SECS`).
+    pub media_url_ttl: Duration,
+    /// How many ids one instance reserves at a time (`DOUYIN_ID_BLOCK`).
+    pub id_block: u64,
+    /// Log filter, `tracing` syntax (`DOUYIN_LOG`, default `info`).
+    pub log_filter: String,
+}
+
+/// Where the JWT signing secret is read from.
+#[derive(Clone)]
+pub enum SecretSource {
+    /// The secret itself (local server and tests; `DOUYIN_JWT_SECRET`).
+    Value(String),
+    /// A Secrets Manager secret, read once at cold start (`DOUYIN_JWT_SECRET_ARN`).
+    SecretsManager(String),
+}
+
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSource::Value(_) => f.write_str("Value(<redacted>)"),
+            SecretSource::SecretsManager(arn) => write!(f, "SecretsManager({arn})"),
+        }
+    }
+}
+
+/// Argon2id parameters (OWASP: m = 19 MiB, t = 2, p = 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Argon2Cost {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes over memory.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Argon2Cost {
+    /// The OWASP recommendation, our default.
+    pub const OWASP: Argon2Cost = Argon2Cost { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
+    /// The cheapest cost argon2 accepts: for tests only.
+    pub const TEST: Argon2Cost = Argon2Cost { memory_kib: 8, iterations: 1, parallelism: 1 };
+}
+
+/// A missing or malformed variable, named.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl Config {
+    /// Reads the configuration of a Lambda function from the environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds a configuration from any variable lookup (the environment, or a
+    /// map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|value| !value.trim().is_empty());
+        let required =
+            |name: &'static str| get(name).ok_or(ConfigError { variable: name, problem: "is required".into() });
+        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => raw.trim().parse().map_err(|_| ConfigError {
+                    variable: name,
+                    problem: format!("expected a whole number, found {raw:?}"),
+                }),
+            }
+        };
+        let small = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            u32::try_from(number(name, u64::from(default))?)
+                .map_err(|_| ConfigError { variable: name, problem: "is too large".into() })
+        };
+
+        let jwt_secret = match (get("DOUYIN_JWT_SECRET_ARN"), get("DOUYIN_JWT_SECRET")) {
+            (Some(arn), _) => SecretSource::SecretsManager(arn),
+            (None, Some(secret)) => SecretSource::Value(secret),
+            (None, None) => {
+                return Err(ConfigError {
+                    variable: "DOUYIN_JWT_SECRET_ARN",
+                    problem: "is required (or DOUYIN_JWT_SECRET outside AWS)".into(),
+                });
+            }
+        };
+        let config = Config {
+            table_name: required("DOUYIN_TABLE")?,
+            media_bucket: required("DOUYIN_MEDIA_BUCKET")?,
+            chat_queue_url: get("DOUYIN_CHAT_QUEUE_URL"),
+            jwt_secret,
+            token_ttl: Duration::from_secs(number("DOUYIN_TOKEN_TTL_SECS", 7 * 24 * 3600)?),
+            argon2: Argon2Cost {
+                memory_kib: small("DOUYIN_ARGON2_MEMORY_KIB", Argon2Cost::OWASP.memory_kib)?,
+                iterations: small("DOUYIN_ARGON2_ITERATIONS", Argon2Cost::OWASP.iterations)?,
+                parallelism: small("DOUYIN_ARGON2_PARALLELISM", Argon2Cost::OWASP.parallelism)?,
+            },
+            media_base_url: get("DOUYIN_MEDIA_BASE_URL").map(|url| url.trim_end_matches('/').to_owned()),
+            media_url_ttl: Duration::from_secs(number("DOUYIN_MEDIA_URL_TTL_SECS", 6 * 3600)?),
+            id_block: number("DOUYIN_ID_BLOCK", 100)?,
+            log_filter: get("DOUYIN_LOG").unwrap_or_else(|| "info".into()),
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// A configuration for tests and the local server: cheap argon2 is *not*
+    /// implied; callers choose.
+    pub fn local(table_name: &str, media_bucket: &str, jwt_secret: &str) -> Config {
+        Config {
+            table_name: table_name.into(),
+            media_bucket: media_bucket.into(),
+            chat_queue_url: None,
+            jwt_secret: SecretSource::Value(jwt_secret.into()),
+            token_ttl: Duration::from_secs(7 * 24 * 3600),
+            argon2: Argon2Cost::OWASP,
+            media_base_url: None,
+            media_url_ttl: Duration::from_secs(6 * 3600),
+            id_block: 100,
+            log_filter: "info".into(),
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.token_ttl.is_zero() {
+            return Err(ConfigError { variable: "DOUYIN_TOKEN_TTL_SECS", problem: "must be positive".into() });
+        }
+        // SigV4 presigned URLs live at most seven days.
+        if self.media_url_ttl.is_zero() || self.media_url_ttl > Duration::from_secs(7 * 24 * 3600) {
+            return Err(ConfigError {
+                variable: "DOUYIN_MEDIA_URL_TTL_SECS",
+                problem: "must be between 1 and 604800".into(),
+            });
+        }
+        if self.id_block == 0 {
+            return Err(ConfigError { variable: "DOUYIN_ID_BLOCK", problem: "must be positive".into() });
+        }
+        if let SecretSource::Value(secret) = &self.jwt_secret
+            && secret.len() < 32
+        {
+            return Err(ConfigError {
+                variable: "DOUYIN_JWT_SECRET",
+                problem: "must be at least 32 bytes (256 bits)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        ("DOUYIN_TABLE", "douyin"),
+        ("DOUYIN_MEDIA_BUCKET", "media"),
+        ("DOUYIN_JWT_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:jwt"),
+    ];
+
+    #[test]
+    fn defaults_follow_owasp_and_a_week_of_tokens() {
+        let config = Config::from_lookup(lookup(&BASE)).unwrap();
+        assert_eq!(config.argon2, Argon2Cost::OWASP);
+        assert_eq!(config.token_ttl, Duration::from_secs(604_800));
+        assert!(matches!(config.jwt_secret, SecretSource::SecretsManager(_)));
+    }
+
+    #[test]
+    fn missing_variable_is_named() {
+        let error = Config::from_lookup(lookup(&BASE[1..])).unwrap_err();
+        assert_eq!(error.variable, "DOUYIN_TABLE");
+    }
+
+    #[test]
+    fn malformed_number_is_named() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("DOUYIN_ARGON2_MEMORY_KIB", "lots"));
+        let error = Config::from_lookup(lookup(&pairs)).unwrap_err();
+        assert_eq!(error.variable, "DOUYIN_ARGON2_MEMORY_KIB");
+        assert!(error.to_string().contains("lots"));
+    }
+
+    #[test]
+    fn short_literal_secret_is_refused_and_never_printed() {
+        let pairs = [("DOUYIN_TABLE", "t"), ("DOUYIN_MEDIA_BUCKET", "b"), ("DOUYIN_JWT_SECRET", "short")];
+        let error = Config::from_lookup(lookup(&pairs)).unwrap_err();
+        assert_eq!(error.variable, "DOUYIN_JWT_SECRET");
+        let config = Config::local("t", "b", "a-secret-that-is-long-enough-for-hs256!!");
+        assert!(!format!("{config:?}").contains("long-enough"));
+    }
+}

@@ -1,0 +1,175 @@
+//! Domain values parsed at the edge ("parse, don't validate"): once a
+//! [`Username`] or a [`UserId`] exists it is valid. Each parser takes the name of
+//! the field it reads so that its error names it.
+//!
+//! The limits are the contract's (`douyin-api.md` §1, text limits).
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Largest id or count a JavaScript or float64 client reads exactly (2^53 − 1).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// The id of a user: a positive integer below 2^53.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub u64);
+
+impl UserId {
+    /// Parses the decimal value of parameter `field`.
+    pub fn parse(field: &str, raw: &str) -> Result<UserId> {
+        parse_id(field, raw).map(UserId)
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Parses a positive integer id below 2^53.
+pub fn parse_id(field: &str, raw: &str) -> Result<u64> {
+    let value: u64 = raw.trim().parse().map_err(|_| Error::invalid(field, "must be a positive whole number"))?;
+    if value == 0 || value > MAX_SAFE_INTEGER {
+        return Err(Error::invalid(field, "must be between 1 and 2^53 - 1"));
+    }
+    Ok(value)
+}
+
+/// A username: 1–32 characters after trimming, no white space or control
+/// characters inside. Case-sensitive.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+impl Username {
+    /// Most characters in a username.
+    pub const MAX_CHARS: usize = 32;
+
+    /// Parses parameter `field`.
+    pub fn parse(field: &str, raw: &str) -> Result<Username> {
+        let name = raw.trim();
+        let chars = name.chars().count();
+        if chars == 0 {
+            return Err(Error::invalid(field, "must not be empty"));
+        }
+        if chars > Self::MAX_CHARS {
+            return Err(Error::invalid(field, format!("must be at most {} characters", Self::MAX_CHARS)));
+        }
+        if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::invalid(field, "must not contain spaces or control characters"));
+        }
+        Ok(Username(name.to_owned()))
+    }
+
+    /// The name as stored and shown.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password: 6–32 bytes, never trimmed. Its `Debug` hides it, so it cannot
+/// leak into a log by accident.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    /// Fewest bytes in a password.
+    pub const MIN_BYTES: usize = 6;
+    /// Most bytes in a password.
+    pub const MAX_BYTES: usize = 32;
+
+    /// Parses parameter `field`.
+    pub fn parse(field: &str, raw: &str) -> Result<Password> {
+        if raw.len() < Self::MIN_BYTES || raw.len() > Self::MAX_BYTES {
+            return Err(Error::invalid(
+                field,
+                format!("must be {} to {} bytes long", Self::MIN_BYTES, Self::MAX_BYTES),
+            ));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(Error::invalid(field, "must not contain control characters"));
+        }
+        Ok(Password(raw.to_owned()))
+    }
+
+    /// The secret itself, for the hasher only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// The contract's User object (`douyin-api.md` §2), as seen by one viewer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// The user's id.
+    pub id: u64,
+    /// The username.
+    pub name: String,
+    /// How many users this user follows.
+    pub follow_count: u64,
+    /// How many users follow this user.
+    pub follower_count: u64,
+    /// Whether the viewer follows this user.
+    pub is_follow: bool,
+    /// Absolute URL of the avatar.
+    pub avatar: String,
+    /// Absolute URL of the profile background.
+    pub background_image: String,
+    /// The profile text.
+    pub signature: String,
+    /// Likes received on the user's videos.
+    pub total_favorited: u64,
+    /// How many videos the user published.
+    pub work_count: u64,
+    /// How many videos the user liked.
+    pub favorite_count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn username_is_trimmed_and_counted_in_characters() {
+        assert_eq!(Username::parse("username", "  alice ").unwrap().as_str(), "alice");
+        let thirty_two_han = "字".repeat(32);
+        assert!(Username::parse("username", &thirty_two_han).is_ok());
+        let error = Username::parse("username", &"字".repeat(33)).unwrap_err();
+        assert!(error.to_string().starts_with("username:"));
+    }
+
+    #[test]
+    fn username_rejects_inner_space_control_and_empty() {
+        for bad in ["", "   ", "a b", "a\u{7}b", "a\tb"] {
+            assert_eq!(Username::parse("username", bad).unwrap_err().status_code(), 10001, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn password_is_counted_in_bytes_and_never_trimmed() {
+        assert!(Password::parse("password", "12345").is_err());
+        assert!(Password::parse("password", " 2345 ").is_ok());
+        assert!(Password::parse("password", &"x".repeat(33)).is_err());
+        // 11 three-byte characters are 33 bytes.
+        assert!(Password::parse("password", &"密".repeat(11)).is_err());
+        assert_eq!(format!("{:?}", Password::parse("p", "hunter22").unwrap()), "Password(<redacted>)");
+    }
+
+    #[test]
+    fn ids_are_positive_and_below_two_to_the_53() {
+        assert_eq!(UserId::parse("user_id", " 42").unwrap(), UserId(42));
+        for bad in ["0", "-1", "abc", "", "9007199254740992", "1.5"] {
+            let error = UserId::parse("user_id", bad).unwrap_err();
+            assert!(error.to_string().starts_with("user_id:"), "{bad:?}");
+        }
+        assert!(UserId::parse("user_id", "9007199254740991").is_ok());
+    }
+}

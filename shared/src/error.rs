@@ -1,0 +1,125 @@
+//! The one error type of the service, named by what the client experiences, and
+//! its mapping to the contract's `status_code`, `status_msg` and HTTP status.
+//!
+//! Infrastructure failures become [`Error::Internal`] with context; their text
+//! never reaches a client (see [`Error::status_msg`]).
+
+use std::fmt::Display;
+
+/// A failure of a request, as the client sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A parameter is missing, of the wrong type, out of range or too long. The
+    /// message names the field.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// No valid token on an endpoint that needs one.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The user, video or comment does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with existing state (a taken username).
+    #[error("{0}")]
+    Conflict(String),
+    /// Unknown user or wrong password: one message for both.
+    #[error("wrong username or password")]
+    BadCredentials,
+    /// Not a supported video, corrupt, or too large.
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    /// Too many requests from this caller.
+    #[error("too many requests, try again later")]
+    RateLimited,
+    /// A fault on our side. The source chain goes to the log, never to the client.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// Result with the service's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The contract's `status_code` for this error.
+    pub fn status_code(&self) -> u32 {
+        match self {
+            Error::InvalidArgument(_) => 10001,
+            Error::Unauthenticated(_) => 10002,
+            Error::Forbidden(_) => 10003,
+            Error::NotFound(_) => 10004,
+            Error::Conflict(_) => 10005,
+            Error::BadCredentials => 10006,
+            Error::UnsupportedMedia(_) => 10007,
+            Error::RateLimited => 10008,
+            Error::Internal(_) => 50000,
+        }
+    }
+
+    /// The HTTP status: 200 for every error the caller caused, 429 when rate
+    /// limited, 500 for our faults.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::RateLimited => 429,
+            Error::Internal(_) => 500,
+            _ => 200,
+        }
+    }
+
+    /// The `status_msg` shown to the user: the variant's message, except for
+    /// internal errors, whose cause stays in the log.
+    pub fn status_msg(&self) -> String {
+        self.to_string()
+    }
+
+    /// An [`Error::InvalidArgument`] about `field`.
+    pub fn invalid(field: &str, problem: impl Display) -> Self {
+        Error::InvalidArgument(format!("{field}: {problem}"))
+    }
+
+    /// Whether this is our fault (logged at error level) rather than the caller's.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Error::Internal(_))
+    }
+}
+
+/// Wraps any infrastructure error as [`Error::Internal`] with a short note of what
+/// we were doing, like `anyhow::Context`.
+pub trait Context<T> {
+    /// Turn the error into [`Error::Internal`], noting what failed.
+    fn context(self, what: &'static str) -> Result<T>;
+}
+
+impl<T, E> Context<T> for std::result::Result<T, E>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn context(self, what: &'static str) -> Result<T> {
+        self.map_err(|source| Error::Internal(anyhow::Error::new(source).context(what)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let error: Result<()> = Err(std::io::Error::other("secret table arn")).context("put user");
+        let error = error.unwrap_err();
+        assert_eq!(error.status_code(), 50000);
+        assert_eq!(error.http_status(), 500);
+        assert_eq!(error.status_msg(), "internal error");
+        assert!(format!("{:#}", anyhow::Error::from(error)).contains("secret table arn"));
+    }
+
+    #[test]
+    fn caller_errors_answer_http_200_except_rate_limits() {
+        assert_eq!(Error::invalid("user_id", "must be a number").http_status(), 200);
+        assert_eq!(Error::BadCredentials.status_code(), 10006);
+        assert_eq!(Error::RateLimited.http_status(), 429);
+        assert_eq!(Error::RateLimited.status_code(), 10008);
+    }
+}

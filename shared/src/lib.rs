@@ -1,0 +1,28 @@
+//! The douyin-serverless library: everything but the HTTP/Lambda edge.
+//!
+//! - [`domain`]: parsed values and the contract's objects.
+//! - [`users`] (and the use cases of later endpoints): what the service does,
+//!   over [`app::App`].
+//! - [`auth`]: password hashes and tokens.
+//! - [`store`] (DynamoDB), [`media`] (S3), [`queue`] (SQS or in-process): the
+//!   adapters; the only modules that touch an AWS SDK.
+//! - [`config`]: the only module that reads the environment.
+//! - [`embedded`]: the in-process engines, behind the `embedded` feature.
+//!
+//! The invariants are in ARCHITECTURE.md.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod domain;
+#[cfg(feature = "embedded")]
+pub mod embedded;
+pub mod error;
+pub mod media;
+pub mod queue;
+pub mod store;
+pub mod telemetry;
+pub mod users;
+
+pub use app::App;
+pub use error::{Error, Result};

@@ -1,0 +1,158 @@
+//! The S3 adapter for media (videos, covers, default profile images): the only
+//! module that speaks `aws-sdk-s3`.
+//!
+//! The bucket is private. Clients get media through links that are either
+//! presigned GETs or, when a public base URL (a CDN) is configured, that base
+//! plus the key. Presigned links are signed for a window that starts at a
+//! round time (the hour, for the default lifetime), so the same object gets the
+//! same link for that long: clients and
+//! caches can reuse it.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+use tokio::sync::OnceCell;
+
+use crate::error::{Context as _, Error, Result};
+
+/// Key of the default avatar.
+pub const DEFAULT_AVATAR_KEY: &str = "defaults/avatar.png";
+/// Key of the default profile background.
+pub const DEFAULT_BACKGROUND_KEY: &str = "defaults/background.png";
+
+const DEFAULT_AVATAR: &[u8] = include_bytes!("../assets/avatar.png");
+const DEFAULT_BACKGROUND: &[u8] = include_bytes!("../assets/background.png");
+
+/// The media bucket.
+#[derive(Clone, Debug)]
+pub struct Media {
+    client: Client,
+    /// Signs links for clients. Differs from `client` only in its endpoint when
+    /// the bucket is reached at another address from outside (the local server
+    /// behind `--public-url`).
+    presigner: Client,
+    bucket: String,
+    base_url: Option<String>,
+    link_ttl: Duration,
+    /// Set once the default images are known to be in the bucket.
+    defaults_ready: Arc<OnceCell<()>>,
+}
+
+/// How media links are made.
+#[derive(Clone, Debug)]
+pub struct LinkPolicy {
+    /// Public base URL (CDN) instead of presigned links.
+    pub base_url: Option<String>,
+    /// Lifetime of a presigned link.
+    pub ttl: Duration,
+}
+
+impl Media {
+    /// The bucket `bucket` through `client`, signing client links with `presigner`.
+    pub fn new(client: Client, presigner: Client, bucket: impl Into<String>, links: LinkPolicy) -> Media {
+        Media {
+            client,
+            presigner,
+            bucket: bucket.into(),
+            base_url: links.base_url,
+            link_ttl: links.ttl,
+            defaults_ready: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// Creates the bucket if it does not exist (local server and tests).
+    pub async fn create_bucket_if_missing(&self) -> Result<()> {
+        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+            return Ok(());
+        }
+        match self.client.create_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error).context("create media bucket"),
+        }
+    }
+
+    /// Uploads the default avatar and background if they are missing. The
+    /// register function calls it before creating a user; it costs two HEAD
+    /// requests once per instance, nothing after that.
+    pub async fn ensure_defaults(&self) -> Result<()> {
+        self.defaults_ready.get_or_try_init(|| self.upload_missing_defaults()).await?;
+        Ok(())
+    }
+
+    async fn upload_missing_defaults(&self) -> Result<()> {
+        for (key, bytes) in [(DEFAULT_AVATAR_KEY, DEFAULT_AVATAR), (DEFAULT_BACKGROUND_KEY, DEFAULT_BACKGROUND)] {
+            if self.client.head_object().bucket(&self.bucket).key(key).send().await.is_ok() {
+                continue;
+            }
+            self.put(key, Bytes::from_static(bytes), "image/png").await?;
+        }
+        Ok(())
+    }
+
+    /// Stores an object.
+    pub async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .context("put media object")?;
+        Ok(())
+    }
+
+    /// Reads a whole object; `None` when absent.
+    pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        let output = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(output) => output,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(error) => return Err(error).context("get media object"),
+        };
+        let body = output.body.collect().await.context("read media object")?;
+        Ok(Some(body.into_bytes()))
+    }
+
+    /// An absolute URL a client can GET the object at.
+    pub async fn link(&self, key: &str) -> Result<String> {
+        if let Some(base) = &self.base_url {
+            return Ok(format!("{base}/{key}"));
+        }
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        // Links made within one window are identical; the window is at most a
+        // quarter of the lifetime, so every link stays valid for 3/4 of it.
+        let window = (self.link_ttl.as_secs() / 4).clamp(1, 3600);
+        let window_start = UNIX_EPOCH + Duration::from_secs(now - now % window);
+        self.link_signed_at(key, window_start, self.link_ttl).await
+    }
+
+    /// A presigned GET of `key` signed at `start`, valid for `ttl` from then.
+    pub async fn link_signed_at(&self, key: &str, start: SystemTime, ttl: Duration) -> Result<String> {
+        let config = PresigningConfig::builder()
+            .start_time(start)
+            .expires_in(ttl)
+            .build()
+            .map_err(|e| Error::Internal(anyhow::Error::new(e).context("presigning config")))?;
+        let request = self
+            .presigner
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .context("presign media link")?;
+        Ok(request.uri().to_owned())
+    }
+}

@@ -1,0 +1,189 @@
+//! The single-table data model: every key format, item type, index and
+//! attribute name of the DynamoDB table lives here, and nowhere else.
+//!
+//! `docs/data-model.md` is the prose version: one row per access pattern of the
+//! contract, with the operation that serves it and the conditions each
+//! transaction carries. Keep the two in the same commit.
+//!
+//! Keys are strings (`pk`, `sk`); two overloaded global secondary indexes
+//! (`gsi1`, `gsi2`) serve the lists sorted by time. Numbers inside sort keys are
+//! zero-padded to 16 digits so that string order is numeric order (every id and
+//! millisecond time is below 2^53 < 10^16).
+
+use serde::{Deserialize, Serialize};
+
+/// Partition key attribute.
+pub const PK: &str = "pk";
+/// Sort key attribute.
+pub const SK: &str = "sk";
+/// First overloaded index (followers by time, feed shards, likes by time).
+pub const GSI1: &str = "gsi1";
+/// Partition key of [`GSI1`].
+pub const GSI1_PK: &str = "gsi1pk";
+/// Sort key of [`GSI1`].
+pub const GSI1_SK: &str = "gsi1sk";
+/// Second overloaded index (follows by time, a user's videos by time).
+pub const GSI2: &str = "gsi2";
+/// Partition key of [`GSI2`].
+pub const GSI2_PK: &str = "gsi2pk";
+/// Sort key of [`GSI2`].
+pub const GSI2_SK: &str = "gsi2sk";
+/// Time-to-live attribute (epoch seconds) for items that expire (rate windows,
+/// pending uploads).
+pub const TTL: &str = "expires_at";
+
+/// A primary key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Key {
+    /// Partition key.
+    pub pk: String,
+    /// Sort key.
+    pub sk: String,
+}
+
+/// A number inside a sort key: zero-padded so string order is numeric order.
+pub fn padded(n: u64) -> String {
+    format!("{n:016}")
+}
+
+/// `USER#<id>` / `PROFILE`: a user's profile and counters.
+pub fn user_key(user_id: u64) -> Key {
+    Key { pk: format!("USER#{user_id}"), sk: "PROFILE".into() }
+}
+
+/// `USERNAME#<name>` / `USERNAME`: the uniqueness guard of a username, which also
+/// holds the password hash (so a profile read can never carry it).
+pub fn username_key(name: &str) -> Key {
+    Key { pk: format!("USERNAME#{name}"), sk: "USERNAME".into() }
+}
+
+/// `USER#<follower>` / `FOLLOWS#<followee>`: a follow edge, looked up by key for
+/// `is_follow`.
+pub fn follow_key(follower: u64, followee: u64) -> Key {
+    Key { pk: format!("USER#{follower}"), sk: format!("FOLLOWS#{followee}") }
+}
+
+/// `COUNTER#ids` / `COUNTER`: the high-water mark of allocated ids.
+pub fn id_counter_key() -> Key {
+    Key { pk: "COUNTER#ids".into(), sk: "COUNTER".into() }
+}
+
+/// A user's profile item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserItem {
+    /// `USER#<id>`.
+    pub pk: String,
+    /// `PROFILE`.
+    pub sk: String,
+    /// The user id.
+    pub id: u64,
+    /// The username.
+    pub name: String,
+    /// Profile text.
+    pub signature: String,
+    /// Media key of the avatar.
+    pub avatar_key: String,
+    /// Media key of the background image.
+    pub background_key: String,
+    /// Users this user follows.
+    pub follow_count: u64,
+    /// Users following this user.
+    pub follower_count: u64,
+    /// Likes received on own videos.
+    pub total_favorited: u64,
+    /// Own videos.
+    pub work_count: u64,
+    /// Videos liked.
+    pub favorite_count: u64,
+    /// Registration time, ms since the epoch.
+    pub created_at_ms: u64,
+}
+
+impl UserItem {
+    /// A new user with zero counters.
+    pub fn new(id: u64, name: &str, profile: &NewProfile, created_at_ms: u64) -> UserItem {
+        let key = user_key(id);
+        UserItem {
+            pk: key.pk,
+            sk: key.sk,
+            id,
+            name: name.to_owned(),
+            signature: profile.signature.clone(),
+            avatar_key: profile.avatar_key.clone(),
+            background_key: profile.background_key.clone(),
+            follow_count: 0,
+            follower_count: 0,
+            total_favorited: 0,
+            work_count: 0,
+            favorite_count: 0,
+            created_at_ms,
+        }
+    }
+}
+
+/// What a new profile starts with.
+#[derive(Clone, Debug)]
+pub struct NewProfile {
+    /// Default signature.
+    pub signature: String,
+    /// Default avatar's media key.
+    pub avatar_key: String,
+    /// Default background's media key.
+    pub background_key: String,
+}
+
+/// The uniqueness guard of a username, with the login credentials.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct UsernameItem {
+    /// `USERNAME#<name>`.
+    pub pk: String,
+    /// `USERNAME`.
+    pub sk: String,
+    /// The user owning the name.
+    pub user_id: u64,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for UsernameItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UsernameItem").field("pk", &self.pk).field("user_id", &self.user_id).finish_non_exhaustive()
+    }
+}
+
+impl UsernameItem {
+    /// The guard of `name`, owned by `user_id`.
+    pub fn new(name: &str, user_id: u64, password_hash: String) -> UsernameItem {
+        let key = username_key(name);
+        UsernameItem { pk: key.pk, sk: key.sk, user_id, password_hash }
+    }
+}
+
+/// The counter item of [`id_counter_key`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IdCounterItem {
+    /// Highest id handed out so far.
+    pub next_id: u64,
+}
+
+/// Attribute name of [`IdCounterItem::next_id`].
+pub const ID_COUNTER_ATTR: &str = "next_id";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_numbers_sort_as_strings() {
+        assert!(padded(9) < padded(10));
+        assert!(padded(999_999_999_999) < padded((1 << 53) - 1));
+        assert_eq!(padded((1 << 53) - 1).len(), 16);
+    }
+
+    #[test]
+    fn key_formats_are_stable() {
+        assert_eq!(user_key(5), Key { pk: "USER#5".into(), sk: "PROFILE".into() });
+        assert_eq!(username_key("bob").pk, "USERNAME#bob");
+        assert_eq!(follow_key(1, 2).sk, "FOLLOWS#2");
+    }
+}

@@ -1,0 +1,96 @@
+//! The user use cases: register, log in, read a profile. Plain async functions
+//! over [`App`]; they know nothing of HTTP or Lambda.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::app::App;
+use crate::auth::token::Token;
+use crate::domain::{Password, User, UserId, Username};
+use crate::error::{Error, Result};
+use crate::media::{DEFAULT_AVATAR_KEY, DEFAULT_BACKGROUND_KEY};
+use crate::store::model::{NewProfile, UserItem, UsernameItem};
+
+/// The signature every new user starts with.
+pub const DEFAULT_SIGNATURE: &str = "This user has not written anything yet.";
+
+/// A session: the user and a token for them.
+#[derive(Debug)]
+pub struct Session {
+    /// The logged-in user.
+    pub user_id: UserId,
+    /// Their token.
+    pub token: Token,
+}
+
+/// Creates a user and logs them in. A taken username is [`Error::Conflict`].
+pub async fn register(app: &App, username: &Username, password: &Password) -> Result<Session> {
+    // Fail fast on a name we already know is taken, before paying for a hash;
+    // the transaction below is what guarantees uniqueness under races.
+    if app.table.credentials(username).await?.is_some() {
+        return Err(Error::Conflict(format!("username {:?} is already taken", username.as_str())));
+    }
+    let hash = app.passwords.hash(password).await?;
+    let id = app.ids.next().await?;
+    let profile = NewProfile {
+        signature: DEFAULT_SIGNATURE.into(),
+        avatar_key: DEFAULT_AVATAR_KEY.into(),
+        background_key: DEFAULT_BACKGROUND_KEY.into(),
+    };
+    let user = UserItem::new(id, username.as_str(), &profile, now_ms());
+    app.table.create_user(&user, &UsernameItem::new(username.as_str(), id, hash)).await?;
+    tracing::info!(user_id = id, "user registered");
+    let user_id = UserId(id);
+    Ok(Session { user_id, token: app.tokens.issue(user_id)? })
+}
+
+/// Logs a user in. Unknown user and wrong password are the same
+/// [`Error::BadCredentials`], and take about the same time.
+pub async fn login(app: &App, username: &Username, password: &Password) -> Result<Session> {
+    let credentials = app.table.credentials(username).await?;
+    let (user_id, hash) = match credentials {
+        Some(item) => (Some(UserId(item.user_id)), Some(item.password_hash)),
+        None => (None, None),
+    };
+    if !app.passwords.verify(password, hash).await? {
+        return Err(Error::BadCredentials);
+    }
+    let user_id = user_id.ok_or(Error::BadCredentials)?;
+    Ok(Session { user_id, token: app.tokens.issue(user_id)? })
+}
+
+/// The profile of `id` as `viewer` sees it.
+pub async fn profile(app: &App, id: UserId, viewer: Option<UserId>) -> Result<User> {
+    let (item, is_follow) = app
+        .table
+        .user_seen_by(id, viewer)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("user {id} does not exist")))?;
+    user_view(app, item, is_follow).await
+}
+
+/// The user behind a verified token; a token for a user that no longer exists
+/// is [`Error::Unauthenticated`].
+pub async fn existing_user(app: &App, id: UserId) -> Result<UserItem> {
+    app.table.user(id).await?.ok_or_else(|| Error::Unauthenticated("the token's user no longer exists".into()))
+}
+
+/// The contract's User object for a stored profile.
+pub async fn user_view(app: &App, item: UserItem, is_follow: bool) -> Result<User> {
+    Ok(User {
+        id: item.id,
+        avatar: app.media.link(&item.avatar_key).await?,
+        background_image: app.media.link(&item.background_key).await?,
+        name: item.name,
+        follow_count: item.follow_count,
+        follower_count: item.follower_count,
+        is_follow,
+        signature: item.signature,
+        total_favorited: item.total_favorited,
+        work_count: item.work_count,
+        favorite_count: item.favorite_count,
+    })
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+}

@@ -1,0 +1,100 @@
+//! `douyin-local` through a real socket: the three endpoints, media links,
+//! the 404/405 envelopes, and a restart on the same data folder.
+
+use std::net::SocketAddr;
+
+use functions::local::{LocalOptions, LocalServer};
+use shared::config::Argon2Cost;
+use tests::http::{Response, get_url, request};
+use tests::{form_encode, session_of};
+
+async fn start(data_dir: &std::path::Path) -> LocalServer {
+    let options =
+        LocalOptions { addr: "127.0.0.1:0".parse().unwrap(), argon2: Argon2Cost::TEST, ..LocalOptions::new(data_dir) };
+    LocalServer::start(options).await.unwrap()
+}
+
+async fn call(address: SocketAddr, method: &str, path: &str, params: &[(&str, &str)]) -> Response {
+    request(address, method, &format!("{path}?{}", form_encode(params)), None, &[]).await
+}
+
+#[tokio::test]
+async fn the_three_user_endpoints_work_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let address = server.address;
+
+    let registered =
+        call(address, "POST", "/douyin/user/register/", &[("username", "alice"), ("password", "password1")]).await;
+    assert_eq!(registered.status, 200);
+    assert_eq!(registered.header("content-type"), Some("application/json; charset=utf-8"));
+    let alice = session_of(&registered.json());
+
+    let login = call(address, "POST", "/douyin/user/login", &[("username", "alice"), ("password", "password1")]).await;
+    assert_eq!(session_of(&login.json()).id, alice.id);
+
+    let info =
+        call(address, "GET", "/douyin/user/", &[("user_id", &alice.id.to_string()), ("token", &alice.token)]).await;
+    let user = info.json()["user"].clone();
+    assert_eq!(user["name"], "alice");
+
+    // Media links point at this server and are served by it.
+    let avatar = user["avatar"].as_str().unwrap();
+    assert!(avatar.starts_with(&server.public_url), "{avatar}");
+    let image = get_url(avatar).await;
+    assert_eq!(image.status, 200);
+    assert_eq!(&image.body[..4], b"\x89PNG");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_and_wrong_methods_get_the_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let missing = call(server.address, "GET", "/douyin/nowhere/", &[]).await;
+    assert_eq!((missing.status, missing.json()["status_code"].as_i64()), (404, Some(10004)));
+    let wrong = call(server.address, "DELETE", "/douyin/user/", &[]).await;
+    assert_eq!((wrong.status, wrong.json()["status_code"].as_i64()), (405, Some(10001)));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_multipart_register_is_read_from_the_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let body = "--b\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nmallory\r\n\
+                --b\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\npassword1\r\n--b--\r\n";
+    let response = request(
+        server.address,
+        "POST",
+        "/douyin/user/register/",
+        Some("multipart/form-data; boundary=b"),
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(response.json()["status_code"], 0, "{:?}", response.json());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn data_and_tokens_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let registered =
+        call(server.address, "POST", "/douyin/user/register/", &[("username", "bob"), ("password", "password1")]).await;
+    let bob = session_of(&registered.json());
+    server.shutdown().await;
+
+    let server = start(dir.path()).await;
+    let login =
+        call(server.address, "POST", "/douyin/user/login/", &[("username", "bob"), ("password", "password1")]).await;
+    assert_eq!(session_of(&login.json()).id, bob.id);
+    // The token issued before the restart still identifies bob.
+    let me = call(server.address, "GET", "/douyin/user/", &[("token", &bob.token)]).await;
+    assert_eq!(me.json()["user"]["id"], bob.id);
+    // And the name is still taken.
+    let again =
+        call(server.address, "POST", "/douyin/user/register/", &[("username", "bob"), ("password", "password1")]).await;
+    assert_eq!(again.json()["status_code"], 10005);
+    server.shutdown().await;
+}

@@ -1,0 +1,15 @@
+//! The integration tests: one binary, one module per feature. They run on the
+//! embedded engines by default, and on DynamoDB Local and moto with the
+//! `fidelity` feature (tests/run runs both).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod events;
+mod local_server;
+mod media;
+mod queue;
+mod routing;
+mod store;
+mod user_info;
+mod user_login;
+mod user_register;

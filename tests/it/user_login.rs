@@ -1,0 +1,56 @@
+use std::time::Instant;
+
+use shared::config::Argon2Cost;
+use tests::{TestApp, session_of};
+
+#[tokio::test]
+async fn login_returns_the_registered_user_and_a_token() {
+    let t = TestApp::new().await;
+    let registered = t.new_user("alice").await;
+    let login = session_of(t.login("alice", "password1").await.ok());
+    assert_eq!(login.id, registered.id);
+    assert_eq!(t.user(None, Some(&login.token)).await.ok()["user"]["id"], registered.id);
+}
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_get_the_same_answer() {
+    let t = TestApp::new().await;
+    t.new_user("alice").await;
+    let wrong = t.login("alice", "password2").await;
+    let unknown = t.login("nobody", "password1").await;
+    assert_eq!((wrong.http_status, wrong.code()), (200, 10006));
+    assert_eq!(wrong.body, unknown.body);
+    assert_eq!(wrong.body["user_id"], 0);
+    assert_eq!(wrong.body["token"], "");
+}
+
+#[tokio::test]
+async fn impossible_password_is_a_wrong_password_not_a_lesson() {
+    let t = TestApp::new().await;
+    t.new_user("alice").await;
+    assert_eq!(t.login("alice", "123").await.code(), 10006);
+    assert_eq!(t.login("", "password1").await.code(), 10001);
+}
+
+/// Unknown users are verified against a dummy hash of the same cost, so both
+/// failures pay for one argon2 run. This checks the work is done, not a
+/// timing: a login of an unknown user that skipped hashing would take
+/// microseconds, far below one run at OWASP cost.
+#[tokio::test]
+async fn unknown_user_login_pays_for_a_full_hash() {
+    let t = TestApp::with_config(|config| config.argon2 = Argon2Cost::OWASP).await;
+    let one_hash = {
+        let started = Instant::now();
+        let password = shared::domain::Password::parse("p", "password1").unwrap();
+        t.app.passwords.hash(&password).await.unwrap();
+        started.elapsed()
+    };
+    let started = Instant::now();
+    assert_eq!(t.login("nobody", "password1").await.code(), 10006);
+    assert!(
+        started.elapsed() * 4 > one_hash,
+        "unknown-user login took {:?}, one hash {:?}",
+        started.elapsed(),
+        one_hash
+    );
+}

@@ -1,0 +1,240 @@
+//! Test support: [`TestApp`], an application on fresh storage whose methods
+//! speak the domain (`register`, `login`, `user`), so tests read as scenarios.
+//!
+//! Storage is the embedded engines, started once per test binary on a thread
+//! of their own; every `TestApp` gets its own table and bucket. With the
+//! `fidelity` feature, DynamoDB and SQS are the emulators named by
+//! `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SQS` (DynamoDB Local and
+//! moto, started by `tests/run`), and a missing endpoint fails the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod http;
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use functions::routes::{self, Route};
+use lambda_http::Body;
+use lambda_http::http::Method;
+use serde_json::Value;
+use shared::App;
+use shared::app::Endpoints;
+use shared::config::{Argon2Cost, Config};
+use shared::embedded::{self, EngineCredentials};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// A secret for tests only.
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// The engines every test of this binary shares.
+pub struct Engines {
+    /// DynamoDB endpoint.
+    pub dynamodb: String,
+    /// S3 endpoint (always embedded: moto's S3 adds nothing the SigV4-checking
+    /// engine does not).
+    pub s3: String,
+    /// SQS endpoint, in the fidelity tier.
+    pub sqs: Option<String>,
+    /// Credentials the S3 engine accepts (and the emulators ignore).
+    pub credentials: EngineCredentials,
+}
+
+/// Whether this is the fidelity tier.
+pub const FIDELITY: bool = cfg!(feature = "fidelity");
+
+/// The shared engines, started on first use.
+pub fn engines() -> &'static Engines {
+    static ENGINES: OnceLock<Engines> = OnceLock::new();
+    ENGINES.get_or_init(|| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let credentials = EngineCredentials::random();
+                let (_stop, stopped) = watch::channel(false);
+                let dynamodb = if FIDELITY {
+                    fidelity_endpoint("AWS_ENDPOINT_URL_DYNAMODB")
+                } else {
+                    let database = embedded::open_dynamodb(None).unwrap();
+                    format!("http://{}", embedded::serve_dynamodb(database, stopped.clone()).await.unwrap())
+                };
+                let folder = tempfile::tempdir().unwrap().keep();
+                let s3 = embedded::s3_service(&folder, &credentials).unwrap();
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let s3_url = format!("http://{}", listener.local_addr().unwrap());
+                tokio::spawn(embedded::serve_s3(listener, s3, stopped));
+                let sqs = FIDELITY.then(|| fidelity_endpoint("AWS_ENDPOINT_URL_SQS"));
+                sender.send(Engines { dynamodb, s3: s3_url, sqs, credentials }).unwrap();
+                // Serve for as long as the test binary runs.
+                let _keep = _stop;
+                std::future::pending::<()>().await;
+            });
+        });
+        receiver.recv().expect("engines failed to start")
+    })
+}
+
+fn fidelity_endpoint(variable: &str) -> String {
+    std::env::var(variable).unwrap_or_else(|_| panic!("the fidelity tier needs {variable}: run it through tests/run"))
+}
+
+/// A name no other test uses (tables, buckets, queues).
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{n}-{:06}", std::process::id(), rand::random_range(0..1_000_000u32))
+}
+
+/// A reply: the HTTP status and the JSON body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub http_status: u16,
+    /// The body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// `status_code` of the body.
+    pub fn code(&self) -> i64 {
+        self.body["status_code"].as_i64().expect("status_code")
+    }
+
+    /// `status_msg` of the body.
+    pub fn msg(&self) -> &str {
+        self.body["status_msg"].as_str().expect("status_msg")
+    }
+
+    /// Asserts success and returns the body.
+    #[track_caller]
+    pub fn ok(&self) -> &Value {
+        assert_eq!((self.http_status, self.code()), (200, 0), "expected success, got {}", self.body);
+        &self.body
+    }
+}
+
+/// A registered user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Their id.
+    pub id: u64,
+    /// Their token.
+    pub token: String,
+}
+
+/// An application on fresh storage.
+pub struct TestApp {
+    /// The application, for tests that look beneath the endpoints.
+    pub app: App,
+}
+
+impl TestApp {
+    /// A new application with its own table and bucket, cheap argon2.
+    pub async fn new() -> TestApp {
+        TestApp::with_config(|_| {}).await
+    }
+
+    /// A new application whose configuration `adjust` changes first.
+    pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        // Quiet unless asked: DOUYIN_TEST_LOG=debug shows the service's logs.
+        let filter = std::env::var("DOUYIN_TEST_LOG").unwrap_or_else(|_| "off".into());
+        shared::telemetry::init(&filter, shared::telemetry::LogFormat::Text);
+        let engines = engines();
+        let mut config = Config::local(&unique_name("table"), &unique_name("bucket"), TEST_SECRET);
+        config.argon2 = Argon2Cost::TEST;
+        adjust(&mut config);
+        let endpoints =
+            Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(engines.s3.clone()), s3_public: None };
+        let app = App::build(config, &engines.credentials.sdk_config(), &endpoints, None).await.unwrap();
+        app.table.create_if_missing().await.unwrap();
+        app.media.create_bucket_if_missing().await.unwrap();
+        TestApp { app }
+    }
+
+    /// Calls `path` with `method`, parameters in the query string as the stock
+    /// client sends them.
+    pub async fn call(&self, method: Method, path: &str, params: &[(&str, &str)]) -> Reply {
+        let query: String = form_encode(params);
+        let uri = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
+        let request = lambda_http::http::Request::builder().method(method).uri(uri).body(Body::Empty).unwrap();
+        self.send(request).await
+    }
+
+    /// Posts `params` as an urlencoded body.
+    pub async fn post_form(&self, path: &str, params: &[(&str, &str)]) -> Reply {
+        let request = lambda_http::http::Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::Text(form_encode(params)))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Routes a request like the local server and API Gateway do, and answers.
+    pub async fn send(&self, request: lambda_http::Request) -> Reply {
+        let response = match routes::route(request.method(), request.uri().path()) {
+            Route::Endpoint(endpoint) => functions::edge::respond(&self.app, endpoint, request).await,
+            Route::WrongMethod => functions::edge::no_route(true),
+            Route::NotFound => functions::edge::no_route(false),
+        };
+        reply_of(response)
+    }
+
+    /// Runs a Lambda event (API Gateway HTTP API, JSON) through its handler.
+    pub async fn event(&self, json: &str) -> Reply {
+        let request = lambda_http::request::from_str(json).expect("a valid API Gateway event");
+        self.send(request).await
+    }
+
+    /// `POST /douyin/user/register/`.
+    pub async fn register(&self, username: &str, password: &str) -> Reply {
+        self.call(Method::POST, "/douyin/user/register/", &[("username", username), ("password", password)]).await
+    }
+
+    /// `POST /douyin/user/login/`.
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        self.call(Method::POST, "/douyin/user/login/", &[("username", username), ("password", password)]).await
+    }
+
+    /// `GET /douyin/user/`.
+    pub async fn user(&self, user_id: Option<u64>, token: Option<&str>) -> Reply {
+        let user_id = user_id.map(|id| id.to_string());
+        let mut params = Vec::new();
+        if let Some(user_id) = &user_id {
+            params.push(("user_id", user_id.as_str()));
+        }
+        if let Some(token) = token {
+            params.push(("token", token));
+        }
+        self.call(Method::GET, "/douyin/user/", &params).await
+    }
+
+    /// Registers `username` (password `password1`) and returns the session.
+    pub async fn new_user(&self, username: &str) -> Session {
+        session_of(self.register(username, "password1").await.ok())
+    }
+}
+
+/// The session in a register or login reply.
+pub fn session_of(body: &Value) -> Session {
+    Session { id: body["user_id"].as_u64().unwrap(), token: body["token"].as_str().unwrap().to_owned() }
+}
+
+/// `a=1&b=2`, percent-encoded.
+pub fn form_encode(params: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
+}
+
+fn reply_of(response: lambda_http::Response<Body>) -> Reply {
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/json; charset=utf-8"));
+    let http_status = response.status().as_u16();
+    let body = match response.into_body() {
+        Body::Text(text) => serde_json::from_str(&text).unwrap(),
+        Body::Binary(bytes) => serde_json::from_slice(&bytes).unwrap(),
+        _ => panic!("empty response body"),
+    };
+    Reply { http_status, body }
+}
