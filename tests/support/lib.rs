@@ -152,6 +152,17 @@ impl TestApp {
         TestApp { app }
     }
 
+    /// An application whose table and bucket were never created: every storage
+    /// call fails, as when DynamoDB or S3 is down or misconfigured.
+    pub async fn without_storage() -> TestApp {
+        let engines = engines();
+        let mut config = Config::local(&unique_name("missing"), &unique_name("missing"), TEST_SECRET);
+        config.argon2 = Argon2Cost::TEST;
+        let endpoints =
+            Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(engines.s3.clone()), s3_public: None };
+        TestApp { app: App::build(config, &engines.credentials.sdk_config(), &endpoints, None).await.unwrap() }
+    }
+
     /// Calls `path` with `method`, parameters in the query string as the stock
     /// client sends them.
     pub async fn call(&self, method: Method, path: &str, params: &[(&str, &str)]) -> Reply {
