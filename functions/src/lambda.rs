@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::process::ExitCode;
 
+use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_http::{LambdaEvent, Request, service_fn};
 use shared::App;
@@ -18,17 +19,7 @@ use crate::routes::{Endpoint, Route};
 /// Runs `endpoint` as a Lambda function until the runtime stops it.
 pub fn run(endpoint: &'static Endpoint) -> ExitCode {
     block_on(async move {
-        let filter = Config::from_env().map(|config| config.log_filter).unwrap_or_else(|_| "info".into());
-        telemetry::init(&filter, LogFormat::Json);
-        // The app lives as long as the process; leaking it lets every
-        // invocation borrow it without reference counting.
-        let app: &'static App = match App::from_env().await {
-            Ok(app) => Box::leak(Box::new(app)),
-            Err(error) => {
-                tracing::error!(error = format!("{error:#}"), "cold start failed");
-                return ExitCode::FAILURE;
-            }
-        };
+        let Some(app) = cold_start().await else { return ExitCode::FAILURE };
         let handler = service_fn(move |request: Request| async move {
             Ok::<_, std::convert::Infallible>(crate::edge::respond(app, endpoint, request).await)
         });
@@ -55,15 +46,7 @@ pub fn run_fallback() -> ExitCode {
 /// as failed are returned to SQS (`ReportBatchItemFailures`).
 pub fn run_consumer(make: fn(&'static App) -> Box<dyn Consumer>) -> ExitCode {
     block_on(async move {
-        let filter = Config::from_env().map(|config| config.log_filter).unwrap_or_else(|_| "info".into());
-        telemetry::init(&filter, LogFormat::Json);
-        let app: &'static App = match App::from_env().await {
-            Ok(app) => Box::leak(Box::new(app)),
-            Err(error) => {
-                tracing::error!(error = format!("{error:#}"), "cold start failed");
-                return ExitCode::FAILURE;
-            }
-        };
+        let Some(app) = cold_start().await else { return ExitCode::FAILURE };
         let consumer: &'static dyn Consumer = Box::leak(make(app));
         let handler = lambda_http::lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| async move {
             let report = consumer.consume(deliveries(event.payload)).await;
@@ -71,6 +54,38 @@ pub fn run_consumer(make: fn(&'static App) -> Box<dyn Consumer>) -> ExitCode {
         });
         outcome(lambda_http::lambda_runtime::run(handler).await)
     })
+}
+
+/// Runs the S3-triggered ingest ([`crate::video_ingest`]). A fault of ours
+/// fails the invocation so that Lambda retries the event.
+pub fn run_ingest() -> ExitCode {
+    block_on(async move {
+        let Some(app) = cold_start().await else { return ExitCode::FAILURE };
+        let handler = lambda_http::lambda_runtime::service_fn(move |event: LambdaEvent<S3Event>| async move {
+            match crate::video_ingest::handle(app, event.payload).await {
+                Ok(_) => Ok(()),
+                Err(error) => {
+                    tracing::error!(error = format!("{:#}", anyhow::Error::from(error)), "ingest failed");
+                    Err(lambda_http::Error::from("ingest failed"))
+                }
+            }
+        });
+        outcome(lambda_http::lambda_runtime::run(handler).await)
+    })
+}
+
+/// Logging, configuration and the app, once per process. The app lives as
+/// long as the process; leaking it lets every invocation borrow it.
+async fn cold_start() -> Option<&'static App> {
+    let filter = Config::from_env().map(|config| config.log_filter).unwrap_or_else(|_| "info".into());
+    telemetry::init(&filter, LogFormat::Json);
+    match App::from_env().await {
+        Ok(app) => Some(Box::leak(Box::new(app))),
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "cold start failed");
+            None
+        }
+    }
 }
 
 /// The messages of an SQS event, as the queue trait delivers them.

@@ -16,6 +16,12 @@ pub mod lambda;
 pub mod local;
 pub mod routes;
 
+pub mod feed;
+pub mod publish_action;
+pub mod publish_list;
+pub mod publish_status;
+pub mod publish_upload;
 pub mod user_info;
 pub mod user_login;
 pub mod user_register;
+pub mod video_ingest;

@@ -225,9 +225,15 @@ async fn handle(
     }
     match &state.s3 {
         Some(s3) => {
+            let upload = uploaded_key(&state.app, &request);
             match hyper::service::Service::call(s3, request).await {
-                Ok(response) => Ok(response
-                    .map(|body| body.map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e }).boxed_unsync())),
+                Ok(response) => {
+                    if let Some(key) = upload.filter(|_| response.status().is_success()) {
+                        deliver_upload_event(&state.app, &key).await;
+                    }
+                    Ok(response
+                        .map(|body| body.map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e }).boxed_unsync()))
+                }
                 Err(error) => {
                     tracing::error!(error = ?error, "s3 engine failed");
                     Ok(lambda_to_hyper(crate::edge::reply::envelope(500, 50000, "internal error", Default::default())))
@@ -235,6 +241,29 @@ async fn handle(
             }
         }
         None => Ok(lambda_to_hyper(crate::edge::no_route(false))),
+    }
+}
+
+/// The key of a PUT into the media bucket's upload prefix: what S3 would
+/// announce with an `ObjectCreated` event.
+fn uploaded_key(app: &App, request: &hyper::Request<Incoming>) -> Option<String> {
+    if request.method() != hyper::Method::PUT {
+        return None;
+    }
+    let bucket = format!("/{}/", app.config.media_bucket);
+    let key = request.uri().path().strip_prefix(&bucket)?;
+    key.starts_with(shared::videos::UPLOAD_PREFIX).then(|| key.to_owned())
+}
+
+/// The embedded S3 engine sends no notifications: deliver the event S3 would
+/// send to the same ingest code the `video-ingest` function runs. It runs
+/// before the PUT is answered, so a client polling the upload's status sees
+/// the outcome on its first poll (on AWS the event arrives a moment later).
+async fn deliver_upload_event(app: &App, key: &str) {
+    let size = app.media.size(key).await.ok().flatten().unwrap_or(0);
+    let event = crate::video_ingest::created_event(&app.config.media_bucket, key, i64::try_from(size).unwrap_or(0));
+    if let Err(error) = crate::video_ingest::handle(app, event).await {
+        tracing::error!(error = format!("{:#}", anyhow::Error::from(error)), object_key = key, "local ingest failed");
     }
 }
 

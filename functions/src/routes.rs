@@ -42,8 +42,16 @@ impl std::fmt::Debug for Endpoint {
 }
 
 /// Every endpoint served.
-pub static ENDPOINTS: &[&Endpoint] =
-    &[&crate::user_register::ENDPOINT, &crate::user_login::ENDPOINT, &crate::user_info::ENDPOINT];
+pub static ENDPOINTS: &[&Endpoint] = &[
+    &crate::feed::ENDPOINT,
+    &crate::user_register::ENDPOINT,
+    &crate::user_login::ENDPOINT,
+    &crate::user_info::ENDPOINT,
+    &crate::publish_action::ENDPOINT,
+    &crate::publish_list::ENDPOINT,
+    &crate::publish_upload::ENDPOINT,
+    &crate::publish_status::ENDPOINT,
+];
 
 /// Where a request goes.
 #[derive(Debug)]

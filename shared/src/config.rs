@@ -28,6 +28,13 @@ pub struct Config {
     pub media_url_ttl: Duration,
     /// How many ids one instance reserves at a time (`DOUYIN_ID_BLOCK`).
     pub id_block: u64,
+    /// Feed shards written and read (`DOUYIN_FEED_SHARDS`; only ever raise it).
+    pub feed_shards: u32,
+    /// Largest video accepted through the presigned upload
+    /// (`DOUYIN_MAX_UPLOAD_BYTES`).
+    pub max_upload_bytes: u64,
+    /// Lifetime of a presigned upload URL (`DOUYIN_UPLOAD_URL_TTL_SECS`).
+    pub upload_url_ttl: Duration,
     /// Log filter, `tracing` syntax (`DOUYIN_LOG`, default `info`).
     pub log_filter: String,
 }
@@ -128,6 +135,9 @@ impl Config {
             media_base_url: get("DOUYIN_MEDIA_BASE_URL").map(|url| url.trim_end_matches('/').to_owned()),
             media_url_ttl: Duration::from_secs(number("DOUYIN_MEDIA_URL_TTL_SECS", 6 * 3600)?),
             id_block: number("DOUYIN_ID_BLOCK", 100)?,
+            feed_shards: small("DOUYIN_FEED_SHARDS", 1)?,
+            max_upload_bytes: number("DOUYIN_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)?,
+            upload_url_ttl: Duration::from_secs(number("DOUYIN_UPLOAD_URL_TTL_SECS", 900)?),
             log_filter: get("DOUYIN_LOG").unwrap_or_else(|| "info".into()),
         };
         config.check()?;
@@ -147,6 +157,9 @@ impl Config {
             media_base_url: None,
             media_url_ttl: Duration::from_secs(6 * 3600),
             id_block: 100,
+            feed_shards: 1,
+            max_upload_bytes: 200 * 1024 * 1024,
+            upload_url_ttl: Duration::from_secs(900),
             log_filter: "info".into(),
         }
     }
@@ -160,6 +173,15 @@ impl Config {
             return Err(ConfigError {
                 variable: "DOUYIN_MEDIA_URL_TTL_SECS",
                 problem: "must be between 1 and 604800".into(),
+            });
+        }
+        if self.feed_shards == 0 || self.feed_shards > 64 {
+            return Err(ConfigError { variable: "DOUYIN_FEED_SHARDS", problem: "must be between 1 and 64".into() });
+        }
+        if self.upload_url_ttl.is_zero() || self.upload_url_ttl > Duration::from_secs(3600) {
+            return Err(ConfigError {
+                variable: "DOUYIN_UPLOAD_URL_TTL_SECS",
+                problem: "must be between 1 and 3600".into(),
             });
         }
         if self.id_block == 0 {

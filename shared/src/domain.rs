@@ -106,6 +106,70 @@ impl std::fmt::Debug for Password {
     }
 }
 
+/// A video title: 1–100 characters after trimming.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VideoTitle(String);
+
+impl VideoTitle {
+    /// Most characters in a title.
+    pub const MAX_CHARS: usize = 100;
+
+    /// Parses parameter `field`.
+    pub fn parse(field: &str, raw: &str) -> Result<VideoTitle> {
+        let title = raw.trim();
+        let chars = title.chars().count();
+        if chars == 0 {
+            return Err(Error::invalid(field, "must not be empty"));
+        }
+        if chars > Self::MAX_CHARS {
+            return Err(Error::invalid(field, format!("must be at most {} characters", Self::MAX_CHARS)));
+        }
+        if title.chars().any(char::is_control) {
+            return Err(Error::invalid(field, "must not contain control characters"));
+        }
+        Ok(VideoTitle(title.to_owned()))
+    }
+
+    /// The title as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The feed's `latest_time` as a cursor in milliseconds: the page holds
+/// videos published strictly before it. Absent, 0, negative or in the future
+/// means now (including this very millisecond); a value below 10^11 is taken
+/// as seconds (the documentation says seconds; the stock client sends ms).
+pub fn feed_cursor(latest_time: Option<i64>, now_ms: u64) -> u64 {
+    let now = now_ms + 1;
+    let Some(raw) = latest_time.filter(|t| *t > 0) else {
+        return now;
+    };
+    let ms = if raw < 100_000_000_000 { raw.saturating_mul(1000) } else { raw };
+    u64::try_from(ms).unwrap_or(now).min(now)
+}
+
+/// The contract's Video object, as seen by one viewer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Video {
+    /// The video id.
+    pub id: u64,
+    /// Its author.
+    pub author: User,
+    /// Absolute URL of the video file.
+    pub play_url: String,
+    /// Absolute URL of the JPEG cover.
+    pub cover_url: String,
+    /// Likes.
+    pub favorite_count: u64,
+    /// Comments.
+    pub comment_count: u64,
+    /// Whether the viewer likes it.
+    pub is_favorite: bool,
+    /// The title.
+    pub title: String,
+}
+
 /// The contract's User object (`douyin-api.md` §2), as seen by one viewer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct User {
@@ -161,6 +225,25 @@ mod tests {
         // 11 three-byte characters are 33 bytes.
         assert!(Password::parse("password", &"密".repeat(11)).is_err());
         assert_eq!(format!("{:?}", Password::parse("p", "hunter22").unwrap()), "Password(<redacted>)");
+    }
+
+    #[test]
+    fn feed_cursor_takes_ms_seconds_zero_and_future() {
+        let now = 1_800_000_000_000;
+        assert_eq!(feed_cursor(None, now), now + 1);
+        assert_eq!(feed_cursor(Some(0), now), now + 1);
+        assert_eq!(feed_cursor(Some(-5), now), now + 1);
+        assert_eq!(feed_cursor(Some(1_700_000_000), now), 1_700_000_000_000);
+        assert_eq!(feed_cursor(Some(1_700_000_000_123), now), 1_700_000_000_123);
+        assert_eq!(feed_cursor(Some(i64::MAX), now), now + 1);
+    }
+
+    #[test]
+    fn title_is_trimmed_and_limited_to_100_characters() {
+        assert_eq!(VideoTitle::parse("title", "  hi ").unwrap().as_str(), "hi");
+        assert!(VideoTitle::parse("title", &"视".repeat(100)).is_ok());
+        assert!(VideoTitle::parse("title", &"视".repeat(101)).is_err());
+        assert!(VideoTitle::parse("title", "   ").is_err());
     }
 
     #[test]

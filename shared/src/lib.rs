@@ -8,6 +8,7 @@
 //!   adapters; the only modules that touch an AWS SDK.
 //! - [`config`]: the only module that reads the environment.
 //! - [`embedded`]: the in-process engines, behind the `embedded` feature.
+//! - [`video`]: uploaded videos checked by content, and their JPEG covers (no ffmpeg).
 //!
 //! The invariants are in ARCHITECTURE.md.
 
@@ -23,6 +24,8 @@ pub mod queue;
 pub mod store;
 pub mod telemetry;
 pub mod users;
+pub mod video;
+pub mod videos;
 
 pub use app::App;
 pub use error::{Error, Result};

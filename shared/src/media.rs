@@ -114,6 +114,47 @@ impl Media {
         Ok(())
     }
 
+    /// Deletes an object (absent is fine).
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.context("delete media object")?;
+        Ok(())
+    }
+
+    /// The size of an object; `None` when absent.
+    pub async fn size(&self, key: &str) -> Result<Option<u64>> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(output) => Ok(Some(output.content_length.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(error) => Err(error).context("head media object"),
+        }
+    }
+
+    /// A presigned PUT of `key` for a client: the content type and length are
+    /// signed, so the store refuses another type or size. Returns the URL and
+    /// the headers the client must send with it.
+    pub async fn upload_link(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        ttl: Duration,
+    ) -> Result<(String, Vec<(String, String)>)> {
+        let config = PresigningConfig::expires_in(ttl)
+            .map_err(|e| Error::Internal(anyhow::Error::new(e).context("presigning config")))?;
+        let request = self
+            .presigner
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(i64::try_from(content_length).unwrap_or(i64::MAX))
+            .presigned(config)
+            .await
+            .context("presign upload")?;
+        let headers = request.headers().map(|(name, value)| (name.to_owned(), value.to_owned())).collect();
+        Ok((request.uri().to_owned(), headers))
+    }
+
     /// Reads a whole object; `None` when absent.
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         let output = match self.client.get_object().bucket(&self.bucket).key(key).send().await {

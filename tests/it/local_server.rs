@@ -98,3 +98,50 @@ async fn data_and_tokens_survive_a_restart() {
     assert_eq!(again.json()["status_code"], 10005);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn both_upload_paths_work_through_the_local_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let address = server.address;
+    let registered =
+        call(address, "POST", "/douyin/user/register/", &[("username", "carol"), ("password", "password1")]).await;
+    let carol = session_of(&registered.json());
+
+    // The stock client's request: everything in one multipart body.
+    let clip = tests::fixture("portrait-red-360x640-1s.mp4");
+    let (content_type, body) =
+        tests::multipart(&[("token", &carol.token), ("title", "from the app")], Some(("data", "v.mp4", &clip)));
+    let published = request(address, "POST", "/douyin/publish/action/", Some(&content_type), &body).await;
+    assert_eq!(published.json()["status_code"], 0, "{:?}", published.json());
+
+    // The presigned path: ticket, PUT to the server's own S3 engine, which
+    // delivers the ObjectCreated event to the ingest.
+    let big = tests::fixture("h264-aac-640x360-1s.mp4");
+    let length = big.len().to_string();
+    let ticket = call(
+        address,
+        "POST",
+        "/douyin/publish/upload/",
+        &[("token", &carol.token), ("title", "presigned"), ("content_type", "video/mp4"), ("content_length", &length)],
+    )
+    .await
+    .json();
+    let upload_url = ticket["upload_url"].as_str().unwrap();
+    assert!(upload_url.starts_with(&server.public_url), "{upload_url}");
+    assert_eq!(tests::http::put_ticket(&ticket, &big).await.status, 200);
+    let video_id = ticket["video_id"].as_u64().unwrap().to_string();
+    let status =
+        call(address, "GET", "/douyin/publish/status/", &[("token", &carol.token), ("video_id", &video_id)]).await;
+    assert_eq!(status.json()["state"], "live", "{:?}", status.json());
+
+    let feed = call(address, "GET", "/douyin/feed/", &[]).await.json();
+    let titles: Vec<&str> =
+        feed["video_list"].as_array().unwrap().iter().map(|v| v["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["presigned", "from the app"]);
+    for video in feed["video_list"].as_array().unwrap() {
+        let cover = get_url(video["cover_url"].as_str().unwrap()).await;
+        assert_eq!((cover.status, &cover.body[..2]), (200, &b"\xff\xd8"[..]));
+    }
+    server.shutdown().await;
+}

@@ -5,11 +5,14 @@
 
 mod auth;
 mod events;
+mod feed;
 mod local_server;
 mod media;
+mod publish;
 mod queue;
 mod routing;
 mod store;
+mod upload;
 mod user_info;
 mod user_login;
 mod user_register;

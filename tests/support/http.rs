@@ -38,13 +38,27 @@ pub async fn request(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Response {
+    let headers: Vec<(String, String)> =
+        content_type.map(|value| ("content-type".to_owned(), value.to_owned())).into_iter().collect();
+    send(address, method, target, &headers, body).await
+}
+
+/// Sends a request with `headers` (a `content-length` among them replaces the
+/// one computed from `body`).
+pub async fn send(
+    address: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Response {
     let mut stream = TcpStream::connect(address).await.expect("connect");
-    let mut head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(content_type) = content_type {
-        head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-length")) {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).await.expect("write");
@@ -56,10 +70,26 @@ pub async fn request(
 
 /// GETs an absolute `http://host:port/path?query` URL.
 pub async fn get_url(url: &str) -> Response {
+    send_url("GET", url, &[], &[]).await
+}
+
+/// Sends `method` to an absolute `http://host:port/path?query` URL.
+pub async fn send_url(method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> Response {
     let rest = url.strip_prefix("http://").expect("an http URL");
     let (authority, target) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let address: SocketAddr = authority.parse().expect("an ip:port authority");
-    request(address, "GET", if target.is_empty() { "/" } else { target }, None, &[]).await
+    send(address, method, if target.is_empty() { "/" } else { target }, headers, body).await
+}
+
+/// PUTs `body` to a presigned upload ticket (`upload_url`, `upload_headers`).
+pub async fn put_ticket(ticket: &serde_json::Value, body: &[u8]) -> Response {
+    let headers: Vec<(String, String)> = ticket["upload_headers"]
+        .as_object()
+        .expect("upload_headers")
+        .iter()
+        .map(|(name, value)| (name.clone(), value.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    send_url("PUT", ticket["upload_url"].as_str().expect("upload_url"), &headers, body).await
 }
 
 fn parse(raw: &[u8]) -> Response {

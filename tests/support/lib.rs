@@ -222,10 +222,92 @@ impl TestApp {
         self.call(Method::GET, "/douyin/user/", &params).await
     }
 
+    /// `POST /douyin/publish/action/` as the stock client sends it: one
+    /// multipart body with `data`, `token` and `title`.
+    pub async fn publish(&self, token: &str, title: &str, video: &[u8]) -> Reply {
+        let (content_type, body) = multipart(&[("token", token), ("title", title)], Some(("data", "clip.mp4", video)));
+        let request = lambda_http::http::Request::builder()
+            .method(Method::POST)
+            .uri("/douyin/publish/action/")
+            .header("content-type", content_type)
+            .body(Body::Binary(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// `GET /douyin/feed/`.
+    pub async fn feed(&self, latest_time: Option<&str>, token: Option<&str>) -> Reply {
+        let mut params = Vec::new();
+        if let Some(latest_time) = latest_time {
+            params.push(("latest_time", latest_time));
+        }
+        if let Some(token) = token {
+            params.push(("token", token));
+        }
+        self.call(Method::GET, "/douyin/feed/", &params).await
+    }
+
+    /// `GET /douyin/publish/list/`.
+    pub async fn publish_list(&self, user_id: u64, token: Option<&str>) -> Reply {
+        let user_id = user_id.to_string();
+        let mut params = vec![("user_id", user_id.as_str())];
+        if let Some(token) = token {
+            params.push(("token", token));
+        }
+        self.call(Method::GET, "/douyin/publish/list/", &params).await
+    }
+
+    /// `POST /douyin/publish/upload/`.
+    pub async fn start_upload(&self, token: &str, title: &str, content_type: &str, content_length: usize) -> Reply {
+        let length = content_length.to_string();
+        let params = [("token", token), ("title", title), ("content_type", content_type), ("content_length", &length)];
+        self.call(Method::POST, "/douyin/publish/upload/", &params).await
+    }
+
+    /// `GET /douyin/publish/status/`.
+    pub async fn upload_status(&self, token: &str, video_id: u64) -> Reply {
+        let video_id = video_id.to_string();
+        self.call(Method::GET, "/douyin/publish/status/", &[("token", token), ("video_id", &video_id)]).await
+    }
+
+    /// Delivers the S3 `ObjectCreated` event of `key` to the ingest function,
+    /// as S3 does after a presigned PUT.
+    pub async fn s3_created(&self, key: &str) -> Vec<shared::videos::IngestOutcome> {
+        let event = functions::video_ingest::created_event(&self.app.config.media_bucket, key, 0);
+        functions::video_ingest::handle(&self.app, event).await.unwrap()
+    }
+
     /// Registers `username` (password `password1`) and returns the session.
     pub async fn new_user(&self, username: &str) -> Session {
         session_of(self.register(username, "password1").await.ok())
     }
+}
+
+/// A multipart/form-data body: text fields, then an optional file
+/// `(field, file name, bytes)`. Returns the content type and the body.
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "douyinTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    if let Some((name, file_name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: video/mp4\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A media fixture (copied from the handouts into `tests/fixtures/media`).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/media").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The session in a register or login reply.

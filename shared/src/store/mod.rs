@@ -10,6 +10,9 @@
 pub mod ids;
 pub mod model;
 mod users;
+mod videos;
+
+pub use videos::ViewerContext;
 
 use std::collections::HashMap;
 use std::time::Duration;

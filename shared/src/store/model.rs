@@ -63,6 +63,38 @@ pub fn follow_key(follower: u64, followee: u64) -> Key {
     Key { pk: format!("USER#{follower}"), sk: format!("FOLLOWS#{followee}") }
 }
 
+/// `USER#<user>` / `LIKES#<video>`: a like edge, looked up by key for
+/// `is_favorite`.
+pub fn like_key(user_id: u64, video_id: u64) -> Key {
+    Key { pk: format!("USER#{user_id}"), sk: format!("LIKES#{video_id}") }
+}
+
+/// `VIDEO#<id>` / `VIDEO`: a published video with its counters.
+pub fn video_key(video_id: u64) -> Key {
+    Key { pk: format!("VIDEO#{video_id}"), sk: "VIDEO".into() }
+}
+
+/// `UPLOAD#<video id>` / `UPLOAD`: the state of a presigned upload.
+pub fn upload_key(video_id: u64) -> Key {
+    Key { pk: format!("UPLOAD#{video_id}"), sk: "UPLOAD".into() }
+}
+
+/// Partition of feed shard `shard` in [`GSI1`].
+pub fn feed_partition(shard: u32) -> String {
+    format!("FEED#{shard}")
+}
+
+/// Partition of an author's videos in [`GSI2`].
+pub fn works_partition(author_id: u64) -> String {
+    format!("WORKS#{author_id}")
+}
+
+/// Sort key of a video in the feed and in its author's list: publish time,
+/// then id, so that videos of the same millisecond have a stable order.
+pub fn video_time_key(created_at_ms: u64, video_id: u64) -> String {
+    format!("{}#{}", padded(created_at_ms), padded(video_id))
+}
+
 /// `COUNTER#ids` / `COUNTER`: the high-water mark of allocated ids.
 pub fn id_counter_key() -> Key {
     Key { pk: "COUNTER#ids".into(), sk: "COUNTER".into() }
@@ -158,6 +190,146 @@ impl UsernameItem {
         UsernameItem { pk: key.pk, sk: key.sk, user_id, password_hash }
     }
 }
+
+/// A published video.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoItem {
+    /// `VIDEO#<id>`.
+    pub pk: String,
+    /// `VIDEO`.
+    pub sk: String,
+    /// `FEED#<shard>`.
+    pub gsi1pk: String,
+    /// [`video_time_key`].
+    pub gsi1sk: String,
+    /// `WORKS#<author>`.
+    pub gsi2pk: String,
+    /// [`video_time_key`].
+    pub gsi2sk: String,
+    /// The video id.
+    pub id: u64,
+    /// Its author.
+    pub author_id: u64,
+    /// Title, trimmed.
+    pub title: String,
+    /// Media key of the video file.
+    pub play_key: String,
+    /// Media key of the JPEG cover.
+    pub cover_key: String,
+    /// Likes.
+    pub favorite_count: u64,
+    /// Comments.
+    pub comment_count: u64,
+    /// Publish time, ms since the epoch.
+    pub created_at_ms: u64,
+    /// Display width.
+    pub width: u32,
+    /// Display height.
+    pub height: u32,
+    /// Duration in ms.
+    pub duration_ms: u64,
+}
+
+/// What a new video is made of.
+#[derive(Clone, Debug)]
+pub struct NewVideo {
+    /// The video id.
+    pub id: u64,
+    /// Its author.
+    pub author_id: u64,
+    /// Title, trimmed.
+    pub title: String,
+    /// Media key of the video file.
+    pub play_key: String,
+    /// Media key of the cover.
+    pub cover_key: String,
+    /// Publish time, ms.
+    pub created_at_ms: u64,
+    /// Display width.
+    pub width: u32,
+    /// Display height.
+    pub height: u32,
+    /// Duration in ms.
+    pub duration_ms: u64,
+    /// The feed shard it goes to.
+    pub feed_shard: u32,
+}
+
+impl VideoItem {
+    /// A new video with zero counters, in its feed shard and its author's list.
+    pub fn new(video: &NewVideo) -> VideoItem {
+        let key = video_key(video.id);
+        let time_key = video_time_key(video.created_at_ms, video.id);
+        VideoItem {
+            pk: key.pk,
+            sk: key.sk,
+            gsi1pk: feed_partition(video.feed_shard),
+            gsi1sk: time_key.clone(),
+            gsi2pk: works_partition(video.author_id),
+            gsi2sk: time_key,
+            id: video.id,
+            author_id: video.author_id,
+            title: video.title.clone(),
+            play_key: video.play_key.clone(),
+            cover_key: video.cover_key.clone(),
+            favorite_count: 0,
+            comment_count: 0,
+            created_at_ms: video.created_at_ms,
+            width: video.width,
+            height: video.height,
+            duration_ms: video.duration_ms,
+        }
+    }
+}
+
+/// Where a presigned upload stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadState {
+    /// Waiting for the object, or being ingested.
+    Pending,
+    /// Ingested: the video is published.
+    Live,
+    /// Refused; `reason` says why.
+    Rejected,
+}
+
+/// A presigned upload: created when the URL is handed out, settled by the
+/// ingest. Expires (TTL) a day after creation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadItem {
+    /// `UPLOAD#<video id>`.
+    pub pk: String,
+    /// `UPLOAD`.
+    pub sk: String,
+    /// The video id the upload becomes.
+    pub video_id: u64,
+    /// Who uploads.
+    pub author_id: u64,
+    /// Title, trimmed.
+    pub title: String,
+    /// Where the client puts the file.
+    pub object_key: String,
+    /// Declared content type (signed into the URL).
+    pub content_type: String,
+    /// Declared size in bytes (signed into the URL).
+    pub content_length: u64,
+    /// Where it stands.
+    pub state: UploadState,
+    /// Why it was rejected (empty otherwise).
+    pub reason: String,
+    /// Creation time, ms.
+    pub created_at_ms: u64,
+    /// TTL, epoch seconds.
+    pub expires_at: u64,
+}
+
+/// Attribute names used in update expressions of uploads.
+pub const UPLOAD_STATE_ATTR: &str = "state";
+/// See [`UPLOAD_STATE_ATTR`].
+pub const UPLOAD_REASON_ATTR: &str = "reason";
+/// Counter of a user's videos.
+pub const WORK_COUNT_ATTR: &str = "work_count";
 
 /// The counter item of [`id_counter_key`].
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -1,0 +1,5 @@
+//! The `publish-action` Lambda function.
+
+fn main() -> std::process::ExitCode {
+    functions::lambda::run(&functions::publish_action::ENDPOINT)
+}

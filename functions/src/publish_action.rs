@@ -1,0 +1,28 @@
+//! `POST /douyin/publish/action/`: the stock client's upload, the whole file
+//! in one multipart request (`data`, `token`, `title`).
+
+use lambda_http::Request;
+use shared::App;
+use shared::domain::VideoTitle;
+
+use crate::edge::{self, Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "publish-action",
+    method: lambda_http::http::Method::POST,
+    path: "/douyin/publish/action/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::EnvelopeOnly,
+};
+
+/// Publishes the uploaded file; answers once it is in the feed.
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let author = edge::authenticate(app, &params).await?;
+    let title = VideoTitle::parse("title", params.required("title")?)?;
+    let data = params.file("data")?.ok_or_else(|| shared::Error::invalid("data", "is required (the video file)"))?;
+    shared::videos::publish_inline(app, author, &title, data.bytes.clone()).await?;
+    Ok(Reply::empty())
+}

@@ -1,0 +1,35 @@
+//! `GET /douyin/publish/list/`: a user's videos, newest first, for guests too.
+
+use lambda_http::Request;
+use serde::Serialize;
+use shared::domain::{UserId, Video};
+use shared::{App, Error};
+
+use crate::edge::{self, Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "publish-list",
+    method: lambda_http::http::Method::GET,
+    path: "/douyin/publish/list/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::EnvelopeOnly,
+};
+
+#[derive(Serialize)]
+struct List {
+    video_list: Vec<Video>,
+}
+
+/// The newest 30 videos of `user_id` (default: the token's user).
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let viewer = edge::viewer(app, &params);
+    let author = match params.text("user_id")? {
+        Some(raw) => UserId::parse("user_id", raw)?,
+        None => viewer.ok_or_else(|| Error::invalid("user_id", "is required without a valid token"))?,
+    };
+    let video_list = shared::videos::works(app, author, viewer).await?;
+    Reply::with(&List { video_list })
+}

@@ -1,0 +1,38 @@
+//! `GET /douyin/publish/status/` (added by this project): where a presigned
+//! upload stands: `pending`, `live` (with the video) or `rejected` (with the
+//! reason). Only the uploader sees it.
+
+use lambda_http::Request;
+use serde::Serialize;
+use shared::App;
+use shared::domain::{Video, parse_id};
+use shared::store::model::UploadState;
+
+use crate::edge::{self, Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "publish-status",
+    method: lambda_http::http::Method::GET,
+    path: "/douyin/publish/status/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::EnvelopeOnly,
+};
+
+#[derive(Serialize)]
+struct Status {
+    video_id: u64,
+    state: UploadState,
+    reason: String,
+    video: Option<Video>,
+}
+
+/// The state of the caller's upload `video_id`.
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let caller = edge::authenticate(app, &params).await?;
+    let video_id = parse_id("video_id", params.required("video_id")?)?;
+    let status = shared::videos::upload_status(app, caller, video_id).await?;
+    Reply::with(&Status { video_id, state: status.state, reason: status.reason, video: status.video })
+}

@@ -1,0 +1,204 @@
+//! Videos: publishing (one transaction: the video, its author's `work_count`,
+//! and the upload's state), presigned uploads, the sharded feed, an author's
+//! list, and the viewer context (authors, likes, follows) of a page in one
+//! batch read.
+
+use std::collections::{HashMap, HashSet};
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use futures_util::future::try_join_all;
+
+use super::model::{self, Key, UploadItem, UploadState, UserItem, VideoItem};
+use super::{Table, TransactOutcome, from_item, to_item};
+use crate::error::{Context as _, Error, Result};
+
+/// What a page of videos needs to know about its viewer and authors.
+#[derive(Debug, Default)]
+pub struct ViewerContext {
+    /// Profiles of the authors, by id.
+    pub authors: HashMap<u64, UserItem>,
+    /// Videos of the page the viewer likes.
+    pub liked: HashSet<u64>,
+    /// Authors of the page the viewer follows.
+    pub followed: HashSet<u64>,
+}
+
+impl Table {
+    /// Publishes a video: creates the item (which puts it in the feed and its
+    /// author's list), adds one to the author's `work_count`, and marks its
+    /// presigned upload live, all or nothing. Returns `false` when the video
+    /// was already published or its upload already settled: a retried ingest
+    /// changes nothing.
+    pub async fn publish_video(&self, video: &VideoItem, from_upload: bool) -> Result<bool> {
+        let author = to_item(&model::user_key(video.author_id))?;
+        let count = Update::builder()
+            .table_name(&self.name)
+            .set_key(Some(author))
+            .update_expression("ADD #count :one")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#count", model::WORK_COUNT_ATTR)
+            .expression_attribute_names("#pk", model::PK)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .build()
+            .context("work count action")?;
+        let mut actions = vec![self.put_new(video)?, TransactWriteItem::builder().update(count).build()];
+        if from_upload {
+            actions.push(self.settle_upload_action(video.id, UploadState::Live, "")?);
+        }
+        match self.transact(actions, "publish video").await? {
+            TransactOutcome::Done => Ok(true),
+            TransactOutcome::ConditionFailed(failed) if failed.contains(&1) => {
+                Err(Error::NotFound("the author of this video no longer exists".into()))
+            }
+            TransactOutcome::ConditionFailed(_) => Ok(false),
+        }
+    }
+
+    /// Records a new presigned upload.
+    pub async fn create_upload(&self, upload: &UploadItem) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(to_item(upload)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", model::PK)
+            .send()
+            .await
+            .context("create upload")?;
+        Ok(())
+    }
+
+    /// A presigned upload's record.
+    pub async fn upload(&self, video_id: u64) -> Result<Option<UploadItem>> {
+        self.get(&model::upload_key(video_id), "get upload").await
+    }
+
+    /// Marks a pending upload rejected with `reason`; a settled one stays as it is.
+    pub async fn reject_upload(&self, video_id: u64, reason: &str) -> Result<()> {
+        let action = self.settle_upload_action(video_id, UploadState::Rejected, reason)?;
+        let Some(update) = action.update else {
+            return Ok(());
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(update.table_name)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .condition_expression(update.condition_expression.unwrap_or_default())
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(error) => Err(error).context("reject upload"),
+        }
+    }
+
+    fn settle_upload_action(&self, video_id: u64, state: UploadState, reason: &str) -> Result<TransactWriteItem> {
+        let state_value = serde_dynamo::to_attribute_value(state).context("encode upload state")?;
+        let pending = serde_dynamo::to_attribute_value(UploadState::Pending).context("encode upload state")?;
+        let update = Update::builder()
+            .table_name(&self.name)
+            .set_key(Some(to_item(&model::upload_key(video_id))?))
+            .update_expression("SET #state = :state, #reason = :reason")
+            .condition_expression("#state = :pending")
+            .expression_attribute_names("#state", model::UPLOAD_STATE_ATTR)
+            .expression_attribute_names("#reason", model::UPLOAD_REASON_ATTR)
+            .expression_attribute_values(":state", state_value)
+            .expression_attribute_values(":pending", pending)
+            .expression_attribute_values(":reason", AttributeValue::S(reason.to_owned()))
+            .build()
+            .context("settle upload action")?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The newest videos published strictly before `before_ms`, at most `limit`
+    /// from each of `shards` feed shards (queried in parallel), merged newest
+    /// first.
+    pub async fn feed(&self, shards: u32, before_ms: u64, limit: usize) -> Result<Vec<VideoItem>> {
+        let queries = (0..shards.max(1)).map(|shard| {
+            self.query_before(
+                model::GSI1,
+                model::GSI1_PK,
+                model::GSI1_SK,
+                model::feed_partition(shard),
+                before_ms,
+                limit,
+            )
+        });
+        let mut videos: Vec<VideoItem> = try_join_all(queries).await?.into_iter().flatten().collect();
+        videos.sort_by(|a, b| b.gsi1sk.cmp(&a.gsi1sk));
+        videos.truncate(limit);
+        Ok(videos)
+    }
+
+    /// An author's newest videos, at most `limit`.
+    pub async fn works(&self, author_id: u64, limit: usize) -> Result<Vec<VideoItem>> {
+        let partition = model::works_partition(author_id);
+        self.query_before(model::GSI2, model::GSI2_PK, model::GSI2_SK, partition, u64::MAX / 2, limit).await
+    }
+
+    /// A video.
+    pub async fn video(&self, video_id: u64) -> Result<Option<VideoItem>> {
+        self.get(&model::video_key(video_id), "get video").await
+    }
+
+    /// The authors of `videos`, and which of them and of the videos `viewer`
+    /// follows and likes: one batch read for a whole page.
+    pub async fn viewer_context(&self, videos: &[VideoItem], viewer: Option<u64>) -> Result<ViewerContext> {
+        let mut keys: Vec<Key> = videos.iter().map(|video| model::user_key(video.author_id)).collect();
+        if let Some(viewer) = viewer {
+            keys.extend(videos.iter().map(|video| model::like_key(viewer, video.id)));
+            keys.extend(
+                videos.iter().filter(|v| v.author_id != viewer).map(|video| model::follow_key(viewer, video.author_id)),
+            );
+        }
+        let found = self.batch_get(&keys, "get page context").await?;
+        let mut context = ViewerContext::default();
+        for video in videos {
+            if let Some(item) = found.get(&model::user_key(video.author_id)) {
+                context.authors.insert(video.author_id, from_item(item.clone())?);
+            }
+            if let Some(viewer) = viewer {
+                if found.contains_key(&model::like_key(viewer, video.id)) {
+                    context.liked.insert(video.id);
+                }
+                if found.contains_key(&model::follow_key(viewer, video.author_id)) {
+                    context.followed.insert(video.author_id);
+                }
+            }
+        }
+        Ok(context)
+    }
+
+    async fn query_before(
+        &self,
+        index: &str,
+        pk_attr: &str,
+        sk_attr: &str,
+        partition: String,
+        before_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<VideoItem>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk AND #sk < :before")
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_names("#sk", sk_attr)
+            .expression_attribute_values(":pk", AttributeValue::S(partition))
+            // `<ms>#<id>` < `<before>` exactly when ms < before.
+            .expression_attribute_values(":before", AttributeValue::S(model::padded(before_ms)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .context("query videos")?;
+        output.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+}

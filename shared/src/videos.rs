@@ -1,0 +1,318 @@
+//! The video use cases: publish (in one request, or through a presigned
+//! upload), the one ingest pipeline both paths share, the feed and an
+//! author's list. Plain async functions over [`App`].
+//!
+//! Ingest validates by content ([`crate::video::inspect`]: container, codec,
+//! size, duration, and a decoded first frame for the cover); a refused video
+//! leaves nothing behind. Publishing is one transaction (video, feed entry,
+//! author's `work_count`, upload state), so a video appears whole or not at
+//! all, and a retried S3 event publishes nothing twice.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use crate::app::App;
+use crate::domain::{User, UserId, Video, VideoTitle, feed_cursor};
+use crate::error::{Context as _, Error, Result};
+use crate::store::model::{NewVideo, UploadItem, UploadState, VideoItem};
+use crate::users::user_view;
+use crate::video::{self, Cover, VideoInfo};
+
+/// Most videos in a feed page or a list.
+pub const PAGE_SIZE: usize = 30;
+/// Largest video the one-request publish accepts: a synchronous Lambda takes
+/// 6 MB, and API Gateway base64-encodes binary bodies (4/3 larger).
+pub const INLINE_MAX_BYTES: usize = 4_718_592;
+/// Content types a presigned upload may declare.
+pub const UPLOAD_CONTENT_TYPES: [&str; 2] = ["video/mp4", "video/quicktime"];
+/// Key prefix of presigned uploads: the S3 notification that starts the
+/// ingest watches it.
+pub const UPLOAD_PREFIX: &str = "uploads/";
+/// How long an upload's record outlives its creation.
+const UPLOAD_RECORD_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Media key of a video published in one request.
+pub fn play_key(video_id: u64) -> String {
+    format!("videos/{video_id}.mp4")
+}
+
+/// Media key of a video's cover.
+pub fn cover_key(video_id: u64) -> String {
+    format!("covers/{video_id}.jpg")
+}
+
+/// Media key a presigned upload goes to.
+pub fn upload_object_key(video_id: u64) -> String {
+    format!("{UPLOAD_PREFIX}{video_id}")
+}
+
+/// Publishes a video sent in the request itself (the stock client's path).
+/// Answers once the video is in the feed, or with the reason it was refused.
+pub async fn publish_inline(app: &App, author: UserId, title: &VideoTitle, bytes: Bytes) -> Result<u64> {
+    if bytes.len() > INLINE_MAX_BYTES {
+        return Err(Error::UnsupportedMedia(format!(
+            "the video is {:.1} MB; a direct upload carries at most 4.5 MB, use the presigned upload \
+             (POST /douyin/publish/upload/) for larger files",
+            bytes.len() as f64 / 1_048_576.0
+        )));
+    }
+    let (info, cover) = inspect(bytes.clone()).await?;
+    let video_id = app.ids.next().await?;
+    let play = play_key(video_id);
+    app.media.put(&play, bytes, "video/mp4").await?;
+    let result = publish(app, video_id, author, title.as_str(), &play, &info, cover, false).await;
+    if result.is_err() {
+        // Nothing was published: leave no orphan objects behind.
+        let _ = app.media.delete(&play).await;
+        let _ = app.media.delete(&cover_key(video_id)).await;
+    }
+    result.map(|_| video_id)
+}
+
+/// A presigned upload handed to a client.
+#[derive(Debug)]
+pub struct UploadTicket {
+    /// The id the video will have.
+    pub video_id: u64,
+    /// Where to PUT the file.
+    pub url: String,
+    /// Headers the PUT must carry (content type, length).
+    pub headers: Vec<(String, String)>,
+    /// Seconds the URL stays valid.
+    pub expires_in: u64,
+}
+
+/// Starts a presigned upload: records it as pending and signs a PUT bound to
+/// a server-chosen key, the declared content type and the exact size.
+pub async fn start_upload(
+    app: &App,
+    author: UserId,
+    title: &VideoTitle,
+    content_type: &str,
+    content_length: u64,
+) -> Result<UploadTicket> {
+    let content_type = content_type.trim().to_ascii_lowercase();
+    if !UPLOAD_CONTENT_TYPES.contains(&content_type.as_str()) {
+        return Err(Error::UnsupportedMedia("content_type must be video/mp4 or video/quicktime".into()));
+    }
+    let max = app.config.max_upload_bytes;
+    if content_length == 0 || content_length > max {
+        return Err(Error::UnsupportedMedia(format!(
+            "content_length must be between 1 and {max} bytes ({} MB)",
+            max / 1_048_576
+        )));
+    }
+    let video_id = app.ids.next().await?;
+    let object_key = upload_object_key(video_id);
+    let now = now_ms();
+    let upload = UploadItem {
+        pk: crate::store::model::upload_key(video_id).pk,
+        sk: crate::store::model::upload_key(video_id).sk,
+        video_id,
+        author_id: author.0,
+        title: title.as_str().to_owned(),
+        object_key: object_key.clone(),
+        content_type: content_type.clone(),
+        content_length,
+        state: UploadState::Pending,
+        reason: String::new(),
+        created_at_ms: now,
+        expires_at: now / 1000 + UPLOAD_RECORD_TTL.as_secs(),
+    };
+    app.table.create_upload(&upload).await?;
+    let ttl = app.config.upload_url_ttl;
+    let (url, headers) = app.media.upload_link(&object_key, &content_type, content_length, ttl).await?;
+    Ok(UploadTicket { video_id, url, headers, expires_in: ttl.as_secs() })
+}
+
+/// What the ingest of an uploaded object did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// The video is live.
+    Published(u64),
+    /// The video was refused and its object deleted.
+    Rejected(String),
+    /// Nothing to do: a repeated event, or an object that is not a pending upload.
+    Skipped,
+}
+
+/// Ingests an object that landed under [`UPLOAD_PREFIX`] (S3 `ObjectCreated`).
+/// Safe to call any number of times for one object.
+pub async fn ingest_upload(app: &App, object_key: &str) -> Result<IngestOutcome> {
+    let Some(video_id) = object_key.strip_prefix(UPLOAD_PREFIX).and_then(|id| id.parse::<u64>().ok()) else {
+        tracing::warn!(object_key, "object outside the upload scheme ignored");
+        return Ok(IngestOutcome::Skipped);
+    };
+    let Some(upload) = app.table.upload(video_id).await? else {
+        // No record (never issued, or expired): nobody will claim this object.
+        app.media.delete(object_key).await?;
+        return Ok(IngestOutcome::Skipped);
+    };
+    if upload.state != UploadState::Pending || upload.object_key != object_key {
+        return Ok(IngestOutcome::Skipped);
+    }
+    let Some(size) = app.media.size(object_key).await? else {
+        return Ok(IngestOutcome::Skipped);
+    };
+    if size != upload.content_length {
+        let reason = format!("the upload has {size} bytes, {} were declared", upload.content_length);
+        return reject(app, &upload, reason).await;
+    }
+    let Some(bytes) = app.media.get(object_key).await? else {
+        return Ok(IngestOutcome::Skipped);
+    };
+    let (info, cover) = match inspect(bytes).await {
+        Ok(inspected) => inspected,
+        Err(error) => return reject(app, &upload, error.status_msg()).await,
+    };
+    let author = UserId(upload.author_id);
+    let published = publish(app, video_id, author, &upload.title, object_key, &info, cover, true).await?;
+    Ok(if published { IngestOutcome::Published(video_id) } else { IngestOutcome::Skipped })
+}
+
+async fn reject(app: &App, upload: &UploadItem, reason: String) -> Result<IngestOutcome> {
+    tracing::info!(video_id = upload.video_id, %reason, "upload rejected");
+    app.media.delete(&upload.object_key).await?;
+    app.table.reject_upload(upload.video_id, &reason).await?;
+    Ok(IngestOutcome::Rejected(reason))
+}
+
+/// Where a presigned upload stands, for its author.
+#[derive(Debug)]
+pub struct UploadStatus {
+    /// `pending`, `live` or `rejected`.
+    pub state: UploadState,
+    /// Why it was rejected (empty otherwise).
+    pub reason: String,
+    /// The published video, once live.
+    pub video: Option<Video>,
+}
+
+/// The state of `video_id`'s upload. Another user's upload is "not found":
+/// uploads are private until published.
+pub async fn upload_status(app: &App, caller: UserId, video_id: u64) -> Result<UploadStatus> {
+    let upload = app.table.upload(video_id).await?.filter(|upload| upload.author_id == caller.0);
+    let upload = upload.ok_or_else(|| Error::NotFound(format!("no upload {video_id} of yours")))?;
+    let video = match upload.state {
+        UploadState::Live => match app.table.video(video_id).await? {
+            Some(item) => views(app, vec![item], Some(caller)).await?.pop(),
+            None => None,
+        },
+        _ => None,
+    };
+    Ok(UploadStatus { state: upload.state, reason: upload.reason, video })
+}
+
+/// A page of the feed.
+#[derive(Debug)]
+pub struct FeedPage {
+    /// Newest first, at most [`PAGE_SIZE`].
+    pub videos: Vec<Video>,
+    /// The next `latest_time`: publish time of the oldest video of the page,
+    /// or the cursor used when the page is empty.
+    pub next_time: u64,
+}
+
+/// The videos published strictly before `latest_time` (see
+/// [`feed_cursor`]), newest first. A page never ends in the middle of a
+/// millisecond, so a client paging with `next_time` sees each video once.
+pub async fn feed(app: &App, viewer: Option<UserId>, latest_time: Option<i64>) -> Result<FeedPage> {
+    let cursor = feed_cursor(latest_time, now_ms());
+    let items = app.table.feed(app.config.feed_shards, cursor, PAGE_SIZE + 1).await?;
+    let page = whole_milliseconds(items, PAGE_SIZE);
+    let next_time = page.last().map_or(cursor, |video| video.created_at_ms);
+    Ok(FeedPage { videos: views(app, page, viewer).await?, next_time })
+}
+
+/// An author's videos, newest first, at most [`PAGE_SIZE`].
+pub async fn works(app: &App, author: UserId, viewer: Option<UserId>) -> Result<Vec<Video>> {
+    let items = app.table.works(author.0, PAGE_SIZE).await?;
+    if items.is_empty() && app.table.user(author).await?.is_none() {
+        return Err(Error::NotFound(format!("user {author} does not exist")));
+    }
+    views(app, items, viewer).await
+}
+
+/// Cuts `items` (newest first, up to `limit + 1`) to at most `limit`, never
+/// splitting videos that share the boundary's millisecond: they all move to
+/// the next page, which asks for videos strictly older than the last one kept.
+/// More than `limit` videos in one millisecond cannot be split; then the page
+/// is full and the rest of that millisecond is not reachable by paging.
+fn whole_milliseconds(mut items: Vec<VideoItem>, limit: usize) -> Vec<VideoItem> {
+    if items.len() <= limit {
+        return items;
+    }
+    let boundary = items[limit].created_at_ms;
+    items.truncate(limit);
+    let whole: Vec<VideoItem> = items.iter().filter(|v| v.created_at_ms != boundary).cloned().collect();
+    if whole.is_empty() { items } else { whole }
+}
+
+/// The contract's Video objects for `items` as `viewer` sees them: one batch
+/// read for authors, likes and follows, whatever the page size.
+async fn views(app: &App, items: Vec<VideoItem>, viewer: Option<UserId>) -> Result<Vec<Video>> {
+    let context = app.table.viewer_context(&items, viewer.map(|v| v.0)).await?;
+    let mut videos = Vec::with_capacity(items.len());
+    for item in items {
+        // A video whose author is gone is not shown.
+        let Some(author) = context.authors.get(&item.author_id) else { continue };
+        let author: User = user_view(app, author.clone(), context.followed.contains(&item.author_id)).await?;
+        videos.push(Video {
+            id: item.id,
+            author,
+            play_url: app.media.link(&item.play_key).await?,
+            cover_url: app.media.link(&item.cover_key).await?,
+            favorite_count: item.favorite_count,
+            comment_count: item.comment_count,
+            is_favorite: context.liked.contains(&item.id),
+            title: item.title,
+        });
+    }
+    Ok(videos)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn publish(
+    app: &App,
+    video_id: u64,
+    author: UserId,
+    title: &str,
+    play: &str,
+    info: &VideoInfo,
+    cover: Cover,
+    from_upload: bool,
+) -> Result<bool> {
+    let cover_key = cover_key(video_id);
+    app.media.put(&cover_key, Bytes::from(cover.jpeg), "image/jpeg").await?;
+    let item = VideoItem::new(&NewVideo {
+        id: video_id,
+        author_id: author.0,
+        title: title.to_owned(),
+        play_key: play.to_owned(),
+        cover_key,
+        created_at_ms: now_ms(),
+        width: info.width,
+        height: info.height,
+        duration_ms: info.duration_ms,
+        feed_shard: u32::try_from(video_id % u64::from(app.config.feed_shards.max(1))).unwrap_or(0),
+    });
+    let published = app.table.publish_video(&item, from_upload).await?;
+    if published {
+        tracing::info!(video_id, user_id = author.0, "video published");
+    }
+    Ok(published)
+}
+
+/// Runs the probe and the cover on the blocking pool: decoding a frame is CPU
+/// work that must not stall the runtime.
+async fn inspect(bytes: Bytes) -> Result<(VideoInfo, Cover)> {
+    tokio::task::spawn_blocking(move || video::inspect(&bytes))
+        .await
+        .context("video inspection task")?
+        .map_err(|error| Error::UnsupportedMedia(error.to_string()))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+}

@@ -1,0 +1,112 @@
+//! Publishing through the stock client's one-request upload, and the ingest
+//! rules both paths share.
+
+use tests::http::get_url;
+use tests::{TestApp, fixture};
+
+/// Decodes a JPEG: (width, height, RGB of the centre pixel).
+pub fn decode_jpeg(bytes: &[u8]) -> (u16, u16, [u8; 3]) {
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    let pixels = decoder.decode().expect("a JPEG");
+    let info = decoder.info().unwrap();
+    let (w, h) = (usize::from(info.width), usize::from(info.height));
+    let centre = (h / 2 * w + w / 2) * 3;
+    (info.width, info.height, [pixels[centre], pixels[centre + 1], pixels[centre + 2]])
+}
+
+#[tokio::test]
+async fn published_video_is_in_feed_and_list_with_a_real_cover() {
+    let t = TestApp::new().await;
+    let alice = t.new_user("alice").await;
+    let clip = fixture("portrait-red-360x640-1s.mp4");
+    t.publish(&alice.token, "  red  ", &clip).await.ok();
+
+    let feed = t.feed(None, None).await;
+    let video = feed.ok()["video_list"][0].clone();
+    assert_eq!(video["title"], "red");
+    assert_eq!(video["author"]["id"], alice.id);
+    assert_eq!(video["author"]["work_count"], 1);
+    assert_eq!((video["favorite_count"].as_u64(), video["comment_count"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(video["is_favorite"], false);
+
+    let played = get_url(video["play_url"].as_str().unwrap()).await;
+    assert_eq!(played.status, 200);
+    assert_eq!(played.body, clip);
+    let cover = get_url(video["cover_url"].as_str().unwrap()).await;
+    assert_eq!(cover.status, 200);
+    let (width, height, [r, g, b]) = decode_jpeg(&cover.body);
+    assert_eq!((width, height), (360, 640));
+    assert!(r > 180 && g < 80 && b < 80, "centre pixel {r},{g},{b} is not red");
+
+    let list = t.publish_list(alice.id, None).await;
+    assert_eq!(list.ok()["video_list"][0]["id"], video["id"]);
+    assert_eq!(t.user(Some(alice.id), None).await.ok()["user"]["work_count"], 1);
+}
+
+#[tokio::test]
+async fn broken_or_unsupported_media_is_10007_and_changes_nothing() {
+    let t = TestApp::new().await;
+    let alice = t.new_user("alice").await;
+    let cases = [
+        ("not-a-video.mp4", "not an MP4 or MOV"),
+        ("truncated.mp4", ""),
+        ("hevc-320x240-1s.mp4", "hevc"),
+        ("vp9-320x240-1s.webm", "not an MP4 or MOV"),
+    ];
+    for (name, words) in cases {
+        let reply = t.publish(&alice.token, "bad", &fixture(name)).await;
+        assert_eq!((reply.http_status, reply.code()), (200, 10007), "{name}: {}", reply.body);
+        assert!(reply.msg().contains(words), "{name}: {}", reply.msg());
+    }
+    assert_eq!(t.feed(None, None).await.ok()["video_list"], serde_json::json!([]));
+    assert_eq!(t.publish_list(alice.id, None).await.ok()["video_list"], serde_json::json!([]));
+    assert_eq!(t.user(Some(alice.id), None).await.ok()["user"]["work_count"], 0);
+}
+
+#[tokio::test]
+async fn a_file_over_the_request_limit_points_to_the_presigned_upload() {
+    let t = TestApp::new().await;
+    let alice = t.new_user("alice").await;
+    let big = vec![0u8; shared::videos::INLINE_MAX_BYTES + 1];
+    let reply = t.publish(&alice.token, "big", &big).await;
+    assert_eq!(reply.code(), 10007);
+    assert!(reply.msg().contains("4.5 MB") && reply.msg().contains("/douyin/publish/upload/"), "{}", reply.msg());
+}
+
+#[tokio::test]
+async fn publish_needs_a_token_a_title_and_a_file() {
+    let t = TestApp::new().await;
+    let alice = t.new_user("alice").await;
+    let clip = fixture("h264-320x240-2s.mp4");
+    assert_eq!(t.publish("", "x", &clip).await.code(), 10002);
+    assert_eq!(t.publish("forged", "x", &clip).await.code(), 10002);
+    let no_title = t.publish(&alice.token, "   ", &clip).await;
+    assert_eq!(no_title.code(), 10001);
+    assert!(no_title.msg().starts_with("title:"));
+    let long = t.publish(&alice.token, &"t".repeat(101), &clip).await;
+    assert_eq!(long.code(), 10001);
+    let (content_type, body) = tests::multipart(&[("token", &alice.token), ("title", "x")], None);
+    let request = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/douyin/publish/action/")
+        .header("content-type", content_type)
+        .body(lambda_http::Body::Binary(body))
+        .unwrap();
+    let no_file = t.send(request).await;
+    assert_eq!(no_file.code(), 10001);
+    assert!(no_file.msg().starts_with("data:"), "{}", no_file.msg());
+    assert_eq!(t.user(Some(alice.id), None).await.ok()["user"]["work_count"], 0);
+}
+
+#[tokio::test]
+async fn mov_and_1080p_clips_are_accepted_with_covers_of_their_size() {
+    let t = TestApp::new().await;
+    let alice = t.new_user("alice").await;
+    for (name, size) in [("h264-320x240-1s.mov", (320, 240)), ("h264-1920x1080-1s.mp4", (1920, 1080))] {
+        t.publish(&alice.token, name, &fixture(name)).await.ok();
+        let video = t.feed(None, None).await.ok()["video_list"][0].clone();
+        let cover = get_url(video["cover_url"].as_str().unwrap()).await;
+        let (w, h, _) = decode_jpeg(&cover.body);
+        assert_eq!((w, h), size, "{name}");
+    }
+}
