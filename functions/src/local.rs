@@ -117,6 +117,7 @@ impl LocalServer {
                     s3: Some(format!("http://{}", reachable(address))),
                     s3_public: Some(public_url.clone()),
                 };
+                write_lambda_env(&options, &config, &credentials, &endpoints)?;
                 let app = App::build(config, &credentials.sdk_config(), &endpoints, None).await?;
                 (app, Some(s3))
             }
@@ -171,6 +172,34 @@ fn signing_secret(data_dir: &Path) -> anyhow::Result<String> {
     let secret = Alphanumeric.sample_string(&mut rand::rng(), 64);
     write_private(&path, &secret)?;
     Ok(secret)
+}
+
+/// Writes `<data-dir>/lambda.env`: what a function run outside this process
+/// (`cargo lambda watch --env-file .douyin-data/lambda.env`) needs to use this
+/// server's engines. Private to the user: it holds the engines' credentials
+/// and the signing secret, both local to this data folder.
+fn write_lambda_env(
+    options: &LocalOptions,
+    config: &Config,
+    credentials: &EngineCredentials,
+    endpoints: &Endpoints,
+) -> anyhow::Result<()> {
+    let secret = match &config.jwt_secret {
+        shared::config::SecretSource::Value(secret) => secret.clone(),
+        shared::config::SecretSource::SecretsManager(_) => String::new(),
+    };
+    let mut lines = vec![
+        ("AWS_REGION", embedded::REGION.to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoints.dynamodb.clone().unwrap_or_default()),
+        ("AWS_ENDPOINT_URL_S3", endpoints.s3_public.clone().unwrap_or_default()),
+        ("DOUYIN_S3_PATH_STYLE", "true".to_owned()),
+        ("DOUYIN_TABLE", config.table_name.clone()),
+        ("DOUYIN_MEDIA_BUCKET", config.media_bucket.clone()),
+        ("DOUYIN_JWT_SECRET", secret),
+    ];
+    lines.extend(credentials.as_env());
+    let content: String = lines.iter().map(|(name, value)| format!("{name}={value}\n")).collect();
+    write_private(&options.data_dir.join("lambda.env"), &content)
 }
 
 #[cfg(unix)]

@@ -78,12 +78,15 @@ impl App {
         }
         let table = Table::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), &config.table_name);
 
+        let path_style = config.s3_path_style;
         let s3_client = |endpoint: Option<&String>| {
             let mut s3 = aws_sdk_s3::config::Builder::from(sdk);
             if let Some(url) = endpoint {
                 // Engines other than S3 itself serve buckets at paths, not at
                 // virtual hosts.
                 s3 = s3.endpoint_url(url).force_path_style(true);
+            } else if path_style {
+                s3 = s3.force_path_style(true);
             }
             aws_sdk_s3::Client::from_conf(s3.build())
         };

@@ -37,6 +37,9 @@ pub struct Config {
     pub upload_url_ttl: Duration,
     /// Log filter, `tracing` syntax (`DOUYIN_LOG`, default `info`).
     pub log_filter: String,
+    /// Address buckets by path, not by host (`DOUYIN_S3_PATH_STYLE=true`):
+    /// needed by S3 emulators and the local server's engine, never by S3.
+    pub s3_path_style: bool,
 }
 
 /// Where the JWT signing secret is read from.
@@ -139,6 +142,16 @@ impl Config {
             max_upload_bytes: number("DOUYIN_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)?,
             upload_url_ttl: Duration::from_secs(number("DOUYIN_UPLOAD_URL_TTL_SECS", 900)?),
             log_filter: get("DOUYIN_LOG").unwrap_or_else(|| "info".into()),
+            s3_path_style: match get("DOUYIN_S3_PATH_STYLE").as_deref().map(str::trim) {
+                None | Some("false") | Some("0") => false,
+                Some("true") | Some("1") => true,
+                Some(other) => {
+                    return Err(ConfigError {
+                        variable: "DOUYIN_S3_PATH_STYLE",
+                        problem: format!("expected true or false, found {other:?}"),
+                    });
+                }
+            },
         };
         config.check()?;
         Ok(config)
@@ -161,6 +174,7 @@ impl Config {
             max_upload_bytes: 200 * 1024 * 1024,
             upload_url_ttl: Duration::from_secs(900),
             log_filter: "info".into(),
+            s3_path_style: true,
         }
     }
 

@@ -42,6 +42,12 @@ impl EngineCredentials {
         }
     }
 
+    /// The credentials as the SDK's environment variables, for a process
+    /// that talks to the engines from outside (`cargo lambda watch`).
+    pub fn as_env(&self) -> [(&'static str, String); 2] {
+        [("AWS_ACCESS_KEY_ID", self.access_key.clone()), ("AWS_SECRET_ACCESS_KEY", self.secret_key.clone())]
+    }
+
     /// An SDK configuration that signs with these credentials, with the same
     /// call timeouts as production.
     pub fn sdk_config(&self) -> SdkConfig {

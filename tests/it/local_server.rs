@@ -145,3 +145,52 @@ async fn both_upload_paths_work_through_the_local_server() {
     }
     server.shutdown().await;
 }
+
+/// `cargo lambda watch --env-file <data-dir>/lambda.env` runs the functions
+/// against this server's engines: the file must hold everything a function's
+/// cold start reads, and it must be private.
+#[tokio::test]
+async fn lambda_env_file_lets_an_outside_function_use_the_engines() {
+    use std::collections::HashMap;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let registered =
+        call(server.address, "POST", "/douyin/user/register/", &[("username", "dan"), ("password", "password1")]).await;
+    let dan = session_of(&registered.json());
+
+    let path = dir.path().join("lambda.env");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let env: HashMap<String, String> =
+        text.lines().filter_map(|line| line.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    let mut config = shared::config::Config::from_lookup(|name| env.get(name).cloned()).unwrap();
+    config.argon2 = Argon2Cost::TEST;
+    assert!(config.s3_path_style);
+    let credentials = aws_sdk_dynamodb::config::Credentials::new(
+        &env["AWS_ACCESS_KEY_ID"],
+        &env["AWS_SECRET_ACCESS_KEY"],
+        None,
+        None,
+        "lambda.env",
+    );
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(env["AWS_REGION"].clone()))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(credentials))
+        .build();
+    let endpoints = shared::app::Endpoints {
+        dynamodb: Some(env["AWS_ENDPOINT_URL_DYNAMODB"].clone()),
+        s3: Some(env["AWS_ENDPOINT_URL_S3"].clone()),
+        s3_public: None,
+    };
+    let outside = shared::App::build(config, &sdk, &endpoints, None).await.unwrap();
+    // The outside function reads the user the server registered, verifies its
+    // token, and makes media links the server's S3 engine honours.
+    let user_id = outside.tokens.verify(&dan.token).unwrap();
+    let profile = shared::users::profile(&outside, user_id, None).await.unwrap();
+    assert_eq!(profile.name, "dan");
+    assert_eq!(get_url(&profile.avatar).await.status, 200);
+    server.shutdown().await;
+}

@@ -38,6 +38,7 @@ mod avc;
 mod boxes;
 mod cover;
 mod probe;
+mod sps;
 #[cfg(test)]
 mod tests;
 
