@@ -2,8 +2,8 @@
 
 use lambda_http::Request;
 use serde::Serialize;
-use shared::domain::{User, UserId};
-use shared::{App, Error};
+use shared::App;
+use shared::domain::User;
 
 use crate::edge::{self, Params, Reply};
 use crate::routes::{Endpoint, ErrorFields};
@@ -26,10 +26,7 @@ struct Profile {
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let viewer = edge::viewer(app, &params);
-    let user_id = match params.text("user_id")? {
-        Some(raw) => UserId::parse("user_id", raw)?,
-        None => viewer.ok_or_else(|| Error::invalid("user_id", "is required without a valid token"))?,
-    };
+    let user_id = edge::user_id_or_viewer(&params, viewer)?;
     let user = shared::users::profile(app, user_id, viewer).await?;
     Reply::with(&Profile { user })
 }

@@ -49,15 +49,8 @@ impl Username {
 
     /// Parses parameter `field`.
     pub fn parse(field: &str, raw: &str) -> Result<Username> {
-        let name = raw.trim();
-        let chars = name.chars().count();
-        if chars == 0 {
-            return Err(Error::invalid(field, "must not be empty"));
-        }
-        if chars > Self::MAX_CHARS {
-            return Err(Error::invalid(field, format!("must be at most {} characters", Self::MAX_CHARS)));
-        }
-        if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        let name = trimmed_text(field, raw, Self::MAX_CHARS)?;
+        if name.chars().any(char::is_whitespace) {
             return Err(Error::invalid(field, "must not contain spaces or control characters"));
         }
         Ok(Username(name.to_owned()))
@@ -67,6 +60,23 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Text as the contract counts it: trimmed, 1 to `max_chars` Unicode
+/// characters, no control characters.
+fn trimmed_text<'a>(field: &str, raw: &'a str, max_chars: usize) -> Result<&'a str> {
+    let text = raw.trim();
+    let chars = text.chars().count();
+    if chars == 0 {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if chars > max_chars {
+        return Err(Error::invalid(field, format!("must be at most {max_chars} characters")));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    Ok(text)
 }
 
 /// A password: 6–32 bytes, never trimmed. Its `Debug` hides it, so it cannot
@@ -116,18 +126,7 @@ impl VideoTitle {
 
     /// Parses parameter `field`.
     pub fn parse(field: &str, raw: &str) -> Result<VideoTitle> {
-        let title = raw.trim();
-        let chars = title.chars().count();
-        if chars == 0 {
-            return Err(Error::invalid(field, "must not be empty"));
-        }
-        if chars > Self::MAX_CHARS {
-            return Err(Error::invalid(field, format!("must be at most {} characters", Self::MAX_CHARS)));
-        }
-        if title.chars().any(char::is_control) {
-            return Err(Error::invalid(field, "must not contain control characters"));
-        }
-        Ok(VideoTitle(title.to_owned()))
+        Ok(VideoTitle(trimmed_text(field, raw, Self::MAX_CHARS)?.to_owned()))
     }
 
     /// The title as stored.

@@ -83,6 +83,18 @@ pub async fn authenticate(app: &App, params: &Params) -> shared::Result<shared::
     Ok(user_id)
 }
 
+/// The user a read endpoint is about: `user_id` when given, else the viewer;
+/// neither is [`Error::InvalidArgument`] (the contract's "missing ids" rule).
+pub fn user_id_or_viewer(
+    params: &Params,
+    viewer: Option<shared::domain::UserId>,
+) -> shared::Result<shared::domain::UserId> {
+    match params.text("user_id")? {
+        Some(raw) => shared::domain::UserId::parse("user_id", raw),
+        None => viewer.ok_or_else(|| Error::invalid("user_id", "is required without a valid token")),
+    }
+}
+
 /// The viewer on a read endpoint: the token's user, or a guest (`None`) when
 /// the token is missing, invalid or expired.
 pub fn viewer(app: &App, params: &Params) -> Option<shared::domain::UserId> {

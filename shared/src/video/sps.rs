@@ -180,16 +180,14 @@ fn with_one_reference(rbsp: &[u8], field: Range<usize>) -> Result<Vec<u8>, Video
         return Err(VideoError::Corrupt);
     }
     let mut out = Vec::with_capacity(rbsp.len() + 1);
-    let mut len = 0usize;
     let bits = (0..field.start).map(bit).chain([0, 1, 0]).chain((field.end..stop).map(bit)).chain([1]);
-    for b in bits {
-        if len % 8 == 0 {
+    for (n, b) in bits.enumerate() {
+        if n.is_multiple_of(8) {
             out.push(0);
         }
         if let Some(last) = out.last_mut() {
-            *last |= b << (7 - len % 8);
+            *last |= b << (7 - n % 8);
         }
-        len += 1;
     }
     Ok(out)
 }

@@ -51,6 +51,12 @@ fn quicktime_mov_is_accepted() {
 }
 
 #[test]
+fn level_6_stream_is_decoded_as_level_5_2() {
+    // OpenH264 refuses level_idc 60 as such; the SPS handed to it says 5.2.
+    accepted("h264-level6-320x240.mp4", 320, 240, 200);
+}
+
+#[test]
 fn portrait_red_clip_gives_a_red_portrait_cover() {
     let cover = accepted("portrait-red-360x640-1s.mp4", 360, 640, 1000);
     let (w, h, rgb) = pixels(&cover);
@@ -220,4 +226,77 @@ fn truncated_and_mutated_inputs_never_panic() {
     assert_eq!(tests_caught_panics(), 0, "a panic reached the last line of defence");
     assert!(accepted > 0 && accepted < inputs, "{accepted} of {inputs} accepted");
     assert!(started.elapsed().as_secs() < 20, "took {:?}", started.elapsed());
+}
+
+#[test]
+#[ignore]
+fn tmp_heavy_fuzz() {
+    let mut rng = Lcg(7);
+    let mut worst = std::time::Duration::ZERO;
+    let (mut n, mut ok) = (0, 0);
+    for name in [
+        "h264-320x240-2s.mp4",
+        "h264-aac-640x360-1s.mp4",
+        "portrait-red-360x640-1s.mp4",
+        "h264-320x240-1s.mov",
+        "h264-rotated90-320x240-1s.mp4",
+        "h264-1920x1080-1s.mp4",
+        "h264-level6-320x240.mp4",
+        "h264-10bit-320x240.mp4",
+    ] {
+        let original = fixture(name);
+        let len = original.len();
+        let avcc = find(&original, b"avcC");
+        let heads: Vec<usize> = (4..len.saturating_sub(4))
+            .filter(|&i| original[i..i + 4].iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+            .map(|i| i - 4)
+            .collect();
+        for round in 0..4000 {
+            let mut bytes = original.clone();
+            match round % 5 {
+                0 => {
+                    for _ in 0..=rng.below(16) {
+                        let at = rng.below(len.min(8192));
+                        bytes[at] = rng.below(256) as u8;
+                    }
+                }
+                1 => {
+                    let at = heads[rng.below(heads.len())] + [0, 8, 12, 16][rng.below(4)];
+                    let v: u32 = [0, 1, 7, 8, 9, u32::MAX, 0x7fff_ffff, rng.below(1 << 20) as u32][rng.below(8)];
+                    if at + 4 <= len {
+                        bytes[at..at + 4].copy_from_slice(&v.to_be_bytes());
+                    }
+                }
+                2 => {
+                    let at = rng.below(len);
+                    let span = rng.below(64).min(len - at);
+                    if rng.below(2) == 0 {
+                        bytes.drain(at..at + span);
+                    } else {
+                        let dup = bytes[at..at + span].to_vec();
+                        bytes.splice(at..at, dup);
+                    }
+                }
+                3 => {
+                    // Inside avcC (the SPS and PPS).
+                    for _ in 0..=rng.below(3) {
+                        let at = (avcc + rng.below(40)).min(len - 1);
+                        bytes[at] ^= 1 << rng.below(8);
+                    }
+                }
+                _ => {
+                    for _ in 0..=rng.below(4) {
+                        let at = rng.below(len);
+                        bytes[at] ^= 1 << rng.below(8);
+                    }
+                }
+            }
+            let t = std::time::Instant::now();
+            ok += usize::from(inspect(&bytes).is_ok());
+            worst = worst.max(t.elapsed());
+            n += 1;
+        }
+    }
+    eprintln!("HEAVY {n} inputs, {ok} accepted, worst {worst:?}, caught panics {}", tests_caught_panics());
+    assert_eq!(tests_caught_panics(), 0);
 }
