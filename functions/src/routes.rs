@@ -51,6 +51,14 @@ pub static ENDPOINTS: &[&Endpoint] = &[
     &crate::publish_list::ENDPOINT,
     &crate::publish_upload::ENDPOINT,
     &crate::publish_status::ENDPOINT,
+    &crate::favorite_action::ENDPOINT,
+    &crate::favorite_list::ENDPOINT,
+    &crate::comment_action::ENDPOINT,
+    &crate::comment_list::ENDPOINT,
+    &crate::relation_action::ENDPOINT,
+    &crate::relation_follow_list::ENDPOINT,
+    &crate::relation_follower_list::ENDPOINT,
+    &crate::relation_friend_list::ENDPOINT,
 ];
 
 /// Where a request goes.

@@ -37,6 +37,9 @@ pub struct Config {
     pub upload_url_ttl: Duration,
     /// Log filter, `tracing` syntax (`DOUYIN_LOG`, default `info`).
     pub log_filter: String,
+    /// Time zone of comment dates (`DOUYIN_TIME_ZONE`, IANA name, default
+    /// `Asia/Shanghai`).
+    pub time_zone: chrono_tz::Tz,
     /// Address buckets by path, not by host (`DOUYIN_S3_PATH_STYLE=true`):
     /// needed by S3 emulators and the local server's engine, never by S3.
     pub s3_path_style: bool,
@@ -142,6 +145,13 @@ impl Config {
             max_upload_bytes: number("DOUYIN_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)?,
             upload_url_ttl: Duration::from_secs(number("DOUYIN_UPLOAD_URL_TTL_SECS", 900)?),
             log_filter: get("DOUYIN_LOG").unwrap_or_else(|| "info".into()),
+            time_zone: match get("DOUYIN_TIME_ZONE") {
+                None => chrono_tz::Asia::Shanghai,
+                Some(name) => name.trim().parse().map_err(|_| ConfigError {
+                    variable: "DOUYIN_TIME_ZONE",
+                    problem: format!("{name:?} is not an IANA time zone name such as Asia/Shanghai"),
+                })?,
+            },
             s3_path_style: match get("DOUYIN_S3_PATH_STYLE").as_deref().map(str::trim) {
                 None | Some("false") | Some("0") => false,
                 Some("true") | Some("1") => true,
@@ -174,6 +184,7 @@ impl Config {
             max_upload_bytes: 200 * 1024 * 1024,
             upload_url_ttl: Duration::from_secs(900),
             log_filter: "info".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
             s3_path_style: true,
         }
     }

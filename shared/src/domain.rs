@@ -169,6 +169,38 @@ pub struct Video {
     pub title: String,
 }
 
+/// A comment's text: 1–500 characters after trimming.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommentText(String);
+
+impl CommentText {
+    /// Most characters in a comment.
+    pub const MAX_CHARS: usize = 500;
+
+    /// Parses parameter `field`.
+    pub fn parse(field: &str, raw: &str) -> Result<CommentText> {
+        Ok(CommentText(trimmed_text(field, raw, Self::MAX_CHARS)?.to_owned()))
+    }
+
+    /// The text as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The contract's Comment object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Comment {
+    /// The comment id.
+    pub id: u64,
+    /// Its author.
+    pub user: User,
+    /// The text.
+    pub content: String,
+    /// `MM-DD` in the configured time zone.
+    pub create_date: String,
+}
+
 /// The contract's User object (`douyin-api.md` §2), as seen by one viewer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct User {

@@ -19,6 +19,7 @@ pub mod domain;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod error;
+pub mod interactions;
 pub mod media;
 pub mod queue;
 pub mod store;

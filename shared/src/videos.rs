@@ -251,7 +251,7 @@ fn whole_milliseconds(mut items: Vec<VideoItem>, limit: usize) -> Vec<VideoItem>
 
 /// The contract's Video objects for `items` as `viewer` sees them: one batch
 /// read for authors, likes and follows, whatever the page size.
-async fn views(app: &App, items: Vec<VideoItem>, viewer: Option<UserId>) -> Result<Vec<Video>> {
+pub(crate) async fn views(app: &App, items: Vec<VideoItem>, viewer: Option<UserId>) -> Result<Vec<Video>> {
     let context = app.table.viewer_context(&items, viewer.map(|v| v.0)).await?;
     let mut videos = Vec::with_capacity(items.len());
     for item in items {

@@ -96,6 +96,14 @@ async fn run_sample(name: &str) -> Reply {
             assert_eq!(outcomes, [shared::videos::IngestOutcome::Published(2)]);
             t.feed(None, None).await
         }
+        "favorite-action"
+        | "favorite-list"
+        | "comment-action"
+        | "comment-list"
+        | "relation-action"
+        | "relation-follow-list"
+        | "relation-follower-list"
+        | "relation-friend-list" => interaction_sample(&t, name).await,
         "route-fallback" => {
             let reply = t.event(&event(name)).await;
             assert_eq!((reply.http_status, reply.code()), (404, 10004));
@@ -103,6 +111,37 @@ async fn run_sample(name: &str) -> Reply {
         }
         other => panic!("events/{other}.json has no scenario in tests/it/events.rs"),
     }
+}
+
+/// The interaction samples share one cast: alice (user 1) publishes video 2,
+/// bob (user 3) likes it, comments on it, and follows alice, who follows back.
+async fn interaction_sample(t: &TestApp, name: &str) -> Reply {
+    let alice = t.new_user("alice").await;
+    let video = t.new_video(&alice.token, "cast").await;
+    let bob = t.new_user("bob").await;
+    assert_eq!((alice.id, video, bob.id), (1, 2, 3));
+    if name != "favorite-action" {
+        t.favorite(&bob.token, video, 1).await.ok();
+    }
+    if name != "relation-action" {
+        t.relation(&bob.token, alice.id, 1).await.ok();
+        t.relation(&alice.token, bob.id, 1).await.ok();
+    }
+    if name != "comment-action" {
+        t.comment(&bob.token, video, "first").await.ok();
+    }
+    let reply = t.event(&event_as(name, &bob.token)).await;
+    let body = reply.ok().clone();
+    match name {
+        "favorite-action" => assert_eq!(t.user_counters(bob.id).await["favorite_count"], 1),
+        "favorite-list" => assert_eq!(body["video_list"][0]["id"], 2),
+        "comment-action" => assert_eq!(body["comment"]["content"], "nice video"),
+        "comment-list" => assert_eq!(body["comment_list"][0]["content"], "first"),
+        "relation-action" => assert_eq!(t.user_counters(alice.id).await["follower_count"], 1),
+        "relation-follow-list" | "relation-friend-list" => assert_eq!(body["user_list"][0]["id"], 1),
+        _ => assert_eq!(body["user_list"][0]["id"], 3),
+    }
+    reply
 }
 
 #[tokio::test]
@@ -113,7 +152,7 @@ async fn every_event_sample_runs_through_its_handler() {
         .filter_map(|file| file.strip_suffix(".json").map(str::to_owned))
         .collect();
     names.sort();
-    assert!(names.len() >= 10, "{names:?}");
+    assert!(names.len() >= 18, "{names:?}");
     for name in names {
         run_sample(&name).await;
     }

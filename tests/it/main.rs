@@ -4,12 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod comment;
 mod events;
+mod favorite;
 mod feed;
 mod local_server;
 mod media;
 mod publish;
 mod queue;
+mod relation;
 mod routing;
 mod store;
 mod upload;

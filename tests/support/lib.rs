@@ -277,6 +277,73 @@ impl TestApp {
         functions::video_ingest::handle(&self.app, event).await.unwrap()
     }
 
+    /// `POST /douyin/favorite/action/` (1 like, 2 unlike).
+    pub async fn favorite(&self, token: &str, video_id: u64, action_type: u8) -> Reply {
+        let (video_id, action) = (video_id.to_string(), action_type.to_string());
+        let params = [("token", token), ("video_id", video_id.as_str()), ("action_type", action.as_str())];
+        self.call(Method::POST, "/douyin/favorite/action/", &params).await
+    }
+
+    /// `POST /douyin/relation/action/` (1 follow, 2 unfollow).
+    pub async fn relation(&self, token: &str, to_user_id: u64, action_type: u8) -> Reply {
+        let (to, action) = (to_user_id.to_string(), action_type.to_string());
+        let params = [("token", token), ("to_user_id", to.as_str()), ("action_type", action.as_str())];
+        self.call(Method::POST, "/douyin/relation/action/", &params).await
+    }
+
+    /// `POST /douyin/comment/action/` posting `text`.
+    pub async fn comment(&self, token: &str, video_id: u64, text: &str) -> Reply {
+        let video_id = video_id.to_string();
+        let params = [("token", token), ("video_id", video_id.as_str()), ("action_type", "1"), ("comment_text", text)];
+        self.call(Method::POST, "/douyin/comment/action/", &params).await
+    }
+
+    /// `POST /douyin/comment/action/` deleting `comment_id`.
+    pub async fn delete_comment(&self, token: &str, video_id: u64, comment_id: u64) -> Reply {
+        let (video_id, comment_id) = (video_id.to_string(), comment_id.to_string());
+        let params = [
+            ("token", token),
+            ("video_id", video_id.as_str()),
+            ("action_type", "2"),
+            ("comment_id", comment_id.as_str()),
+        ];
+        self.call(Method::POST, "/douyin/comment/action/", &params).await
+    }
+
+    /// A list endpoint (`/douyin/favorite/list/`, `/douyin/relation/follow/list/`, …)
+    /// for `user_id`, as `token`'s user or a guest.
+    pub async fn list(&self, path: &str, user_id: u64, token: Option<&str>) -> Reply {
+        let user_id = user_id.to_string();
+        let mut params = vec![("user_id", user_id.as_str())];
+        if let Some(token) = token {
+            params.push(("token", token));
+        }
+        self.call(Method::GET, path, &params).await
+    }
+
+    /// `GET /douyin/comment/list/`.
+    pub async fn comment_list(&self, video_id: u64, token: Option<&str>) -> Reply {
+        let video_id = video_id.to_string();
+        let mut params = vec![("video_id", video_id.as_str())];
+        if let Some(token) = token {
+            params.push(("token", token));
+        }
+        self.call(Method::GET, "/douyin/comment/list/", &params).await
+    }
+
+    /// Publishes a small clip as `token`'s user; returns the video id.
+    pub async fn new_video(&self, token: &str, title: &str) -> u64 {
+        self.publish(token, title, &fixture("portrait-red-360x640-1s.mp4")).await.ok();
+        let mine = self.call(Method::GET, "/douyin/publish/list/", &[("token", token)]).await;
+        let list = mine.ok()["video_list"].as_array().unwrap().clone();
+        list.iter().find(|v| v["title"] == title).unwrap()["id"].as_u64().unwrap()
+    }
+
+    /// The counters of a user and of a video, read through the endpoints.
+    pub async fn user_counters(&self, user_id: u64) -> serde_json::Value {
+        self.user(Some(user_id), None).await.ok()["user"].clone()
+    }
+
     /// Registers `username` (password `password1`) and returns the session.
     pub async fn new_user(&self, username: &str) -> Session {
         session_of(self.register(username, "password1").await.ok())

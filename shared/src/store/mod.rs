@@ -8,10 +8,12 @@
 //! dynoxide engine: only the endpoint differs.
 
 pub mod ids;
+mod interactions;
 pub mod model;
 mod users;
 mod videos;
 
+pub use interactions::Index;
 pub use videos::ViewerContext;
 
 use std::collections::HashMap;

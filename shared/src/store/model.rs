@@ -69,6 +69,42 @@ pub fn like_key(user_id: u64, video_id: u64) -> Key {
     Key { pk: format!("USER#{user_id}"), sk: format!("LIKES#{video_id}") }
 }
 
+/// `USER#<a>` / `FRIEND#<b>`: `a` and `b` follow each other. Written and
+/// deleted in the transactions that create or remove the second follow edge.
+pub fn friend_key(user: u64, friend: u64) -> Key {
+    Key { pk: format!("USER#{user}"), sk: format!("FRIEND#{friend}") }
+}
+
+/// `COMMENT#<id>` / `COMMENT`: a comment, found by id for deletion.
+pub fn comment_key(comment_id: u64) -> Key {
+    Key { pk: format!("COMMENT#{comment_id}"), sk: "COMMENT".into() }
+}
+
+/// Partition of a user's likes by time in [`GSI1`].
+pub fn liked_by_partition(user: u64) -> String {
+    format!("LIKED_BY#{user}")
+}
+
+/// Partition of a user's followers by time in [`GSI1`].
+pub fn followers_partition(user: u64) -> String {
+    format!("FOLLOWERS#{user}")
+}
+
+/// Partition of whom a user follows, by time, in [`GSI2`].
+pub fn following_partition(user: u64) -> String {
+    format!("FOLLOWING#{user}")
+}
+
+/// Partition of a user's friends by time in [`GSI2`].
+pub fn friends_partition(user: u64) -> String {
+    format!("FRIENDS#{user}")
+}
+
+/// Partition of a video's comments by time in [`GSI1`].
+pub fn comments_partition(video: u64) -> String {
+    format!("COMMENTS#{video}")
+}
+
 /// `VIDEO#<id>` / `VIDEO`: a published video with its counters.
 pub fn video_key(video_id: u64) -> Key {
     Key { pk: format!("VIDEO#{video_id}"), sk: "VIDEO".into() }
@@ -323,6 +359,149 @@ pub struct UploadItem {
     /// TTL, epoch seconds.
     pub expires_at: u64,
 }
+
+/// A like: `user` likes `video`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LikeItem {
+    /// `USER#<user>`.
+    pub pk: String,
+    /// `LIKES#<video>`.
+    pub sk: String,
+    /// `LIKED_BY#<user>`.
+    pub gsi1pk: String,
+    /// `<ms>#<video>`.
+    pub gsi1sk: String,
+    /// The video.
+    pub video_id: u64,
+    /// When, ms.
+    pub liked_at_ms: u64,
+}
+
+impl LikeItem {
+    /// `user` likes `video` since `at_ms`.
+    pub fn new(user: u64, video: u64, at_ms: u64) -> LikeItem {
+        let key = like_key(user, video);
+        LikeItem {
+            pk: key.pk,
+            sk: key.sk,
+            gsi1pk: liked_by_partition(user),
+            gsi1sk: video_time_key(at_ms, video),
+            video_id: video,
+            liked_at_ms: at_ms,
+        }
+    }
+}
+
+/// A follow edge, or a friend edge: the same shape, other keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EdgeItem {
+    /// `USER#<from>`.
+    pub pk: String,
+    /// `FOLLOWS#<to>` or `FRIEND#<to>`.
+    pub sk: String,
+    /// `FOLLOWERS#<to>` (follow edges only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1pk: Option<String>,
+    /// `<ms>#<from>` (follow edges only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1sk: Option<String>,
+    /// `FOLLOWING#<from>` or `FRIENDS#<from>`.
+    pub gsi2pk: String,
+    /// `<ms>#<to>`.
+    pub gsi2sk: String,
+    /// Who follows (or one friend).
+    pub from_user: u64,
+    /// Who is followed (or the other friend).
+    pub to_user: u64,
+    /// Since when, ms.
+    pub since_ms: u64,
+}
+
+impl EdgeItem {
+    /// `from` follows `to` since `at_ms`.
+    pub fn follow(from: u64, to: u64, at_ms: u64) -> EdgeItem {
+        let key = follow_key(from, to);
+        EdgeItem {
+            pk: key.pk,
+            sk: key.sk,
+            gsi1pk: Some(followers_partition(to)),
+            gsi1sk: Some(video_time_key(at_ms, from)),
+            gsi2pk: following_partition(from),
+            gsi2sk: video_time_key(at_ms, to),
+            from_user: from,
+            to_user: to,
+            since_ms: at_ms,
+        }
+    }
+
+    /// `from` and `to` are friends since `at_ms` (one of the two edges).
+    pub fn friend(from: u64, to: u64, at_ms: u64) -> EdgeItem {
+        let key = friend_key(from, to);
+        EdgeItem {
+            pk: key.pk,
+            sk: key.sk,
+            gsi1pk: None,
+            gsi1sk: None,
+            gsi2pk: friends_partition(from),
+            gsi2sk: video_time_key(at_ms, to),
+            from_user: from,
+            to_user: to,
+            since_ms: at_ms,
+        }
+    }
+}
+
+/// A comment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentItem {
+    /// `COMMENT#<id>`.
+    pub pk: String,
+    /// `COMMENT`.
+    pub sk: String,
+    /// `COMMENTS#<video>`.
+    pub gsi1pk: String,
+    /// `<ms>#<id>`.
+    pub gsi1sk: String,
+    /// The comment id.
+    pub id: u64,
+    /// The video commented.
+    pub video_id: u64,
+    /// The author.
+    pub user_id: u64,
+    /// The text, trimmed.
+    pub content: String,
+    /// When, ms.
+    pub created_at_ms: u64,
+}
+
+impl CommentItem {
+    /// A new comment.
+    pub fn new(id: u64, video: u64, user: u64, content: &str, at_ms: u64) -> CommentItem {
+        let key = comment_key(id);
+        CommentItem {
+            pk: key.pk,
+            sk: key.sk,
+            gsi1pk: comments_partition(video),
+            gsi1sk: video_time_key(at_ms, id),
+            id,
+            video_id: video,
+            user_id: user,
+            content: content.to_owned(),
+            created_at_ms: at_ms,
+        }
+    }
+}
+
+/// Counter attributes.
+pub const FAVORITE_COUNT_ATTR: &str = "favorite_count";
+/// See [`FAVORITE_COUNT_ATTR`].
+pub const TOTAL_FAVORITED_ATTR: &str = "total_favorited";
+/// See [`FAVORITE_COUNT_ATTR`].
+pub const COMMENT_COUNT_ATTR: &str = "comment_count";
+/// See [`FAVORITE_COUNT_ATTR`].
+pub const FOLLOW_COUNT_ATTR: &str = "follow_count";
+/// See [`FAVORITE_COUNT_ATTR`].
+pub const FOLLOWER_COUNT_ATTR: &str = "follower_count";
 
 /// Attribute names used in update expressions of uploads.
 pub const UPLOAD_STATE_ATTR: &str = "state";

@@ -1,0 +1,5 @@
+//! The `comment-action` Lambda function.
+
+fn main() -> std::process::ExitCode {
+    functions::lambda::run(&functions::comment_action::ENDPOINT)
+}

@@ -1,0 +1,42 @@
+//! `POST /douyin/comment/action/`: post (1) or delete (2) a comment.
+
+use lambda_http::Request;
+use serde::Serialize;
+use shared::App;
+use shared::domain::{Comment, CommentText, parse_id};
+
+use crate::edge::{self, Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "comment-action",
+    method: lambda_http::http::Method::POST,
+    path: "/douyin/comment/action/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::EnvelopeOnly,
+};
+
+#[derive(Serialize)]
+struct Commented {
+    comment: Comment,
+}
+
+/// Posts `comment_text`, or deletes `comment_id` (its author or the video's
+/// author only); answers the comment either way.
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let user = edge::authenticate(app, &params).await?;
+    let video_id = parse_id("video_id", params.required("video_id")?)?;
+    let comment = match edge::action_type(&params)? {
+        1 => {
+            let text = CommentText::parse("comment_text", params.required("comment_text")?)?;
+            shared::interactions::post_comment(app, user, video_id, &text).await?
+        }
+        _ => {
+            let comment_id = parse_id("comment_id", params.required("comment_id")?)?;
+            shared::interactions::delete_comment(app, user, video_id, comment_id).await?
+        }
+    };
+    Reply::with(&Commented { comment })
+}

@@ -1,0 +1,32 @@
+//! `GET /douyin/comment/list/`: the comments of a video, newest first.
+
+use lambda_http::Request;
+use serde::Serialize;
+use shared::App;
+use shared::domain::{Comment, parse_id};
+
+use crate::edge::{self, Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "comment-list",
+    method: lambda_http::http::Method::GET,
+    path: "/douyin/comment/list/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::EnvelopeOnly,
+};
+
+#[derive(Serialize)]
+struct List {
+    comment_list: Vec<Comment>,
+}
+
+/// The newest comments of `video_id`.
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let viewer = edge::viewer(app, &params);
+    let video_id = parse_id("video_id", params.required("video_id")?)?;
+    let comment_list = shared::interactions::comments(app, video_id, viewer).await?;
+    Reply::with(&List { comment_list })
+}

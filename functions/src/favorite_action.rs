@@ -1,0 +1,29 @@
+//! `POST /douyin/favorite/action/`: like (1) or unlike (2) a video; both idempotent.
+
+use lambda_http::Request;
+use shared::App;
+use shared::domain::parse_id;
+
+use crate::edge::{self, Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "favorite-action",
+    method: lambda_http::http::Method::POST,
+    path: "/douyin/favorite/action/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::EnvelopeOnly,
+};
+
+/// Likes or unlikes `video_id`.
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let user = edge::authenticate(app, &params).await?;
+    let video_id = parse_id("video_id", params.required("video_id")?)?;
+    match edge::action_type(&params)? {
+        1 => shared::interactions::like(app, user, video_id).await?,
+        _ => shared::interactions::unlike(app, user, video_id).await?,
+    }
+    Ok(Reply::empty())
+}

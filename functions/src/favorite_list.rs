@@ -1,0 +1,32 @@
+//! `GET /douyin/favorite/list/`: the videos a user liked, newest like first.
+
+use lambda_http::Request;
+use serde::Serialize;
+use shared::App;
+use shared::domain::Video;
+
+use crate::edge::{self, Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "favorite-list",
+    method: lambda_http::http::Method::GET,
+    path: "/douyin/favorite/list/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::EnvelopeOnly,
+};
+
+#[derive(Serialize)]
+struct List {
+    video_list: Vec<Video>,
+}
+
+/// The videos `user_id` (default: the caller) liked.
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let viewer = edge::viewer(app, &params);
+    let user = edge::user_id_or_viewer(&params, viewer)?;
+    let video_list = shared::interactions::liked_videos(app, user, viewer).await?;
+    Reply::with(&List { video_list })
+}

@@ -1,0 +1,29 @@
+//! `POST /douyin/relation/action/`: follow (1) or unfollow (2) a user; both idempotent.
+
+use lambda_http::Request;
+use shared::App;
+use shared::domain::UserId;
+
+use crate::edge::{self, Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "relation-action",
+    method: lambda_http::http::Method::POST,
+    path: "/douyin/relation/action/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::EnvelopeOnly,
+};
+
+/// Follows or unfollows `to_user_id`.
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let user = edge::authenticate(app, &params).await?;
+    let to = UserId::parse("to_user_id", params.required("to_user_id")?)?;
+    match edge::action_type(&params)? {
+        1 => shared::interactions::follow(app, user, to).await?,
+        _ => shared::interactions::unfollow(app, user, to).await?,
+    }
+    Ok(Reply::empty())
+}

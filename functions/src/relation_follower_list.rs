@@ -1,0 +1,33 @@
+//! `GET /douyin/relation/follower/list/`: who follows a user, newest relation first.
+
+use lambda_http::Request;
+use serde::Serialize;
+use shared::App;
+use shared::domain::User;
+use shared::interactions::Relation;
+
+use crate::edge::{self, Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "relation-follower-list",
+    method: lambda_http::http::Method::GET,
+    path: "/douyin/relation/follower/list/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::EnvelopeOnly,
+};
+
+#[derive(Serialize)]
+struct List {
+    user_list: Vec<User>,
+}
+
+/// Who follows `user_id` (default: the caller).
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let viewer = edge::viewer(app, &params);
+    let user = edge::user_id_or_viewer(&params, viewer)?;
+    let user_list = shared::interactions::relation_list(app, user, Relation::Followers, viewer).await?;
+    Reply::with(&List { user_list })
+}

@@ -1,0 +1,47 @@
+//! `GET /douyin/relation/friend/list/`: the caller's friends (mutual follows), for the caller only, newest relation first.
+
+use lambda_http::Request;
+use serde::Serialize;
+use shared::App;
+use shared::domain::User;
+use shared::interactions::Relation;
+
+use crate::edge::{self, Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "relation-friend-list",
+    method: lambda_http::http::Method::GET,
+    path: "/douyin/relation/friend/list/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::EnvelopeOnly,
+};
+
+#[derive(Serialize)]
+struct FriendUser {
+    #[serde(flatten)]
+    user: User,
+    /// The latest message between the caller and this friend (chat, issue D).
+    message: String,
+    /// 1 when the caller sent that message, 0 otherwise.
+    #[serde(rename = "msgType")]
+    msg_type: u8,
+}
+
+#[derive(Serialize)]
+struct List {
+    user_list: Vec<FriendUser>,
+}
+
+/// The caller's friends; `user_id`, when given, must be the caller (10003).
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let caller = edge::authenticate(app, &params).await?;
+    if edge::user_id_or_viewer(&params, Some(caller))? != caller {
+        return Err(shared::Error::Forbidden("the friend list is only visible to its owner".into()));
+    }
+    let friends = shared::interactions::relation_list(app, caller, Relation::Friends, Some(caller)).await?;
+    let user_list = friends.into_iter().map(|user| FriendUser { user, message: String::new(), msg_type: 0 }).collect();
+    Reply::with(&List { user_list })
+}

@@ -1,0 +1,170 @@
+//! Likes, comments and relations: what users do to videos and to each other.
+//! Every change is idempotent where the contract says so (liking twice,
+//! unliking what is not liked, following twice, unfollowing twice: status 0,
+//! nothing changes) and keeps the counters exact (see `store::interactions`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::TimeZone as _;
+
+use crate::app::App;
+use crate::domain::{Comment, CommentText, User, UserId, Video};
+use crate::error::{Error, Result};
+use crate::store::Index;
+use crate::store::model::{self, CommentItem};
+use crate::users::user_view;
+use crate::videos::{PAGE_SIZE, views};
+
+/// Most users in a follow, follower or friend list, and comments in a list.
+pub const LIST_SIZE: usize = 100;
+
+/// `user` likes `video_id` (idempotent).
+pub async fn like(app: &App, user: UserId, video_id: u64) -> Result<()> {
+    let video = existing_video(app, video_id).await?;
+    app.table.like(user.0, &video, now_ms()).await?;
+    Ok(())
+}
+
+/// `user` stops liking `video_id` (idempotent).
+pub async fn unlike(app: &App, user: UserId, video_id: u64) -> Result<()> {
+    let video = existing_video(app, video_id).await?;
+    app.table.unlike(user.0, &video).await?;
+    Ok(())
+}
+
+/// The videos `user` liked, newest like first, as `viewer` sees them.
+pub async fn liked_videos(app: &App, user: UserId, viewer: Option<UserId>) -> Result<Vec<Video>> {
+    let ids = app.table.newest_ids(Index::One, model::liked_by_partition(user.0), "video_id", PAGE_SIZE).await?;
+    if ids.is_empty() {
+        existing_user(app, user).await?;
+        return Ok(Vec::new());
+    }
+    let videos = app.table.videos(&ids).await?;
+    views(app, videos, viewer).await
+}
+
+/// `from` follows `to` (idempotent). Yourself is 10003, an unknown user 10004.
+pub async fn follow(app: &App, from: UserId, to: UserId) -> Result<()> {
+    if from == to {
+        return Err(Error::Forbidden("you cannot follow yourself".into()));
+    }
+    app.table.follow(from.0, to.0, now_ms()).await?;
+    Ok(())
+}
+
+/// `from` stops following `to` (idempotent).
+pub async fn unfollow(app: &App, from: UserId, to: UserId) -> Result<()> {
+    if from == to {
+        return Err(Error::Forbidden("you cannot unfollow yourself".into()));
+    }
+    if !app.table.unfollow(from.0, to.0).await? {
+        existing_user(app, to).await?;
+    }
+    Ok(())
+}
+
+/// Which list of users.
+#[derive(Clone, Copy, Debug)]
+pub enum Relation {
+    /// Whom the user follows.
+    Following,
+    /// Who follows the user.
+    Followers,
+    /// Mutual follows.
+    Friends,
+}
+
+/// A relation list of `user`, newest relation first, as `viewer` sees it.
+pub async fn relation_list(app: &App, user: UserId, relation: Relation, viewer: Option<UserId>) -> Result<Vec<User>> {
+    let (index, partition, attr) = match relation {
+        Relation::Following => (Index::Two, model::following_partition(user.0), "to_user"),
+        Relation::Followers => (Index::One, model::followers_partition(user.0), "from_user"),
+        Relation::Friends => (Index::Two, model::friends_partition(user.0), "to_user"),
+    };
+    let ids = app.table.newest_ids(index, partition, attr, LIST_SIZE).await?;
+    if ids.is_empty() {
+        existing_user(app, user).await?;
+        return Ok(Vec::new());
+    }
+    let mut users = Vec::with_capacity(ids.len());
+    for (item, follows) in app.table.users_seen_by(&ids, viewer.map(|v| v.0)).await? {
+        users.push(user_view(app, item, follows).await?);
+    }
+    Ok(users)
+}
+
+/// Posts a comment on `video_id`.
+pub async fn post_comment(app: &App, user: UserId, video_id: u64, text: &CommentText) -> Result<Comment> {
+    let id = app.ids.next().await?;
+    let item = CommentItem::new(id, video_id, user.0, text.as_str(), now_ms());
+    app.table.add_comment(&item).await?;
+    comment_view(app, item).await
+}
+
+/// Deletes a comment: allowed for its author and for the video's author
+/// (10003 otherwise). Returns the deleted comment.
+pub async fn delete_comment(app: &App, user: UserId, video_id: u64, comment_id: u64) -> Result<Comment> {
+    let comment = app.table.comment(comment_id).await?.filter(|comment| comment.video_id == video_id);
+    let comment = comment.ok_or_else(|| Error::NotFound(format!("comment {comment_id} does not exist")))?;
+    if comment.user_id != user.0 {
+        let video = existing_video(app, video_id).await?;
+        if video.author_id != user.0 {
+            return Err(Error::Forbidden("only the comment's author or the video's author can delete it".into()));
+        }
+    }
+    if !app.table.delete_comment(&comment).await? {
+        return Err(Error::NotFound(format!("comment {comment_id} does not exist")));
+    }
+    comment_view(app, comment).await
+}
+
+/// The comments of `video_id`, newest first.
+pub async fn comments(app: &App, video_id: u64, viewer: Option<UserId>) -> Result<Vec<Comment>> {
+    let items = app.table.comments(video_id, LIST_SIZE).await?;
+    if items.is_empty() {
+        existing_video(app, video_id).await?;
+        return Ok(Vec::new());
+    }
+    let mut authors: Vec<u64> = items.iter().map(|c| c.user_id).collect();
+    authors.sort_unstable();
+    authors.dedup();
+    let users = app.table.users_seen_by(&authors, viewer.map(|v| v.0)).await?;
+    let mut comments = Vec::with_capacity(items.len());
+    for item in items {
+        let Some((author, follows)) = users.iter().find(|(user, _)| user.id == item.user_id) else { continue };
+        let user = user_view(app, author.clone(), *follows).await?;
+        comments.push(Comment { id: item.id, user, content: item.content, create_date: date(app, item.created_at_ms) });
+    }
+    Ok(comments)
+}
+
+async fn comment_view(app: &App, item: CommentItem) -> Result<Comment> {
+    let author = app.table.user(UserId(item.user_id)).await?;
+    let author = author.ok_or_else(|| Error::NotFound("the comment's author no longer exists".into()))?;
+    let user = user_view(app, author, false).await?;
+    Ok(Comment { id: item.id, user, content: item.content, create_date: date(app, item.created_at_ms) })
+}
+
+/// `MM-DD` of `ms` in the configured time zone.
+fn date(app: &App, ms: u64) -> String {
+    let ms = i64::try_from(ms).unwrap_or_default();
+    match app.config.time_zone.timestamp_millis_opt(ms).single() {
+        Some(time) => time.format("%m-%d").to_string(),
+        None => String::from("01-01"),
+    }
+}
+
+async fn existing_video(app: &App, video_id: u64) -> Result<model::VideoItem> {
+    app.table.video(video_id).await?.ok_or_else(|| Error::NotFound(format!("video {video_id} does not exist")))
+}
+
+async fn existing_user(app: &App, user: UserId) -> Result<()> {
+    match app.table.user(user).await? {
+        Some(_) => Ok(()),
+        None => Err(Error::NotFound(format!("user {user} does not exist"))),
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+}

@@ -1,0 +1,291 @@
+//! Likes, follows (and the friend edges they imply) and comments. Every change
+//! of an edge and its counters is one transaction whose first action is the
+//! edge with a condition: a retried or repeated request fails that condition
+//! and changes nothing, so counters always equal the number of edges.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+
+use super::model::{self, CommentItem, EdgeItem, Key, LikeItem, UserItem, VideoItem};
+use super::{Table, TransactOutcome, from_item, to_item};
+use crate::error::{Context as _, Error, Result};
+
+/// How many times a follow re-reads the reverse edge when it changed under it.
+const FOLLOW_ATTEMPTS: usize = 8;
+
+impl Table {
+    /// `user` likes `video`. `false` when it already did (nothing changes).
+    pub async fn like(&self, user: u64, video: &VideoItem, at_ms: u64) -> Result<bool> {
+        let mut actions = vec![self.put_new(&LikeItem::new(user, video.id, at_ms))?];
+        actions.extend(self.like_counters(user, video, 1)?);
+        self.edge_transaction(actions, "like").await
+    }
+
+    /// `user` no longer likes `video`. `false` when it did not (nothing changes).
+    pub async fn unlike(&self, user: u64, video: &VideoItem) -> Result<bool> {
+        let mut actions = vec![self.delete_existing(&model::like_key(user, video.id))?];
+        actions.extend(self.like_counters(user, video, -1)?);
+        self.edge_transaction(actions, "unlike").await
+    }
+
+    fn like_counters(&self, user: u64, video: &VideoItem, delta: i64) -> Result<Vec<TransactWriteItem>> {
+        let mut actions = vec![self.add(&model::video_key(video.id), &[(model::FAVORITE_COUNT_ATTR, delta)], true)?];
+        // One transaction may not touch an item twice: liking your own video
+        // updates your profile once, with both counters.
+        if user == video.author_id {
+            let counters = [(model::FAVORITE_COUNT_ATTR, delta), (model::TOTAL_FAVORITED_ATTR, delta)];
+            actions.push(self.add(&model::user_key(user), &counters, false)?);
+        } else {
+            actions.push(self.add(&model::user_key(user), &[(model::FAVORITE_COUNT_ATTR, delta)], false)?);
+            actions.push(self.add(
+                &model::user_key(video.author_id),
+                &[(model::TOTAL_FAVORITED_ATTR, delta)],
+                false,
+            )?);
+        }
+        Ok(actions)
+    }
+
+    /// `from` follows `to`; when `to` already follows `from` they become friends
+    /// in the same transaction. The reverse edge is checked inside the
+    /// transaction, so two users following each other at the same instant end
+    /// up friends: the loser's condition fails and it retries with the new
+    /// state. `false` when `from` already follows `to`. `to` must exist
+    /// ([`Error::NotFound`]).
+    pub async fn follow(&self, from: u64, to: u64, at_ms: u64) -> Result<bool> {
+        for _ in 0..FOLLOW_ATTEMPTS {
+            let reverse = model::follow_key(to, from);
+            let mutual = self.exists(&reverse).await?;
+            let mut actions = vec![
+                self.put_new(&EdgeItem::follow(from, to, at_ms))?,
+                self.add(&model::user_key(to), &[(model::FOLLOWER_COUNT_ATTR, 1)], true)?,
+                self.add(&model::user_key(from), &[(model::FOLLOW_COUNT_ATTR, 1)], false)?,
+                self.check(&reverse, mutual)?,
+            ];
+            if mutual {
+                actions.push(self.put(&EdgeItem::friend(from, to, at_ms))?);
+                actions.push(self.put(&EdgeItem::friend(to, from, at_ms))?);
+            }
+            match self.transact(actions, "follow").await? {
+                TransactOutcome::Done => return Ok(true),
+                TransactOutcome::ConditionFailed(failed) if failed.contains(&0) => return Ok(false),
+                TransactOutcome::ConditionFailed(failed) if failed.contains(&1) => {
+                    return Err(Error::NotFound(format!("user {to} does not exist")));
+                }
+                // The reverse edge changed between our read and the transaction.
+                TransactOutcome::ConditionFailed(_) => continue,
+            }
+        }
+        Err(Error::Internal(anyhow::anyhow!("follow: the reverse edge kept changing")))
+    }
+
+    /// `from` no longer follows `to` (and they are no longer friends). `false`
+    /// when it did not follow.
+    pub async fn unfollow(&self, from: u64, to: u64) -> Result<bool> {
+        let actions = vec![
+            self.delete_existing(&model::follow_key(from, to))?,
+            self.add(&model::user_key(to), &[(model::FOLLOWER_COUNT_ATTR, -1)], false)?,
+            self.add(&model::user_key(from), &[(model::FOLLOW_COUNT_ATTR, -1)], false)?,
+            self.delete(&model::friend_key(from, to))?,
+            self.delete(&model::friend_key(to, from))?,
+        ];
+        self.edge_transaction(actions, "unfollow").await
+    }
+
+    /// Posts a comment and counts it on its video (which must exist).
+    pub async fn add_comment(&self, comment: &CommentItem) -> Result<()> {
+        let actions = vec![
+            self.put_new(comment)?,
+            self.add(&model::video_key(comment.video_id), &[(model::COMMENT_COUNT_ATTR, 1)], true)?,
+        ];
+        match self.transact(actions, "add comment").await? {
+            TransactOutcome::Done => Ok(()),
+            TransactOutcome::ConditionFailed(failed) if failed.contains(&1) => {
+                Err(Error::NotFound(format!("video {} does not exist", comment.video_id)))
+            }
+            TransactOutcome::ConditionFailed(_) => Err(Error::Internal(anyhow::anyhow!("comment id reused"))),
+        }
+    }
+
+    /// Deletes a comment and uncounts it. `false` when it was already gone.
+    pub async fn delete_comment(&self, comment: &CommentItem) -> Result<bool> {
+        let actions = vec![
+            self.delete_existing(&model::comment_key(comment.id))?,
+            self.add(&model::video_key(comment.video_id), &[(model::COMMENT_COUNT_ATTR, -1)], false)?,
+        ];
+        self.edge_transaction(actions, "delete comment").await
+    }
+
+    /// A comment by id.
+    pub async fn comment(&self, id: u64) -> Result<Option<CommentItem>> {
+        self.get(&model::comment_key(id), "get comment").await
+    }
+
+    /// Whether `from` follows `to`.
+    pub async fn follows(&self, from: u64, to: u64) -> Result<bool> {
+        self.exists(&model::follow_key(from, to)).await
+    }
+
+    /// Profiles by id, in the order asked, with whether `viewer` follows each;
+    /// missing users are left out. One batch read for the whole list.
+    pub async fn users_seen_by(&self, ids: &[u64], viewer: Option<u64>) -> Result<Vec<(UserItem, bool)>> {
+        let mut keys: Vec<Key> = ids.iter().map(|id| model::user_key(*id)).collect();
+        if let Some(viewer) = viewer {
+            keys.extend(ids.iter().filter(|id| **id != viewer).map(|id| model::follow_key(viewer, *id)));
+        }
+        let found = self.batch_get(&keys, "get users").await?;
+        let mut users = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(item) = found.get(&model::user_key(*id)) {
+                let follows = viewer.is_some_and(|viewer| found.contains_key(&model::follow_key(viewer, *id)));
+                users.push((from_item(item.clone())?, follows));
+            }
+        }
+        Ok(users)
+    }
+
+    /// Videos by id, in the order asked; missing ones are left out.
+    pub async fn videos(&self, ids: &[u64]) -> Result<Vec<VideoItem>> {
+        let keys: Vec<Key> = ids.iter().map(|id| model::video_key(*id)).collect();
+        let mut found: HashMap<Key, _> = self.batch_get(&keys, "get videos").await?;
+        ids.iter().filter_map(|id| found.remove(&model::video_key(*id))).map(from_item).collect()
+    }
+
+    /// Up to `limit` newest entries of an index partition, as the numeric
+    /// attribute `attr` of each item (the ids a list is made of).
+    pub async fn newest_ids(&self, index: Index, partition: String, attr: &str, limit: usize) -> Result<Vec<u64>> {
+        let (index_name, pk, _) = index.names();
+        let output = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name(index_name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", pk)
+            .expression_attribute_values(":pk", AttributeValue::S(partition))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .context("query list")?;
+        let mut ids = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            if let Some(AttributeValue::N(n)) = item.get(attr) {
+                ids.push(n.parse().context("id in list")?);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Newest comments of a video.
+    pub async fn comments(&self, video: u64, limit: usize) -> Result<Vec<CommentItem>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name(model::GSI1)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", model::GSI1_PK)
+            .expression_attribute_values(":pk", AttributeValue::S(model::comments_partition(video)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .context("query comments")?;
+        output.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    async fn edge_transaction(&self, actions: Vec<TransactWriteItem>, what: &'static str) -> Result<bool> {
+        match self.transact(actions, what).await? {
+            TransactOutcome::Done => Ok(true),
+            TransactOutcome::ConditionFailed(failed) if failed.contains(&0) => Ok(false),
+            TransactOutcome::ConditionFailed(_) => Err(Error::NotFound("the video no longer exists".into())),
+        }
+    }
+
+    async fn exists(&self, key: &Key) -> Result<bool> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(to_item(key)?))
+            .consistent_read(true)
+            .projection_expression("#pk")
+            .expression_attribute_names("#pk", model::PK)
+            .send()
+            .await
+            .context("get edge")?;
+        Ok(output.item.is_some())
+    }
+
+    /// `ADD` the deltas to an item's counters; with `must_exist`, the item must
+    /// be there (its absence fails the transaction).
+    fn add(&self, key: &Key, deltas: &[(&str, i64)], must_exist: bool) -> Result<TransactWriteItem> {
+        let mut expression = Vec::new();
+        let mut update = Update::builder().table_name(&self.name).set_key(Some(to_item(key)?));
+        for (i, (attr, delta)) in deltas.iter().enumerate() {
+            expression.push(format!("#c{i} :d{i}"));
+            update = update
+                .expression_attribute_names(format!("#c{i}"), *attr)
+                .expression_attribute_values(format!(":d{i}"), AttributeValue::N(delta.to_string()));
+        }
+        update = update.update_expression(format!("ADD {}", expression.join(", ")));
+        if must_exist {
+            update = update.condition_expression("attribute_exists(#pk)").expression_attribute_names("#pk", model::PK);
+        }
+        Ok(TransactWriteItem::builder().update(update.build().context("counter action")?).build())
+    }
+
+    fn delete_existing(&self, key: &Key) -> Result<TransactWriteItem> {
+        let delete = Delete::builder()
+            .table_name(&self.name)
+            .set_key(Some(to_item(key)?))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", model::PK)
+            .build()
+            .context("delete action")?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    fn delete(&self, key: &Key) -> Result<TransactWriteItem> {
+        let delete =
+            Delete::builder().table_name(&self.name).set_key(Some(to_item(key)?)).build().context("delete action")?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    fn put<T: serde::Serialize>(&self, item: &T) -> Result<TransactWriteItem> {
+        let put = Put::builder().table_name(&self.name).set_item(Some(to_item(item)?)).build().context("put action")?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn check(&self, key: &Key, exists: bool) -> Result<TransactWriteItem> {
+        let condition = if exists { "attribute_exists(#pk)" } else { "attribute_not_exists(#pk)" };
+        let check = ConditionCheck::builder()
+            .table_name(&self.name)
+            .set_key(Some(to_item(key)?))
+            .condition_expression(condition)
+            .expression_attribute_names("#pk", model::PK)
+            .build()
+            .context("condition check")?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+}
+
+/// The two overloaded indexes.
+#[derive(Clone, Copy, Debug)]
+pub enum Index {
+    /// `gsi1`.
+    One,
+    /// `gsi2`.
+    Two,
+}
+
+impl Index {
+    fn names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Index::One => (model::GSI1, model::GSI1_PK, model::GSI1_SK),
+            Index::Two => (model::GSI2, model::GSI2_PK, model::GSI2_SK),
+        }
+    }
+}

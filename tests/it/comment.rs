@@ -1,0 +1,76 @@
+//! Comments: post returns the comment, delete only by its author or the
+//! video's author, exact comment_count, newest first, MM-DD dates.
+
+use tests::TestApp;
+
+#[tokio::test]
+async fn posted_comment_is_returned_listed_and_counted() {
+    let t = TestApp::new().await;
+    let author = t.new_user("author").await;
+    let fan = t.new_user("fan").await;
+    let video = t.new_video(&author.token, "v").await;
+    let posted = t.comment(&fan.token, video, "  nice!  ").await;
+    let comment = posted.ok()["comment"].clone();
+    assert_eq!(comment["content"], "nice!");
+    assert_eq!(comment["user"]["id"], fan.id);
+    let date = comment["create_date"].as_str().unwrap();
+    assert!(date.len() == 5 && date.as_bytes()[2] == b'-', "{date}");
+    t.comment(&author.token, video, "thanks").await.ok();
+    let list = t.comment_list(video, None).await;
+    let contents: Vec<&str> =
+        list.ok()["comment_list"].as_array().unwrap().iter().map(|c| c["content"].as_str().unwrap()).collect();
+    assert_eq!(contents, ["thanks", "nice!"]);
+    let feed = t.feed(None, None).await;
+    assert_eq!(feed.ok()["video_list"][0]["comment_count"], 2);
+}
+
+#[tokio::test]
+async fn create_date_is_in_the_configured_time_zone() {
+    let shanghai = TestApp::new().await;
+    let honolulu = TestApp::with_config(|config| config.time_zone = chrono_tz::Pacific::Honolulu).await;
+    let mut dates = Vec::new();
+    for t in [&shanghai, &honolulu] {
+        let user = t.new_user("u").await;
+        let video = t.new_video(&user.token, "v").await;
+        dates
+            .push(t.comment(&user.token, video, "x").await.ok()["comment"]["create_date"].as_str().unwrap().to_owned());
+    }
+    // UTC+8 and UTC-10 are 18 hours apart: never the same calendar day.
+    assert_ne!(dates[0], dates[1]);
+}
+
+#[tokio::test]
+async fn only_the_comment_author_or_the_video_author_may_delete() {
+    let t = TestApp::new().await;
+    let owner = t.new_user("owner").await;
+    let writer = t.new_user("writer").await;
+    let stranger = t.new_user("stranger").await;
+    let video = t.new_video(&owner.token, "v").await;
+    let first = t.comment(&writer.token, video, "one").await.ok()["comment"]["id"].as_u64().unwrap();
+    let second = t.comment(&writer.token, video, "two").await.ok()["comment"]["id"].as_u64().unwrap();
+    let refused = t.delete_comment(&stranger.token, video, first).await;
+    assert_eq!(refused.code(), 10003);
+    let deleted = t.delete_comment(&writer.token, video, first).await;
+    assert_eq!(deleted.ok()["comment"]["content"], "one");
+    t.delete_comment(&owner.token, video, second).await.ok();
+    assert_eq!(t.comment_list(video, None).await.ok()["comment_list"], serde_json::json!([]));
+    assert_eq!(t.feed(None, None).await.ok()["video_list"][0]["comment_count"], 0);
+    assert_eq!(t.delete_comment(&writer.token, video, first).await.code(), 10004);
+}
+
+#[tokio::test]
+async fn comment_errors_follow_the_contract_and_change_nothing() {
+    let t = TestApp::new().await;
+    let user = t.new_user("u").await;
+    let video = t.new_video(&user.token, "v").await;
+    assert_eq!(t.comment(&user.token, 999_999, "x").await.code(), 10004);
+    assert_eq!(t.comment(&user.token, video, "   ").await.code(), 10001);
+    assert_eq!(t.comment(&user.token, video, &"字".repeat(501)).await.code(), 10001);
+    assert_eq!(t.comment("bad", video, "x").await.code(), 10002);
+    let id = t.comment(&user.token, video, "kept").await.ok()["comment"]["id"].as_u64().unwrap();
+    // The comment exists, but not on this video.
+    let other = t.new_video(&user.token, "w").await;
+    assert_eq!(t.delete_comment(&user.token, other, id).await.code(), 10004);
+    assert_eq!(t.comment_list(999_999, None).await.code(), 10004);
+    assert_eq!(t.comment_list(video, None).await.ok()["comment_list"].as_array().unwrap().len(), 1);
+}
