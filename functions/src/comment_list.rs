@@ -20,6 +20,8 @@ pub const ENDPOINT: Endpoint = Endpoint {
 #[derive(Serialize)]
 struct List {
     comment_list: Vec<Comment>,
+    /// This project's addition: pass back as `cursor` for the next page; "" at the end.
+    next_cursor: String,
 }
 
 /// The newest comments of `video_id`.
@@ -27,6 +29,6 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let viewer = edge::viewer(app, &params);
     let video_id = parse_id("video_id", params.required("video_id")?)?;
-    let comment_list = shared::interactions::comments(app, video_id, viewer).await?;
-    Reply::with(&List { comment_list })
+    let listed = shared::interactions::comments(app, video_id, viewer, edge::cursor(&params)?).await?;
+    Reply::with(&List { comment_list: listed.items, next_cursor: listed.next_cursor.unwrap_or_default() })
 }

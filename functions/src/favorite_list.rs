@@ -20,6 +20,8 @@ pub const ENDPOINT: Endpoint = Endpoint {
 #[derive(Serialize)]
 struct List {
     video_list: Vec<Video>,
+    /// This project's addition: pass back as `cursor` for the next page; "" at the end.
+    next_cursor: String,
 }
 
 /// The videos `user_id` (default: the caller) liked.
@@ -27,6 +29,6 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let viewer = edge::viewer(app, &params);
     let user = edge::user_id_or_viewer(&params, viewer)?;
-    let video_list = shared::interactions::liked_videos(app, user, viewer).await?;
-    Reply::with(&List { video_list })
+    let listed = shared::interactions::liked_videos(app, user, viewer, edge::cursor(&params)?).await?;
+    Reply::with(&List { video_list: listed.items, next_cursor: listed.next_cursor.unwrap_or_default() })
 }

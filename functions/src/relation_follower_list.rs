@@ -21,6 +21,8 @@ pub const ENDPOINT: Endpoint = Endpoint {
 #[derive(Serialize)]
 struct List {
     user_list: Vec<User>,
+    /// This project's addition: pass back as `cursor` for the next page; "" at the end.
+    next_cursor: String,
 }
 
 /// Who follows `user_id` (default: the caller).
@@ -28,6 +30,7 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let viewer = edge::viewer(app, &params);
     let user = edge::user_id_or_viewer(&params, viewer)?;
-    let user_list = shared::interactions::relation_list(app, user, Relation::Followers, viewer).await?;
-    Reply::with(&List { user_list })
+    let listed =
+        shared::interactions::relation_list(app, user, Relation::Followers, viewer, edge::cursor(&params)?).await?;
+    Reply::with(&List { user_list: listed.items, next_cursor: listed.next_cursor.unwrap_or_default() })
 }

@@ -32,6 +32,8 @@ struct FriendUser {
 #[derive(Serialize)]
 struct List {
     user_list: Vec<FriendUser>,
+    /// This project's addition: pass back as `cursor` for the next page; "" at the end.
+    next_cursor: String,
 }
 
 /// The caller's friends; `user_id`, when given, must be the caller (10003).
@@ -41,7 +43,9 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     if edge::user_id_or_viewer(&params, Some(caller))? != caller {
         return Err(shared::Error::Forbidden("the friend list is only visible to its owner".into()));
     }
-    let friends = shared::interactions::relation_list(app, caller, Relation::Friends, Some(caller)).await?;
-    let user_list = friends.into_iter().map(|user| FriendUser { user, message: String::new(), msg_type: 0 }).collect();
-    Reply::with(&List { user_list })
+    let cursor = edge::cursor(&params)?;
+    let friends = shared::interactions::relation_list(app, caller, Relation::Friends, Some(caller), cursor).await?;
+    let user_list =
+        friends.items.into_iter().map(|user| FriendUser { user, message: String::new(), msg_type: 0 }).collect();
+    Reply::with(&List { user_list, next_cursor: friends.next_cursor.unwrap_or_default() })
 }

@@ -169,6 +169,18 @@ pub struct Video {
     pub title: String,
 }
 
+/// A list cursor: `next_cursor` of the previous page, `<16 digits>#<16 digits>`.
+pub fn parse_cursor(field: &str, raw: &str) -> Result<String> {
+    let raw = raw.trim();
+    let valid = raw.len() == 33
+        && raw.as_bytes()[16] == b'#'
+        && raw.bytes().enumerate().all(|(i, b)| i == 16 || b.is_ascii_digit());
+    if !valid {
+        return Err(Error::invalid(field, "must be the next_cursor of a previous page"));
+    }
+    Ok(raw.to_owned())
+}
+
 /// A comment's text: 1–500 characters after trimming.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommentText(String);

@@ -10,13 +10,23 @@ use chrono::TimeZone as _;
 use crate::app::App;
 use crate::domain::{Comment, CommentText, User, UserId, Video};
 use crate::error::{Error, Result};
-use crate::store::Index;
 use crate::store::model::{self, CommentItem};
+use crate::store::{Index, Page};
 use crate::users::user_view;
 use crate::videos::{PAGE_SIZE, views};
 
-/// Most users in a follow, follower or friend list, and comments in a list.
+/// Most users in a page of a follow, follower or friend list, and comments
+/// in a page of comments.
 pub const LIST_SIZE: usize = 100;
+
+/// A page of a list and the cursor of the next one (`None`: no more).
+#[derive(Debug)]
+pub struct Listed<T> {
+    /// The entries, newest first.
+    pub items: Vec<T>,
+    /// Pass back as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
 
 /// `user` likes `video_id` (idempotent).
 pub async fn like(app: &App, user: UserId, video_id: u64) -> Result<()> {
@@ -33,14 +43,21 @@ pub async fn unlike(app: &App, user: UserId, video_id: u64) -> Result<()> {
 }
 
 /// The videos `user` liked, newest like first, as `viewer` sees them.
-pub async fn liked_videos(app: &App, user: UserId, viewer: Option<UserId>) -> Result<Vec<Video>> {
-    let ids = app.table.newest_ids(Index::One, model::liked_by_partition(user.0), "video_id", PAGE_SIZE).await?;
+pub async fn liked_videos(
+    app: &App,
+    user: UserId,
+    viewer: Option<UserId>,
+    cursor: Option<String>,
+) -> Result<Listed<Video>> {
+    let page = Page { size: PAGE_SIZE, before: cursor };
+    let (ids, next_cursor) =
+        app.table.newest_ids(Index::One, model::liked_by_partition(user.0), "video_id", &page).await?;
     if ids.is_empty() {
         existing_user(app, user).await?;
-        return Ok(Vec::new());
+        return Ok(Listed { items: Vec::new(), next_cursor });
     }
     let videos = app.table.videos(&ids).await?;
-    views(app, videos, viewer).await
+    Ok(Listed { items: views(app, videos, viewer).await?, next_cursor })
 }
 
 /// `from` follows `to` (idempotent). Yourself is 10003, an unknown user 10004.
@@ -75,22 +92,29 @@ pub enum Relation {
 }
 
 /// A relation list of `user`, newest relation first, as `viewer` sees it.
-pub async fn relation_list(app: &App, user: UserId, relation: Relation, viewer: Option<UserId>) -> Result<Vec<User>> {
+pub async fn relation_list(
+    app: &App,
+    user: UserId,
+    relation: Relation,
+    viewer: Option<UserId>,
+    cursor: Option<String>,
+) -> Result<Listed<User>> {
     let (index, partition, attr) = match relation {
         Relation::Following => (Index::Two, model::following_partition(user.0), "to_user"),
         Relation::Followers => (Index::One, model::followers_partition(user.0), "from_user"),
         Relation::Friends => (Index::Two, model::friends_partition(user.0), "to_user"),
     };
-    let ids = app.table.newest_ids(index, partition, attr, LIST_SIZE).await?;
+    let page = Page { size: LIST_SIZE, before: cursor };
+    let (ids, next_cursor) = app.table.newest_ids(index, partition, attr, &page).await?;
     if ids.is_empty() {
         existing_user(app, user).await?;
-        return Ok(Vec::new());
+        return Ok(Listed { items: Vec::new(), next_cursor });
     }
     let mut users = Vec::with_capacity(ids.len());
     for (item, follows) in app.table.users_seen_by(&ids, viewer.map(|v| v.0)).await? {
         users.push(user_view(app, item, follows).await?);
     }
-    Ok(users)
+    Ok(Listed { items: users, next_cursor })
 }
 
 /// Posts a comment on `video_id`.
@@ -119,11 +143,16 @@ pub async fn delete_comment(app: &App, user: UserId, video_id: u64, comment_id: 
 }
 
 /// The comments of `video_id`, newest first.
-pub async fn comments(app: &App, video_id: u64, viewer: Option<UserId>) -> Result<Vec<Comment>> {
-    let items = app.table.comments(video_id, LIST_SIZE).await?;
+pub async fn comments(
+    app: &App,
+    video_id: u64,
+    viewer: Option<UserId>,
+    cursor: Option<String>,
+) -> Result<Listed<Comment>> {
+    let (items, next_cursor) = app.table.comments(video_id, &Page { size: LIST_SIZE, before: cursor }).await?;
     if items.is_empty() {
         existing_video(app, video_id).await?;
-        return Ok(Vec::new());
+        return Ok(Listed { items: Vec::new(), next_cursor });
     }
     let mut authors: Vec<u64> = items.iter().map(|c| c.user_id).collect();
     authors.sort_unstable();
@@ -135,7 +164,7 @@ pub async fn comments(app: &App, video_id: u64, viewer: Option<UserId>) -> Resul
         let user = user_view(app, author.clone(), *follows).await?;
         comments.push(Comment { id: item.id, user, content: item.content, create_date: date(app, item.created_at_ms) });
     }
-    Ok(comments)
+    Ok(Listed { items: comments, next_cursor })
 }
 
 async fn comment_view(app: &App, item: CommentItem) -> Result<Comment> {

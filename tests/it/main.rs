@@ -10,6 +10,7 @@ mod favorite;
 mod feed;
 mod local_server;
 mod media;
+mod paging;
 mod publish;
 mod queue;
 mod relation;

@@ -95,6 +95,15 @@ pub fn user_id_or_viewer(
     }
 }
 
+/// `cursor` of a list endpoint (this project's addition: the `next_cursor`
+/// of the previous page), if any.
+pub fn cursor(params: &Params) -> shared::Result<Option<String>> {
+    match params.text("cursor")?.filter(|raw| !raw.trim().is_empty()) {
+        Some(raw) => shared::domain::parse_cursor("cursor", raw).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// `action_type`: 1 or 2 (10001 otherwise).
 pub fn action_type(params: &Params) -> shared::Result<u8> {
     match params.required("action_type")?.trim() {

@@ -152,48 +152,66 @@ impl Table {
         ids.iter().filter_map(|id| found.remove(&model::video_key(*id))).map(from_item).collect()
     }
 
-    /// Up to `limit` newest entries of an index partition, as the numeric
-    /// attribute `attr` of each item (the ids a list is made of).
-    pub async fn newest_ids(&self, index: Index, partition: String, attr: &str, limit: usize) -> Result<Vec<u64>> {
-        let (index_name, pk, _) = index.names();
-        let output = self
-            .client
-            .query()
-            .table_name(&self.name)
-            .index_name(index_name)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", pk)
-            .expression_attribute_values(":pk", AttributeValue::S(partition))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .context("query list")?;
-        let mut ids = Vec::new();
-        for item in output.items.unwrap_or_default() {
+    /// Up to `limit` newest entries of an index partition older than the
+    /// cursor `before` (a sort key), as the numeric attribute `attr` of each
+    /// item (the ids a list is made of), and the cursor of the next page
+    /// when the page is full.
+    pub async fn newest_ids(
+        &self,
+        index: Index,
+        partition: String,
+        attr: &str,
+        page: &Page,
+    ) -> Result<(Vec<u64>, Option<String>)> {
+        let (items, next) = self.newest(index, partition, page).await?;
+        let mut ids = Vec::with_capacity(items.len());
+        for item in items {
             if let Some(AttributeValue::N(n)) = item.get(attr) {
                 ids.push(n.parse().context("id in list")?);
             }
         }
-        Ok(ids)
+        Ok((ids, next))
     }
 
-    /// Newest comments of a video.
-    pub async fn comments(&self, video: u64, limit: usize) -> Result<Vec<CommentItem>> {
-        let output = self
+    /// Newest comments of a video, by page.
+    pub async fn comments(&self, video: u64, page: &Page) -> Result<(Vec<CommentItem>, Option<String>)> {
+        let (items, next) = self.newest(Index::One, model::comments_partition(video), page).await?;
+        let comments = items.into_iter().map(from_item).collect::<Result<_>>()?;
+        Ok((comments, next))
+    }
+
+    async fn newest(
+        &self,
+        index: Index,
+        partition: String,
+        page: &Page,
+    ) -> Result<(Vec<HashMap<String, AttributeValue>>, Option<String>)> {
+        let (index_name, pk, sk) = index.names();
+        let mut query = self
             .client
             .query()
             .table_name(&self.name)
-            .index_name(model::GSI1)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", model::GSI1_PK)
-            .expression_attribute_values(":pk", AttributeValue::S(model::comments_partition(video)))
+            .index_name(index_name)
+            .expression_attribute_names("#pk", pk)
+            .expression_attribute_values(":pk", AttributeValue::S(partition))
             .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .context("query comments")?;
-        output.items.unwrap_or_default().into_iter().map(from_item).collect()
+            .limit(i32::try_from(page.size).unwrap_or(i32::MAX));
+        query = match &page.before {
+            Some(cursor) => query
+                .key_condition_expression("#pk = :pk AND #sk < :before")
+                .expression_attribute_names("#sk", sk)
+                .expression_attribute_values(":before", AttributeValue::S(cursor.clone())),
+            None => query.key_condition_expression("#pk = :pk"),
+        };
+        let items = query.send().await.context("query list")?.items.unwrap_or_default();
+        let next = match items.last() {
+            Some(last) if items.len() >= page.size => match last.get(sk) {
+                Some(AttributeValue::S(key)) => Some(key.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        Ok((items, next))
     }
 
     async fn edge_transaction(&self, actions: Vec<TransactWriteItem>, what: &'static str) -> Result<bool> {
@@ -270,6 +288,16 @@ impl Table {
             .context("condition check")?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
+}
+
+/// A page of a list: at most `size` entries older than `before`, a cursor
+/// (the sort key of the previous page's last entry).
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// Most entries.
+    pub size: usize,
+    /// Only entries strictly older than this cursor.
+    pub before: Option<String>,
 }
 
 /// The two overloaded indexes.

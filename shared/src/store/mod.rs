@@ -13,7 +13,7 @@ pub mod model;
 mod users;
 mod videos;
 
-pub use interactions::Index;
+pub use interactions::{Index, Page};
 pub use videos::ViewerContext;
 
 use std::collections::HashMap;
