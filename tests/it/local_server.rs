@@ -194,3 +194,70 @@ async fn lambda_env_file_lets_an_outside_function_use_the_engines() {
     assert_eq!(get_url(&profile.avatar).await.status, 200);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn likes_comments_and_follows_work_through_the_local_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let address = server.address;
+    let register = |name: &'static str| async move {
+        session_of(
+            &call(address, "POST", "/douyin/user/register/", &[("username", name), ("password", "password1")])
+                .await
+                .json(),
+        )
+    };
+    let (erin, finn) = (register("erin").await, register("finn").await);
+    let clip = tests::fixture("portrait-red-360x640-1s.mp4");
+    let (content_type, body) =
+        tests::multipart(&[("token", &erin.token), ("title", "hi")], Some(("data", "v.mp4", &clip)));
+    request(address, "POST", "/douyin/publish/action/", Some(&content_type), &body).await;
+    let video =
+        call(address, "GET", "/douyin/feed/", &[]).await.json()["video_list"][0]["id"].as_u64().unwrap().to_string();
+
+    let ok = |response: Response| assert_eq!(response.json()["status_code"], 0, "{:?}", response.json());
+    let (erin_id, finn_id) = (erin.id.to_string(), finn.id.to_string());
+    ok(call(
+        address,
+        "POST",
+        "/douyin/favorite/action/",
+        &[("token", &finn.token), ("video_id", &video), ("action_type", "1")],
+    )
+    .await);
+    ok(call(
+        address,
+        "POST",
+        "/douyin/comment/action/",
+        &[("token", &finn.token), ("video_id", &video), ("action_type", "1"), ("comment_text", "wow")],
+    )
+    .await);
+    ok(call(
+        address,
+        "POST",
+        "/douyin/relation/action/",
+        &[("token", &finn.token), ("to_user_id", &erin_id), ("action_type", "1")],
+    )
+    .await);
+    ok(call(
+        address,
+        "POST",
+        "/douyin/relation/action/",
+        &[("token", &erin.token), ("to_user_id", &finn_id), ("action_type", "1")],
+    )
+    .await);
+
+    let feed = call(address, "GET", "/douyin/feed/", &[("token", &finn.token)]).await.json();
+    let seen = &feed["video_list"][0];
+    assert_eq!((seen["favorite_count"].as_u64(), seen["comment_count"].as_u64()), (Some(1), Some(1)));
+    assert_eq!((seen["is_favorite"].as_bool(), seen["author"]["is_follow"].as_bool()), (Some(true), Some(true)));
+    let comments = call(address, "GET", "/douyin/comment/list/", &[("video_id", &video)]).await.json();
+    assert_eq!(comments["comment_list"][0]["content"], "wow");
+    let friends =
+        call(address, "GET", "/douyin/relation/friend/list/", &[("token", &erin.token), ("user_id", &erin_id)])
+            .await
+            .json();
+    assert_eq!(friends["user_list"][0]["id"], finn.id);
+    let likes = call(address, "GET", "/douyin/favorite/list/", &[("user_id", &finn_id)]).await.json();
+    assert_eq!(likes["video_list"][0]["id"].as_u64().unwrap().to_string(), video);
+    server.shutdown().await;
+}
