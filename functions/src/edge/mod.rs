@@ -104,6 +104,26 @@ pub fn cursor(params: &Params) -> shared::Result<Option<String>> {
     }
 }
 
+/// The follow and follower lists: `user_id` (default: the viewer), a page
+/// of users as the viewer sees them, and the next page's cursor.
+pub async fn user_list(
+    app: &App,
+    request: &lambda_http::Request,
+    relation: shared::interactions::Relation,
+) -> shared::Result<Reply> {
+    #[derive(serde::Serialize)]
+    struct List {
+        user_list: Vec<shared::domain::User>,
+        /// This project's addition: pass back as `cursor` for the next page; "" at the end.
+        next_cursor: String,
+    }
+    let params = Params::from_request(request).await;
+    let viewer = viewer(app, &params);
+    let user = user_id_or_viewer(&params, viewer)?;
+    let listed = shared::interactions::relation_list(app, user, relation, viewer, cursor(&params)?).await?;
+    Reply::with(&List { user_list: listed.items, next_cursor: listed.next_cursor.unwrap_or_default() })
+}
+
 /// `action_type`: 1 or 2 (10001 otherwise).
 pub fn action_type(params: &Params) -> shared::Result<u8> {
     match params.required("action_type")?.trim() {
