@@ -16,6 +16,7 @@ mod queue;
 mod relation;
 mod routing;
 mod store;
+mod template;
 mod upload;
 mod user_info;
 mod user_login;
