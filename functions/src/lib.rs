@@ -21,6 +21,8 @@ pub mod comment_list;
 pub mod favorite_action;
 pub mod favorite_list;
 pub mod feed;
+pub mod message_action;
+pub mod message_chat;
 pub mod publish_action;
 pub mod publish_list;
 pub mod publish_status;

@@ -126,6 +126,13 @@ impl LocalServer {
                 (App::build(config, &sdk, &Endpoints::default(), None).await?, None)
             }
         };
+        let mut app = app;
+        if app.chat_queue.is_none() {
+            // The in-process twin of the chat queue, delivering to the same
+            // consumer the `message-consumer` function runs.
+            let consumer = Arc::new(shared::chat::ChatConsumer::new(app.table.clone()));
+            app.chat_queue = Some(shared::queue::InProcessQueue::start(consumer, Default::default()));
+        }
         let app = Arc::new(app);
         let state = Arc::new(State { app: Arc::clone(&app), s3 });
         let server = tokio::spawn(serve(listener, state, stopped));

@@ -45,7 +45,17 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     }
     let cursor = edge::cursor(&params)?;
     let friends = shared::interactions::relation_list(app, caller, Relation::Friends, Some(caller), cursor).await?;
-    let user_list =
-        friends.items.into_iter().map(|user| FriendUser { user, message: String::new(), msg_type: 0 }).collect();
+    let ids: Vec<u64> = friends.items.iter().map(|user| user.id).collect();
+    let previews = app.table.conversations(caller.0, &ids).await?;
+    let user_list = friends
+        .items
+        .into_iter()
+        .map(|user| {
+            let preview = previews.get(&user.id);
+            let message = preview.map(|p| p.last_content.clone()).unwrap_or_default();
+            let msg_type = u8::from(preview.is_some_and(|p| p.last_from == caller.0));
+            FriendUser { user, message, msg_type }
+        })
+        .collect();
     Reply::with(&List { user_list, next_cursor: friends.next_cursor.unwrap_or_default() })
 }

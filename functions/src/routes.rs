@@ -59,6 +59,8 @@ pub static ENDPOINTS: &[&Endpoint] = &[
     &crate::relation_follow_list::ENDPOINT,
     &crate::relation_follower_list::ENDPOINT,
     &crate::relation_friend_list::ENDPOINT,
+    &crate::message_action::ENDPOINT,
+    &crate::message_chat::ENDPOINT,
 ];
 
 /// Where a request goes.

@@ -57,7 +57,8 @@ impl App {
         App::build(config, &sdk, &Endpoints::default(), None).await
     }
 
-    /// Builds the app from parts (local server, tests).
+    /// Builds the app from parts (local server, tests). Without `chat_queue`,
+    /// chat goes to `DOUYIN_CHAT_QUEUE_URL`'s SQS queue when configured.
     pub async fn build(
         config: Config,
         sdk: &SdkConfig,
@@ -98,6 +99,13 @@ impl App {
             links,
         );
 
+        let chat_queue = chat_queue.or_else(|| {
+            config.chat_queue_url.as_ref().map(|url| {
+                let queue: Arc<dyn Queue> =
+                    Arc::new(crate::queue::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone()));
+                queue
+            })
+        });
         Ok(App {
             tokens: Tokens::new(secret.as_bytes(), config.token_ttl),
             passwords: Passwords::new(config.argon2)?,

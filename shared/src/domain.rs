@@ -200,6 +200,40 @@ impl CommentText {
     }
 }
 
+/// A chat message's text: 1–500 characters after trimming.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageText(String);
+
+impl MessageText {
+    /// Most characters in a message.
+    pub const MAX_CHARS: usize = 500;
+
+    /// Parses parameter `field`.
+    pub fn parse(field: &str, raw: &str) -> Result<MessageText> {
+        Ok(MessageText(trimmed_text(field, raw, Self::MAX_CHARS)?.to_owned()))
+    }
+
+    /// The text as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The contract's Message object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Message {
+    /// The message id.
+    pub id: u64,
+    /// Recipient.
+    pub to_user_id: u64,
+    /// Sender.
+    pub from_user_id: u64,
+    /// The text.
+    pub content: String,
+    /// ms since the epoch.
+    pub create_time: u64,
+}
+
 /// The contract's Comment object.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Comment {

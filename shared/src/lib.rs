@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod domain;
 #[cfg(feature = "embedded")]

@@ -104,6 +104,39 @@ async fn run_sample(name: &str) -> Reply {
         | "relation-follow-list"
         | "relation-follower-list"
         | "relation-friend-list" => interaction_sample(&t, name).await,
+        "message-action" | "message-chat" => {
+            let alice = t.new_user("alice").await;
+            let bob = t.new_user("bob").await;
+            t.send_message(&alice.token, bob.id, "hello bob").await.ok();
+            let reply = t.event(&event_as(name, &bob.token)).await;
+            let chat = t.chat(&bob.token, alice.id, None).await;
+            let texts: Vec<String> = chat.ok()["message_list"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["content"].as_str().unwrap().to_owned())
+                .collect();
+            if name == "message-action" {
+                assert_eq!(texts, ["hello bob", "hi alice"]);
+            } else {
+                assert_eq!(reply.ok()["message_list"][0]["content"], "hello bob");
+            }
+            reply
+        }
+        "message-consumer" => {
+            let alice = t.new_user("alice").await;
+            let bob = t.new_user("bob").await;
+            let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&event(name)).unwrap();
+            let consumer = shared::chat::ChatConsumer::new(t.app.table.clone());
+            use shared::queue::Consumer as _;
+            for _ in 0..2 {
+                let report = consumer.consume(functions::lambda::deliveries(event.clone())).await;
+                assert!(functions::lambda::batch_response(report).batch_item_failures.is_empty());
+            }
+            let chat = t.chat(&alice.token, bob.id, None).await;
+            assert_eq!(chat.ok()["message_list"].as_array().unwrap().len(), 1);
+            chat
+        }
         "route-fallback" => {
             let reply = t.event(&event(name)).await;
             assert_eq!((reply.http_status, reply.code()), (404, 10004));
@@ -152,7 +185,7 @@ async fn every_event_sample_runs_through_its_handler() {
         .filter_map(|file| file.strip_suffix(".json").map(str::to_owned))
         .collect();
     names.sort();
-    assert!(names.len() >= 18, "{names:?}");
+    assert!(names.len() >= 21, "{names:?}");
     for name in names {
         run_sample(&name).await;
     }

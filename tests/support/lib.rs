@@ -10,8 +10,8 @@
 
 pub mod http;
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use functions::routes::{self, Route};
 use lambda_http::Body;
@@ -19,8 +19,10 @@ use lambda_http::http::Method;
 use serde_json::Value;
 use shared::App;
 use shared::app::Endpoints;
+use shared::chat::ChatConsumer;
 use shared::config::{Argon2Cost, Config};
 use shared::embedded::{self, EngineCredentials};
+use shared::queue::InProcessQueue;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -127,6 +129,8 @@ pub struct Session {
 pub struct TestApp {
     /// The application, for tests that look beneath the endpoints.
     pub app: App,
+    /// The in-process chat queue, feeding the chat consumer.
+    pub chat: Arc<InProcessQueue>,
 }
 
 impl TestApp {
@@ -146,10 +150,12 @@ impl TestApp {
         adjust(&mut config);
         let endpoints =
             Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(engines.s3.clone()), s3_public: None };
-        let app = App::build(config, &engines.credentials.sdk_config(), &endpoints, None).await.unwrap();
+        let mut app = App::build(config, &engines.credentials.sdk_config(), &endpoints, None).await.unwrap();
+        let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(app.table.clone())), Default::default());
+        app.chat_queue = Some(chat.clone());
         app.table.create_if_missing().await.unwrap();
         app.media.create_bucket_if_missing().await.unwrap();
-        TestApp { app }
+        TestApp { app, chat }
     }
 
     /// An application whose table and bucket were never created: every storage
@@ -160,7 +166,9 @@ impl TestApp {
         config.argon2 = Argon2Cost::TEST;
         let endpoints =
             Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(engines.s3.clone()), s3_public: None };
-        TestApp { app: App::build(config, &engines.credentials.sdk_config(), &endpoints, None).await.unwrap() }
+        let app = App::build(config, &engines.credentials.sdk_config(), &endpoints, None).await.unwrap();
+        let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(app.table.clone())), Default::default());
+        TestApp { app, chat }
     }
 
     /// Calls `path` with `method`, parameters in the query string as the stock
@@ -342,6 +350,23 @@ impl TestApp {
     /// The counters of a user and of a video, read through the endpoints.
     pub async fn user_counters(&self, user_id: u64) -> serde_json::Value {
         self.user(Some(user_id), None).await.ok()["user"].clone()
+    }
+
+    /// `POST /douyin/message/action/`.
+    pub async fn send_message(&self, token: &str, to_user_id: u64, content: &str) -> Reply {
+        let to = to_user_id.to_string();
+        let params = [("token", token), ("to_user_id", to.as_str()), ("action_type", "1"), ("content", content)];
+        self.call(Method::POST, "/douyin/message/action/", &params).await
+    }
+
+    /// `GET /douyin/message/chat/`.
+    pub async fn chat(&self, token: &str, to_user_id: u64, pre_msg_time: Option<u64>) -> Reply {
+        let (to, pre) = (to_user_id.to_string(), pre_msg_time.map(|t| t.to_string()));
+        let mut params = vec![("token", token), ("to_user_id", to.as_str())];
+        if let Some(pre) = &pre {
+            params.push(("pre_msg_time", pre.as_str()));
+        }
+        self.call(Method::GET, "/douyin/message/chat/", &params).await
     }
 
     /// Registers `username` (password `password1`) and returns the session.

@@ -7,12 +7,14 @@
 //! The same code runs against DynamoDB, DynamoDB Local and the embedded
 //! dynoxide engine: only the endpoint differs.
 
+mod chat;
 pub mod ids;
 mod interactions;
 pub mod model;
 mod users;
 mod videos;
 
+pub use chat::NewMessage;
 pub use interactions::{Index, Page};
 pub use videos::ViewerContext;
 

@@ -105,6 +105,28 @@ pub fn comments_partition(video: u64) -> String {
     format!("COMMENTS#{video}")
 }
 
+/// Partition of the conversation between `a` and `b` (either order).
+pub fn conversation_partition(a: u64, b: u64) -> String {
+    format!("CHAT#{}#{}", a.min(b), a.max(b))
+}
+
+/// `CHAT#<min>#<max>` / `CLOCK`: the conversation's clock (the newest
+/// message's time) and its preview (that message).
+pub fn conversation_key(a: u64, b: u64) -> Key {
+    Key { pk: conversation_partition(a, b), sk: "CLOCK".into() }
+}
+
+/// Sort key of a message: its time, then its id.
+pub fn message_sort_key(create_time: u64, id: u64) -> String {
+    format!("MSG#{}#{}", padded(create_time), padded(id))
+}
+
+/// `MSGID#<id>` / `MSGID`: written with the message, so that persisting the
+/// same message twice (send path and consumer) writes it once.
+pub fn message_guard_key(id: u64) -> Key {
+    Key { pk: format!("MSGID#{id}"), sk: "MSGID".into() }
+}
+
 /// `VIDEO#<id>` / `VIDEO`: a published video with its counters.
 pub fn video_key(video_id: u64) -> Key {
     Key { pk: format!("VIDEO#{video_id}"), sk: "VIDEO".into() }
@@ -490,6 +512,40 @@ impl CommentItem {
             created_at_ms: at_ms,
         }
     }
+}
+
+/// A chat message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageItem {
+    /// [`conversation_partition`].
+    pub pk: String,
+    /// [`message_sort_key`].
+    pub sk: String,
+    /// The message id.
+    pub id: u64,
+    /// Sender.
+    pub from_user_id: u64,
+    /// Recipient.
+    pub to_user_id: u64,
+    /// Text, trimmed.
+    pub content: String,
+    /// ms; strictly increasing within a conversation, in commit order.
+    pub create_time: u64,
+}
+
+/// The clock and preview of a conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationItem {
+    /// [`conversation_partition`].
+    pub pk: String,
+    /// `CLOCK`.
+    pub sk: String,
+    /// Time of the newest message, ms.
+    pub last_time: u64,
+    /// Its sender.
+    pub last_from: u64,
+    /// Its text.
+    pub last_content: String,
 }
 
 /// Counter attributes.

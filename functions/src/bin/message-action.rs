@@ -1,0 +1,5 @@
+//! The `message-action` Lambda function.
+
+fn main() -> std::process::ExitCode {
+    functions::lambda::run(&functions::message_action::ENDPOINT)
+}

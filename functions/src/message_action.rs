@@ -1,0 +1,30 @@
+//! `POST /douyin/message/action/`: send a chat message (`action_type` 1).
+
+use lambda_http::Request;
+use shared::domain::{MessageText, UserId};
+use shared::{App, Error};
+
+use crate::edge::{self, Params, Reply};
+use crate::routes::{Endpoint, ErrorFields};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "message-action",
+    method: lambda_http::http::Method::POST,
+    path: "/douyin/message/action/",
+    handler: |app, request| Box::pin(handle(app, request)),
+    error_fields: ErrorFields::EnvelopeOnly,
+};
+
+/// Sends `content` to `to_user_id`; answers once the message is durably accepted.
+pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
+    let params = Params::from_request(&request).await;
+    let from = edge::authenticate(app, &params).await?;
+    let to = UserId::parse("to_user_id", params.required("to_user_id")?)?;
+    if params.required("action_type")?.trim() != "1" {
+        return Err(Error::invalid("action_type", "must be 1 (send)"));
+    }
+    let text = MessageText::parse("content", params.required("content")?)?;
+    shared::chat::send(app, from, to, &text).await?;
+    Ok(Reply::empty())
+}

@@ -1,0 +1,129 @@
+//! Chat: send through the queue, persist idempotently, poll without gaps.
+//!
+//! Send assigns the id and time, enqueues the message (FIFO, group = the
+//! conversation, deduplication id = the message id) and then persists it
+//! itself, so the sender's next poll reads it ("read your writes"). The
+//! consumer persists it too; whichever write comes first wins, the other
+//! finds the message's guard and writes nothing. Persisting moves the
+//! conversation's clock forward in the same transaction (`store::chat`), so
+//! messages become visible in `create_time` order and a client polling with
+//! the newest `create_time` it has never misses one.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures_util::future::BoxFuture;
+
+use crate::app::App;
+use crate::domain::{Message, MessageText, UserId};
+use crate::error::{Error, Result};
+use crate::queue::{BatchReport, Consumer, Delivery, Outgoing};
+use crate::store::model::conversation_partition;
+use crate::store::{NewMessage, Table};
+
+/// Most messages one poll returns (a client polls again for the rest).
+pub const POLL_LIMIT: usize = 500;
+
+/// Sends `text` from `from` to `to`. Answers once the queue has accepted it.
+pub async fn send(app: &App, from: UserId, to: UserId, text: &MessageText) -> Result<()> {
+    if from == to {
+        return Err(Error::Forbidden("you cannot send a message to yourself".into()));
+    }
+    if app.table.user(to).await?.is_none() {
+        return Err(Error::NotFound(format!("user {to} does not exist")));
+    }
+    let message = NewMessage {
+        id: app.ids.next().await?,
+        from_user_id: from.0,
+        to_user_id: to.0,
+        content: text.as_str().to_owned(),
+        sent_at: now_ms(),
+    };
+    let body = serde_json::to_string(&message).map_err(|e| Error::Internal(e.into()))?;
+    let outgoing = Outgoing { group: conversation_partition(from.0, to.0), dedup_id: message.id.to_string(), body };
+    app.chat_queue()?.send(outgoing).await?;
+    // Durable from here on: if this write fails, the consumer's succeeds.
+    if let Err(error) = app.table.persist_message(&message).await {
+        tracing::warn!(
+            message_id = message.id,
+            error = format!("{:#}", anyhow::Error::from(error)),
+            "send path could not persist; the consumer will"
+        );
+    }
+    Ok(())
+}
+
+/// The messages between `caller` and `other` newer than `pre_msg_time` (ms;
+/// absent or 0: the whole history), oldest first.
+pub async fn poll(app: &App, caller: UserId, other: UserId, pre_msg_time: u64) -> Result<Vec<Message>> {
+    if caller == other {
+        return Err(Error::Forbidden("there is no conversation with yourself".into()));
+    }
+    let items = app.table.messages(caller.0, other.0, pre_msg_time, POLL_LIMIT).await?;
+    if items.is_empty() && app.table.user(other).await?.is_none() {
+        return Err(Error::NotFound(format!("user {other} does not exist")));
+    }
+    Ok(items
+        .into_iter()
+        .map(|item| Message {
+            id: item.id,
+            to_user_id: item.to_user_id,
+            from_user_id: item.from_user_id,
+            content: item.content,
+            create_time: item.create_time,
+        })
+        .collect())
+}
+
+/// The consumer of the chat queue: persists each message (idempotently). In
+/// a FIFO group a failure stops the group: the failed message and every later
+/// one of its conversation in the batch are reported, so order is kept.
+#[derive(Clone, Debug)]
+pub struct ChatConsumer {
+    table: Table,
+}
+
+impl ChatConsumer {
+    /// A consumer writing to `table`.
+    pub fn new(table: Table) -> ChatConsumer {
+        ChatConsumer { table }
+    }
+}
+
+impl Consumer for ChatConsumer {
+    fn consume(&self, batch: Vec<Delivery>) -> BoxFuture<'_, BatchReport> {
+        Box::pin(async move {
+            let mut report = BatchReport::default();
+            let mut stopped_groups: Vec<String> = Vec::new();
+            for delivery in batch {
+                let message: NewMessage = match serde_json::from_str(&delivery.body) {
+                    Ok(message) => message,
+                    Err(error) => {
+                        // Never valid: retrying cannot help; the DLQ keeps it.
+                        tracing::error!(message_id = %delivery.message_id, %error, "malformed chat message");
+                        report.failed.push(delivery.message_id);
+                        continue;
+                    }
+                };
+                let group = conversation_partition(message.from_user_id, message.to_user_id);
+                if stopped_groups.contains(&group) {
+                    report.failed.push(delivery.message_id);
+                    continue;
+                }
+                if let Err(error) = self.table.persist_message(&message).await {
+                    tracing::warn!(
+                        message_id = message.id,
+                        error = format!("{:#}", anyhow::Error::from(error)),
+                        "persist failed"
+                    );
+                    stopped_groups.push(group);
+                    report.failed.push(delivery.message_id);
+                }
+            }
+            report
+        })
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+}

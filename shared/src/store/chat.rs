@@ -1,0 +1,122 @@
+//! Chat messages. A conversation has a clock item; a message is committed in
+//! one transaction with the clock moving forward to the message's time, so
+//! within a conversation commit order is `create_time` order. A poll (a
+//! strongly consistent query) therefore always sees a prefix of the
+//! conversation: a message can never appear later with an older time than
+//! one already seen, and a client polling with `pre_msg_time` skips nothing.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+
+use super::model::{self, ConversationItem, Key, MessageItem};
+use super::{Table, TransactOutcome, from_item, to_item};
+use crate::error::{Context as _, Error, Result};
+
+/// How many times a persist re-reads the clock when another message moved it.
+const CLOCK_ATTEMPTS: usize = 25;
+
+/// A message to persist: everything but its final time.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NewMessage {
+    /// The id, assigned at send.
+    pub id: u64,
+    /// Sender.
+    pub from_user_id: u64,
+    /// Recipient.
+    pub to_user_id: u64,
+    /// Text, trimmed.
+    pub content: String,
+    /// The time assigned at send (ms): the message gets it unless the
+    /// conversation's clock is already there, then the clock's next ms.
+    pub sent_at: u64,
+}
+
+impl Table {
+    /// Persists `message` once: `false` when it already was (by the send path
+    /// or an earlier delivery). Returns after the message is visible.
+    pub async fn persist_message(&self, message: &NewMessage) -> Result<bool> {
+        let clock_key = model::conversation_key(message.from_user_id, message.to_user_id);
+        for _ in 0..CLOCK_ATTEMPTS {
+            let clock: Option<ConversationItem> = self.get(&clock_key, "get conversation clock").await?;
+            let last = clock.as_ref().map(|c| c.last_time);
+            let time = message.sent_at.max(last.map_or(0, |last| last + 1));
+            let item = MessageItem {
+                pk: clock_key.pk.clone(),
+                sk: model::message_sort_key(time, message.id),
+                id: message.id,
+                from_user_id: message.from_user_id,
+                to_user_id: message.to_user_id,
+                content: message.content.clone(),
+                create_time: time,
+            };
+            let guard = model::message_guard_key(message.id);
+            let actions =
+                vec![self.put_new(&guard)?, self.advance_clock(&clock_key, last, &item)?, self.put_new(&item)?];
+            match self.transact(actions, "persist message").await? {
+                TransactOutcome::Done => return Ok(true),
+                TransactOutcome::ConditionFailed(failed) if failed.contains(&0) => return Ok(false),
+                // Another message moved the clock: read it again.
+                TransactOutcome::ConditionFailed(_) => continue,
+            }
+        }
+        Err(Error::Internal(anyhow::anyhow!("persist message: the conversation clock kept moving")))
+    }
+
+    /// The messages between `a` and `b` newer than `after` (ms), oldest first,
+    /// at most `limit`.
+    pub async fn messages(&self, a: u64, b: u64, after: u64, limit: usize) -> Result<Vec<MessageItem>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .expression_attribute_names("#pk", model::PK)
+            .expression_attribute_names("#sk", model::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(model::conversation_partition(a, b)))
+            // Everything of `after` itself sorts below `<after>#~`.
+            .expression_attribute_values(":from", AttributeValue::S(format!("MSG#{}#~", model::padded(after))))
+            .expression_attribute_values(":to", AttributeValue::S("MSG#~".into()))
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .context("query messages")?;
+        output.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    /// The previews of the conversations between `user` and each of `others`.
+    pub async fn conversations(&self, user: u64, others: &[u64]) -> Result<HashMap<u64, ConversationItem>> {
+        let keys: Vec<Key> = others.iter().map(|other| model::conversation_key(user, *other)).collect();
+        let found = self.batch_get(&keys, "get conversation previews").await?;
+        let mut previews = HashMap::new();
+        for other in others {
+            if let Some(item) = found.get(&model::conversation_key(user, *other)) {
+                previews.insert(*other, from_item(item.clone())?);
+            }
+        }
+        Ok(previews)
+    }
+
+    fn advance_clock(&self, key: &Key, last: Option<u64>, message: &MessageItem) -> Result<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.name)
+            .set_key(Some(to_item(key)?))
+            .update_expression("SET #time = :time, #from = :from, #content = :content")
+            .expression_attribute_names("#time", "last_time")
+            .expression_attribute_names("#from", "last_from")
+            .expression_attribute_names("#content", "last_content")
+            .expression_attribute_values(":time", AttributeValue::N(message.create_time.to_string()))
+            .expression_attribute_values(":from", AttributeValue::N(message.from_user_id.to_string()))
+            .expression_attribute_values(":content", AttributeValue::S(message.content.clone()));
+        // The clock must still be where we read it: then no message committed
+        // in between, and ours is the newest.
+        let update = match last {
+            Some(last) => update
+                .condition_expression("#time = :last")
+                .expression_attribute_values(":last", AttributeValue::N(last.to_string())),
+            None => update.condition_expression("attribute_not_exists(#time)"),
+        };
+        Ok(TransactWriteItem::builder().update(update.build().context("clock action")?).build())
+    }
+}

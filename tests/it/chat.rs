@@ -1,0 +1,208 @@
+//! Chat: read your writes, both directions oldest first, no gap and no repeat
+//! for a client polling with the newest `create_time` it has, idempotent
+//! consumption, previews in the friend list.
+
+use std::collections::HashSet;
+
+use futures_util::future::join_all;
+use shared::queue::{Consumer, Delivery};
+use shared::store::NewMessage;
+use tests::{Session, TestApp};
+
+fn messages(reply: &tests::Reply) -> Vec<serde_json::Value> {
+    reply.ok()["message_list"].as_array().unwrap().clone()
+}
+
+async fn pair(t: &TestApp) -> (Session, Session) {
+    (t.new_user("ann").await, t.new_user("ben").await)
+}
+
+#[tokio::test]
+async fn the_senders_next_poll_reads_the_message() {
+    let t = TestApp::new().await;
+    let (ann, ben) = pair(&t).await;
+    let before = t.chat(&ann.token, ben.id, None).await;
+    assert!(messages(&before).is_empty());
+    t.send_message(&ann.token, ben.id, "  hello ben  ").await.ok();
+    // No waiting for the queue: the send path has written it.
+    let mine = messages(&t.chat(&ann.token, ben.id, Some(0)).await);
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["content"], "hello ben");
+    assert_eq!((mine[0]["from_user_id"].as_u64(), mine[0]["to_user_id"].as_u64()), (Some(ann.id), Some(ben.id)));
+    let theirs = messages(&t.chat(&ben.token, ann.id, None).await);
+    assert_eq!(theirs, mine);
+    t.chat.wait_idle().await;
+    assert_eq!(messages(&t.chat(&ben.token, ann.id, None).await).len(), 1, "the consumer wrote nothing twice");
+}
+
+#[tokio::test]
+async fn polls_return_both_directions_newer_than_pre_msg_time_oldest_first() {
+    let t = TestApp::new().await;
+    let (ann, ben) = pair(&t).await;
+    for (from, to, text) in [(&ann, &ben, "1"), (&ben, &ann, "2"), (&ann, &ben, "3")] {
+        t.send_message(&from.token, to.id, text).await.ok();
+    }
+    let all = messages(&t.chat(&ben.token, ann.id, None).await);
+    let texts: Vec<&str> = all.iter().map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["1", "2", "3"]);
+    let times: Vec<u64> = all.iter().map(|m| m["create_time"].as_u64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+    let after_first = messages(&t.chat(&ben.token, ann.id, Some(times[0])).await);
+    assert_eq!(after_first.len(), 2);
+    assert!(messages(&t.chat(&ben.token, ann.id, Some(times[2])).await).is_empty());
+}
+
+/// 40 messages from both sides at once while a client polls the way the stock
+/// client does (with the newest `create_time` it has): it ends with all 40,
+/// each once.
+#[tokio::test]
+async fn a_burst_from_both_sides_reaches_a_polling_client_without_gap_or_repeat() {
+    let t = TestApp::new().await;
+    let (ann, ben) = pair(&t).await;
+    let sends = join_all((0..40).map(|i| {
+        let (from, to) = if i % 2 == 0 { (&ann, &ben) } else { (&ben, &ann) };
+        let t = &t;
+        async move { t.send_message(&from.token, to.id, &format!("m{i}")).await }
+    }));
+    let poller = async {
+        let mut seen: Vec<(u64, u64)> = Vec::new();
+        let mut pre = 0;
+        for _ in 0..10_000 {
+            for message in messages(&t.chat(&ann.token, ben.id, Some(pre)).await) {
+                let (id, time) = (message["id"].as_u64().unwrap(), message["create_time"].as_u64().unwrap());
+                assert!(time > pre, "a message at or before pre_msg_time came back");
+                seen.push((id, time));
+                pre = time;
+            }
+            if seen.len() >= 40 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        seen
+    };
+    let (replies, seen) = tokio::join!(sends, poller);
+    assert!(replies.iter().all(|r| r.code() == 0));
+    let unique: HashSet<u64> = seen.iter().map(|(id, _)| *id).collect();
+    assert_eq!(unique.len(), seen.len(), "a message was shown twice");
+    assert_eq!(seen.len(), 40, "a message was skipped");
+    t.chat.wait_idle().await;
+    assert_eq!(messages(&t.chat(&ben.token, ann.id, None).await).len(), 40);
+}
+
+#[tokio::test]
+async fn a_redelivered_batch_writes_nothing_twice() {
+    let t = TestApp::new().await;
+    let (ann, ben) = pair(&t).await;
+    let consumer = shared::chat::ChatConsumer::new(t.app.table.clone());
+    let message =
+        NewMessage { id: 9_000_001, from_user_id: ann.id, to_user_id: ben.id, content: "once".into(), sent_at: 1 };
+    let delivery = |n: u32| Delivery {
+        message_id: format!("sqs-{n}"),
+        body: serde_json::to_string(&message).unwrap(),
+        receive_count: n,
+    };
+    for n in 1..=3 {
+        assert!(consumer.consume(vec![delivery(n), delivery(n + 10)]).await.failed.is_empty());
+    }
+    assert_eq!(messages(&t.chat(&ann.token, ben.id, None).await).len(), 1);
+}
+
+#[tokio::test]
+async fn the_consumer_reports_only_the_messages_that_failed() {
+    let t = TestApp::new().await;
+    let (ann, ben) = pair(&t).await;
+    let carl = t.new_user("carl").await;
+    let consumer = shared::chat::ChatConsumer::new(t.app.table.clone());
+    let body = |id: u64, to: u64| {
+        serde_json::to_string(&NewMessage {
+            id,
+            from_user_id: ann.id,
+            to_user_id: to,
+            content: format!("{id}"),
+            sent_at: 5,
+        })
+        .unwrap()
+    };
+    let batch = vec![
+        Delivery { message_id: "a".into(), body: body(8_000_001, ben.id), receive_count: 1 },
+        Delivery { message_id: "broken".into(), body: "{not json".into(), receive_count: 1 },
+        Delivery { message_id: "c".into(), body: body(8_000_002, carl.id), receive_count: 1 },
+    ];
+    let report = consumer.consume(batch).await;
+    assert_eq!(report.failed, ["broken"]);
+    assert_eq!(messages(&t.chat(&ann.token, ben.id, None).await).len(), 1);
+    assert_eq!(messages(&t.chat(&ann.token, carl.id, None).await).len(), 1);
+}
+
+#[tokio::test]
+async fn the_friend_list_shows_the_latest_message_and_who_sent_it() {
+    let t = TestApp::new().await;
+    let (ann, ben) = pair(&t).await;
+    t.relation(&ann.token, ben.id, 1).await.ok();
+    t.relation(&ben.token, ann.id, 1).await.ok();
+    let friend = |token: String, id: u64| {
+        let t = &t;
+        async move { t.list("/douyin/relation/friend/list/", id, Some(&token)).await.ok()["user_list"][0].clone() }
+    };
+    let none = friend(ann.token.clone(), ann.id).await;
+    assert_eq!((none["message"].as_str(), none["msgType"].as_u64()), (Some(""), Some(0)));
+    t.send_message(&ann.token, ben.id, "first").await.ok();
+    t.send_message(&ben.token, ann.id, "latest").await.ok();
+    let for_ann = friend(ann.token.clone(), ann.id).await;
+    assert_eq!((for_ann["message"].as_str(), for_ann["msgType"].as_u64()), (Some("latest"), Some(0)));
+    let for_ben = friend(ben.token.clone(), ben.id).await;
+    assert_eq!((for_ben["message"].as_str(), for_ben["msgType"].as_u64()), (Some("latest"), Some(1)));
+}
+
+#[tokio::test]
+async fn chat_errors_follow_the_contract_and_send_nothing() {
+    let t = TestApp::new().await;
+    let (ann, ben) = pair(&t).await;
+    assert_eq!(t.send_message(&ann.token, ann.id, "me").await.code(), 10003);
+    assert_eq!(t.send_message(&ann.token, 999_999, "who").await.code(), 10004);
+    assert_eq!(t.send_message(&ann.token, ben.id, "   ").await.code(), 10001);
+    assert_eq!(t.send_message(&ann.token, ben.id, &"字".repeat(501)).await.code(), 10001);
+    assert!(t.send_message(&ann.token, ben.id, &"字".repeat(500)).await.code() == 0);
+    assert_eq!(t.send_message("bad", ben.id, "x").await.code(), 10002);
+    let two = t
+        .call(
+            lambda_http::http::Method::POST,
+            "/douyin/message/action/",
+            &[("token", &ann.token), ("to_user_id", &ben.id.to_string()), ("action_type", "2"), ("content", "x")],
+        )
+        .await;
+    assert_eq!(two.code(), 10001);
+    assert_eq!(t.chat(&ann.token, 999_999, None).await.code(), 10004);
+    let bad_time = t
+        .call(
+            lambda_http::http::Method::GET,
+            "/douyin/message/chat/",
+            &[("token", &ann.token), ("to_user_id", &ben.id.to_string()), ("pre_msg_time", "soon")],
+        )
+        .await;
+    assert_eq!(bad_time.code(), 10001);
+    t.chat.wait_idle().await;
+    assert_eq!(messages(&t.chat(&ann.token, ben.id, None).await).len(), 1, "only the valid message was sent");
+}
+
+/// Two instances assign times, but the older message commits last: it must
+/// still reach a client that already holds the newer one.
+#[tokio::test]
+async fn a_late_commit_of_an_older_message_is_not_skipped() {
+    let t = TestApp::new().await;
+    let (ann, ben) = pair(&t).await;
+    let newer =
+        NewMessage { id: 7_000_002, from_user_id: ben.id, to_user_id: ann.id, content: "newer".into(), sent_at: 2_000 };
+    let older =
+        NewMessage { id: 7_000_001, from_user_id: ann.id, to_user_id: ben.id, content: "older".into(), sent_at: 1_000 };
+    assert!(t.app.table.persist_message(&newer).await.unwrap());
+    let first = messages(&t.chat(&ann.token, ben.id, None).await);
+    let pre = first.last().unwrap()["create_time"].as_u64().unwrap();
+    assert_eq!(pre, 2_000);
+    assert!(t.app.table.persist_message(&older).await.unwrap());
+    let next = messages(&t.chat(&ann.token, ben.id, Some(pre)).await);
+    assert_eq!(next.len(), 1, "the late message was skipped");
+    assert_eq!(next[0]["content"], "older");
+    assert!(next[0]["create_time"].as_u64().unwrap() > pre);
+}
