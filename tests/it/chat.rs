@@ -3,9 +3,10 @@
 //! consumption, previews in the friend list.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use futures_util::future::join_all;
-use shared::queue::{Consumer, Delivery};
+use shared::queue::{Consumer, Delivery, InProcessQueue, Outgoing, Queue};
 use shared::store::NewMessage;
 use tests::{Session, TestApp};
 
@@ -205,4 +206,105 @@ async fn a_late_commit_of_an_older_message_is_not_skipped() {
     assert_eq!(next.len(), 1, "the late message was skipped");
     assert_eq!(next[0]["content"], "older");
     assert!(next[0]["create_time"].as_u64().unwrap() > pre);
+}
+
+/// Fails the first delivery of some messages, then behaves: the queue
+/// redelivers exactly those, and every message ends up written once.
+struct FailingFirst {
+    inner: shared::chat::ChatConsumer,
+    fail: std::sync::Mutex<HashSet<String>>,
+}
+
+impl Consumer for FailingFirst {
+    fn consume(&self, batch: Vec<Delivery>) -> futures_util::future::BoxFuture<'_, shared::queue::BatchReport> {
+        Box::pin(async move {
+            let (failing, passing): (Vec<Delivery>, Vec<Delivery>) = {
+                let mut fail = self.fail.lock().unwrap();
+                batch.into_iter().partition(|d| fail.remove(&d.body))
+            };
+            let mut report = self.inner.consume(passing).await;
+            report.failed.extend(failing.into_iter().map(|d| d.message_id));
+            report
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_failing_mid_batch_loses_nothing() {
+    let t = TestApp::new().await;
+    let (ann, ben) = pair(&t).await;
+    let message = |id: u64, to: u64| NewMessage {
+        id,
+        from_user_id: ann.id,
+        to_user_id: to,
+        content: format!("m{id}"),
+        sent_at: id,
+    };
+    let carl = t.new_user("carl").await;
+    let all: Vec<NewMessage> =
+        (1..=10).map(|i| message(6_000_000 + i, if i % 2 == 0 { ben.id } else { carl.id })).collect();
+    let bodies: Vec<String> = all.iter().map(|m| serde_json::to_string(m).unwrap()).collect();
+    let consumer = Arc::new(FailingFirst {
+        inner: shared::chat::ChatConsumer::new(t.app.table.clone()),
+        fail: std::sync::Mutex::new([bodies[3].clone(), bodies[6].clone()].into()),
+    });
+    let queue = InProcessQueue::start(consumer.clone(), Default::default());
+    for (message, body) in all.iter().zip(&bodies) {
+        let group = shared::store::model::conversation_partition(message.from_user_id, message.to_user_id);
+        queue.send(Outgoing { group, dedup_id: message.id.to_string(), body: body.clone() }).await.unwrap();
+    }
+    queue.wait_idle().await;
+    assert!(consumer.fail.lock().unwrap().is_empty(), "both failures were redelivered");
+    assert!(queue.dead_letters().is_empty());
+    assert_eq!(messages(&t.chat(&ann.token, ben.id, None).await).len(), 5);
+    assert_eq!(messages(&t.chat(&ann.token, carl.id, None).await).len(), 5);
+}
+
+#[cfg(feature = "fidelity")]
+mod on_sqs {
+    use shared::queue::SqsQueue;
+
+    use super::*;
+
+    async fn queue_pair() -> shared::queue::SqsQueuePair {
+        let engines = tests::engines();
+        let sdk = engines.credentials.sdk_config();
+        let config = aws_sdk_sqs::config::Builder::from(&sdk).endpoint_url(engines.sqs.clone().unwrap()).build();
+        SqsQueue::create_fifo_with_dlq(aws_sdk_sqs::Client::from_conf(config), &tests::unique_name("chat"), 5, 30)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sending_through_sqs_reads_back_once_after_the_consumer_runs() {
+        let mut t = TestApp::new().await;
+        let pair = queue_pair().await;
+        t.app.chat_queue = Some(Arc::new(pair.queue.clone()));
+        let (ann, ben) = pair_of_users(&t).await;
+        t.send_message(&ann.token, ben.id, "over sqs").await.ok();
+        assert_eq!(messages(&t.chat(&ben.token, ann.id, None).await).len(), 1);
+        let consumer = shared::chat::ChatConsumer::new(t.app.table.clone());
+        assert_eq!(pair.queue.poll_once(&consumer, 0).await.unwrap(), 1);
+        assert_eq!(messages(&t.chat(&ben.token, ann.id, None).await).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_poison_message_ends_in_the_dead_letter_queue() {
+        let t = TestApp::new().await;
+        let pair = queue_pair().await;
+        let poison = Outgoing { group: "CHAT#1#2".into(), dedup_id: "poison".into(), body: "{not json".into() };
+        pair.queue.send(poison).await.unwrap();
+        let consumer = shared::chat::ChatConsumer::new(t.app.table.clone());
+        let mut receives = 0;
+        while pair.queue.poll_once(&consumer, 0).await.unwrap() > 0 {
+            receives += 1;
+            assert!(receives <= 5, "received more than maxReceiveCount times");
+        }
+        assert_eq!(receives, 5);
+        assert_eq!(pair.dead_letters.drain().await.unwrap(), ["{not json"]);
+    }
+
+    async fn pair_of_users(t: &TestApp) -> (Session, Session) {
+        (t.new_user("ann").await, t.new_user("ben").await)
+    }
 }

@@ -196,7 +196,7 @@ async fn lambda_env_file_lets_an_outside_function_use_the_engines() {
 }
 
 #[tokio::test]
-async fn likes_comments_and_follows_work_through_the_local_server() {
+async fn likes_comments_follows_and_chat_work_through_the_local_server() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
     let address = server.address;
@@ -257,6 +257,16 @@ async fn likes_comments_and_follows_work_through_the_local_server() {
             .await
             .json();
     assert_eq!(friends["user_list"][0]["id"], finn.id);
+    ok(call(
+        address,
+        "POST",
+        "/douyin/message/action/",
+        &[("token", &finn.token), ("to_user_id", &erin_id), ("action_type", "1"), ("content", "hey")],
+    )
+    .await);
+    let chat =
+        call(address, "GET", "/douyin/message/chat/", &[("token", &erin.token), ("to_user_id", &finn_id)]).await.json();
+    assert_eq!(chat["message_list"][0]["content"], "hey");
     let likes = call(address, "GET", "/douyin/favorite/list/", &[("user_id", &finn_id)]).await.json();
     assert_eq!(likes["video_list"][0]["id"].as_u64().unwrap().to_string(), video);
     server.shutdown().await;

@@ -125,3 +125,30 @@ fn the_table_in_the_template_matches_the_data_model() {
         assert!(text.contains(&format!("\"{name}\"")), "{name} missing from the template's table");
     }
 }
+
+#[test]
+fn chat_queue_dead_letters_alarm_and_partial_batch_responses_are_wired() {
+    let template = template();
+    let resources = &template["Resources"];
+    let queue = &resources["ChatQueue"]["Properties"];
+    assert_eq!(queue["FifoQueue"].as_bool(), Some(true));
+    let max_receives = queue["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap();
+    assert!(max_receives >= 5, "redrive after {max_receives} receives");
+    assert_eq!(resources["ChatDeadLetterQueue"]["Properties"]["FifoQueue"].as_bool(), Some(true));
+    let alarm = format!("{:?}", resources["ChatDeadLetterAlarm"]["Properties"]);
+    assert!(alarm.contains("ChatDeadLetterQueue") && alarm.contains("ApproximateNumberOfMessagesVisible"), "{alarm}");
+
+    let functions = functions(&template);
+    let (_, consumer) = functions.iter().find(|(binary, _)| binary == "message-consumer").unwrap();
+    let timeout = consumer["Properties"]["Timeout"]
+        .as_u64()
+        .or_else(|| template["Globals"]["Function"]["Timeout"].as_u64())
+        .unwrap();
+    let visibility = queue["VisibilityTimeout"].as_u64().unwrap();
+    assert!(visibility >= 6 * timeout, "visibility {visibility} s < 6 × {timeout} s");
+    let events = consumer["Properties"]["Events"].as_mapping().unwrap();
+    let sqs = events.values().find(|event| event["Type"].as_str() == Some("SQS")).expect("an SQS event");
+    let responses = format!("{:?}", sqs["Properties"]["FunctionResponseTypes"]);
+    assert!(responses.contains("ReportBatchItemFailures"), "{responses}");
+    assert!(format!("{:?}", sqs["Properties"]["Queue"]).contains("ChatQueue"));
+}
