@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
 
 use super::model::{self, CommentItem, EdgeItem, Key, LikeItem, UserItem, VideoItem};
 use super::{Table, TransactOutcome, from_item, to_item};
@@ -270,11 +270,6 @@ impl Table {
         let delete =
             Delete::builder().table_name(&self.name).set_key(Some(to_item(key)?)).build().context("delete action")?;
         Ok(TransactWriteItem::builder().delete(delete).build())
-    }
-
-    fn put<T: serde::Serialize>(&self, item: &T) -> Result<TransactWriteItem> {
-        let put = Put::builder().table_name(&self.name).set_item(Some(to_item(item)?)).build().context("put action")?;
-        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     fn check(&self, key: &Key, exists: bool) -> Result<TransactWriteItem> {

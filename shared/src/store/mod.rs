@@ -254,13 +254,19 @@ fn key_of(item: &Item) -> Result<Key> {
 impl Table {
     /// A transaction action that creates `item` only if no item has its key.
     fn put_new<T: Serialize>(&self, item: &T) -> Result<TransactWriteItem> {
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.name)
-            .set_item(Some(to_item(item)?))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", model::PK)
-            .build()
-            .context("put action")?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        self.put_action(item, Some("attribute_not_exists(#pk)"))
+    }
+
+    /// A transaction action that writes `item`, replacing any item with its key.
+    fn put<T: Serialize>(&self, item: &T) -> Result<TransactWriteItem> {
+        self.put_action(item, None)
+    }
+
+    fn put_action<T: Serialize>(&self, item: &T, condition: Option<&str>) -> Result<TransactWriteItem> {
+        let mut put = aws_sdk_dynamodb::types::Put::builder().table_name(&self.name).set_item(Some(to_item(item)?));
+        if let Some(condition) = condition {
+            put = put.condition_expression(condition).expression_attribute_names("#pk", model::PK);
+        }
+        Ok(TransactWriteItem::builder().put(put.build().context("put action")?).build())
     }
 }
