@@ -223,18 +223,7 @@ impl Table {
     }
 
     async fn exists(&self, key: &Key) -> Result<bool> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(to_item(key)?))
-            .consistent_read(true)
-            .projection_expression("#pk")
-            .expression_attribute_names("#pk", model::PK)
-            .send()
-            .await
-            .context("get edge")?;
-        Ok(output.item.is_some())
+        Ok(self.get::<Key>(key, "get edge").await?.is_some())
     }
 
     /// `ADD` the deltas to an item's counters; with `must_exist`, the item must
