@@ -9,12 +9,10 @@
 //! messages become visible in `create_time` order and a client polling with
 //! the newest `create_time` it has never misses one.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use futures_util::future::BoxFuture;
 
 use crate::app::App;
-use crate::domain::{Message, MessageText, UserId};
+use crate::domain::{Message, MessageText, UserId, now_ms};
 use crate::error::{Error, Result};
 use crate::queue::{BatchReport, Consumer, Delivery, Outgoing};
 use crate::store::model::conversation_partition;
@@ -122,8 +120,4 @@ impl Consumer for ChatConsumer {
             report
         })
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
 }

@@ -29,6 +29,11 @@ impl std::fmt::Display for UserId {
     }
 }
 
+/// Now, in milliseconds since the epoch: the time every item records.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+}
+
 /// Parses a positive integer id below 2^53.
 pub fn parse_id(field: &str, raw: &str) -> Result<u64> {
     let value: u64 = raw.trim().parse().map_err(|_| Error::invalid(field, "must be a positive whole number"))?;

@@ -3,12 +3,10 @@
 //! unliking what is not liked, following twice, unfollowing twice: status 0,
 //! nothing changes) and keeps the counters exact (see `store::interactions`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use chrono::TimeZone as _;
 
 use crate::app::App;
-use crate::domain::{Comment, CommentText, User, UserId, Video};
+use crate::domain::{Comment, CommentText, User, UserId, Video, now_ms};
 use crate::error::{Error, Result};
 use crate::store::model::{self, CommentItem};
 use crate::store::{Index, Page};
@@ -192,8 +190,4 @@ async fn existing_user(app: &App, user: UserId) -> Result<()> {
         Some(_) => Ok(()),
         None => Err(Error::NotFound(format!("user {user} does not exist"))),
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
 }

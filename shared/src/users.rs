@@ -1,11 +1,9 @@
 //! The user use cases: register, log in, read a profile. Plain async functions
 //! over [`App`]; they know nothing of HTTP or Lambda.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::app::App;
 use crate::auth::token::Token;
-use crate::domain::{Password, User, UserId, Username};
+use crate::domain::{Password, User, UserId, Username, now_ms};
 use crate::error::{Error, Result};
 use crate::media::{DEFAULT_AVATAR_KEY, DEFAULT_BACKGROUND_KEY};
 use crate::store::model::{NewProfile, UserItem, UsernameItem};
@@ -89,8 +87,4 @@ pub async fn user_view(app: &App, item: UserItem, is_follow: bool) -> Result<Use
         work_count: item.work_count,
         favorite_count: item.favorite_count,
     })
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
 }

@@ -8,12 +8,12 @@
 //! author's `work_count`, upload state), so a video appears whole or not at
 //! all, and a retried S3 event publishes nothing twice.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 
 use crate::app::App;
-use crate::domain::{User, UserId, Video, VideoTitle, feed_cursor};
+use crate::domain::{User, UserId, Video, VideoTitle, feed_cursor, now_ms};
 use crate::error::{Context as _, Error, Result};
 use crate::store::model::{NewVideo, UploadItem, UploadState, VideoItem};
 use crate::users::user_view;
@@ -311,8 +311,4 @@ async fn inspect(bytes: Bytes) -> Result<(VideoInfo, Cover)> {
         .await
         .context("video inspection task")?
         .map_err(|error| Error::UnsupportedMedia(error.to_string()))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
 }

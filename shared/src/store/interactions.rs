@@ -180,7 +180,9 @@ impl Table {
         Ok((comments, next))
     }
 
-    async fn newest(
+    /// Up to `page.size` newest items of an index partition older than the
+    /// page's cursor, and the next page's cursor when the page is full.
+    pub(super) async fn newest(
         &self,
         index: Index,
         partition: String,

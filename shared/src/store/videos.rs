@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use futures_util::future::try_join_all;
 
 use super::model::{self, Key, UploadItem, UploadState, UserItem, VideoItem};
-use super::{Table, TransactOutcome, from_item, to_item};
+use super::{Index, Page, Table, TransactOutcome, from_item, to_item};
 use crate::error::{Context as _, Error, Result};
 
 /// What a page of videos needs to know about its viewer and authors.
@@ -119,16 +119,9 @@ impl Table {
     /// from each of `shards` feed shards (queried in parallel), merged newest
     /// first.
     pub async fn feed(&self, shards: u32, before_ms: u64, limit: usize) -> Result<Vec<VideoItem>> {
-        let queries = (0..shards.max(1)).map(|shard| {
-            self.query_before(
-                model::GSI1,
-                model::GSI1_PK,
-                model::GSI1_SK,
-                model::feed_partition(shard),
-                before_ms,
-                limit,
-            )
-        });
+        // `<ms>#<id>` < `<before>` exactly when ms < before.
+        let page = Page { size: limit, before: Some(model::padded(before_ms)) };
+        let queries = (0..shards.max(1)).map(|shard| self.videos_in(Index::One, model::feed_partition(shard), &page));
         let mut videos: Vec<VideoItem> = try_join_all(queries).await?.into_iter().flatten().collect();
         videos.sort_by(|a, b| b.gsi1sk.cmp(&a.gsi1sk));
         videos.truncate(limit);
@@ -137,8 +130,7 @@ impl Table {
 
     /// An author's newest videos, at most `limit`.
     pub async fn works(&self, author_id: u64, limit: usize) -> Result<Vec<VideoItem>> {
-        let partition = model::works_partition(author_id);
-        self.query_before(model::GSI2, model::GSI2_PK, model::GSI2_SK, partition, u64::MAX / 2, limit).await
+        self.videos_in(Index::Two, model::works_partition(author_id), &Page { size: limit, before: None }).await
     }
 
     /// A video.
@@ -174,31 +166,8 @@ impl Table {
         Ok(context)
     }
 
-    async fn query_before(
-        &self,
-        index: &str,
-        pk_attr: &str,
-        sk_attr: &str,
-        partition: String,
-        before_ms: u64,
-        limit: usize,
-    ) -> Result<Vec<VideoItem>> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.name)
-            .index_name(index)
-            .key_condition_expression("#pk = :pk AND #sk < :before")
-            .expression_attribute_names("#pk", pk_attr)
-            .expression_attribute_names("#sk", sk_attr)
-            .expression_attribute_values(":pk", AttributeValue::S(partition))
-            // `<ms>#<id>` < `<before>` exactly when ms < before.
-            .expression_attribute_values(":before", AttributeValue::S(model::padded(before_ms)))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .context("query videos")?;
-        output.items.unwrap_or_default().into_iter().map(from_item).collect()
+    async fn videos_in(&self, index: Index, partition: String, page: &Page) -> Result<Vec<VideoItem>> {
+        let (items, _) = self.newest(index, partition, page).await?;
+        items.into_iter().map(from_item).collect()
     }
 }
