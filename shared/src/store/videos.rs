@@ -75,26 +75,11 @@ impl Table {
 
     /// Marks a pending upload rejected with `reason`; a settled one stays as it is.
     pub async fn reject_upload(&self, video_id: u64, reason: &str) -> Result<()> {
+        // A one-action transaction: rejections are rare, and it shares the
+        // publish path's action and condition handling.
         let action = self.settle_upload_action(video_id, UploadState::Rejected, reason)?;
-        let Some(update) = action.update else {
-            return Ok(());
-        };
-        let result = self
-            .client
-            .update_item()
-            .table_name(update.table_name)
-            .set_key(Some(update.key))
-            .update_expression(update.update_expression)
-            .condition_expression(update.condition_expression.unwrap_or_default())
-            .set_expression_attribute_names(update.expression_attribute_names)
-            .set_expression_attribute_values(update.expression_attribute_values)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
-            Err(error) => Err(error).context("reject upload"),
-        }
+        self.transact(vec![action], "reject upload").await?;
+        Ok(())
     }
 
     fn settle_upload_action(&self, video_id: u64, state: UploadState, reason: &str) -> Result<TransactWriteItem> {
