@@ -152,3 +152,367 @@ fn chat_queue_dead_letters_alarm_and_partial_batch_responses_are_wired() {
     assert!(responses.contains("ReportBatchItemFailures"), "{responses}");
     assert!(format!("{:?}", sqs["Properties"]["Queue"]).contains("ChatQueue"));
 }
+
+// ---------------------------------------------------------------- operations
+// Tracing, alarms, the dashboard, parameters, environment and samconfig.
+
+/// The resources as (logical id, resource).
+fn resources(template: &Value) -> Vec<(String, Value)> {
+    let resources = template["Resources"].as_mapping().unwrap();
+    resources.iter().map(|(id, resource)| (id.as_str().unwrap().to_owned(), resource.clone())).collect()
+}
+
+fn of_type(template: &Value, kind: &str) -> Vec<(String, Value)> {
+    resources(template).into_iter().filter(|(_, resource)| resource["Type"].as_str() == Some(kind)).collect()
+}
+
+/// The string inside `!Ref X` (or `{Ref: X}`), if `value` is one.
+fn reference(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
+        Value::Mapping(mapping) if mapping.len() == 1 => mapping.get("Ref").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// Every `!Ref` target and every `${...}` of a `!Sub` anywhere under `value`.
+fn names_used(value: &Value, names: &mut BTreeSet<String>) {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => {
+            names.insert(tagged.value.as_str().unwrap().to_owned());
+        }
+        Value::Tagged(tagged) if tagged.tag == "Sub" => {
+            let text = match &tagged.value {
+                Value::Sequence(parts) => parts[0].as_str().unwrap(),
+                other => other.as_str().unwrap(),
+            };
+            names.extend(placeholders(text));
+            names_used(&tagged.value, names);
+        }
+        Value::Tagged(tagged) => names_used(&tagged.value, names),
+        Value::Mapping(mapping) => mapping.iter().for_each(|(key, value)| {
+            if key.as_str() == Some("Ref") {
+                names.extend(value.as_str().map(str::to_owned));
+            }
+            names_used(value, names);
+        }),
+        Value::Sequence(values) => values.iter().for_each(|value| names_used(value, names)),
+        _ => {}
+    }
+}
+
+/// The `${Name}` / `${Name.Attribute}` placeholders of a `!Sub` string, as
+/// `Name`s (`${!Literal}` is not a placeholder).
+fn placeholders(text: &str) -> Vec<String> {
+    text.split("${")
+        .skip(1)
+        .filter(|part| !part.starts_with('!'))
+        .map(|part| part.split('}').next().unwrap().split('.').next().unwrap().to_owned())
+        .collect()
+}
+
+/// Alarms on one Lambda metric, as the functions they watch.
+fn lambda_alarms(template: &Value, metric: &str) -> Vec<(String, Value)> {
+    of_type(template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .filter(|(_, alarm)| {
+            alarm["Properties"]["Namespace"].as_str() == Some("AWS/Lambda")
+                && alarm["Properties"]["MetricName"].as_str() == Some(metric)
+        })
+        .filter_map(|(_, alarm)| {
+            let dimensions = alarm["Properties"]["Dimensions"].as_sequence()?;
+            let function = dimensions.iter().find(|d| d["Name"].as_str() == Some("FunctionName"))?;
+            Some((reference(&function["Value"]).unwrap().to_owned(), alarm.clone()))
+        })
+        .collect()
+}
+
+fn is_api_function(function: &Value) -> bool {
+    let Some(events) = function["Properties"]["Events"].as_mapping() else { return false };
+    events.values().any(|event| event["Type"].as_str() == Some("HttpApi"))
+}
+
+#[test]
+fn every_function_is_traced_with_x_ray() {
+    let template = template();
+    let global = template["Globals"]["Function"]["Tracing"].as_str();
+    for (id, function) in of_type(&template, "AWS::Serverless::Function") {
+        let tracing = function["Properties"]["Tracing"].as_str().or(global);
+        assert_eq!(tracing, Some("Active"), "{id} is not traced");
+    }
+}
+
+#[test]
+fn every_function_has_an_errors_alarm_and_every_api_function_a_p99_duration_alarm() {
+    let template = template();
+    let errors = lambda_alarms(&template, "Errors");
+    let durations = lambda_alarms(&template, "Duration");
+    for (id, function) in of_type(&template, "AWS::Serverless::Function") {
+        let (_, alarm) =
+            errors.iter().find(|(watched, _)| *watched == id).unwrap_or_else(|| panic!("{id}: no Errors alarm"));
+        assert_eq!(alarm["Properties"]["Statistic"].as_str(), Some("Sum"), "{id}");
+        if is_api_function(&function) {
+            let (_, alarm) = durations
+                .iter()
+                .find(|(watched, _)| *watched == id)
+                .unwrap_or_else(|| panic!("{id}: no Duration alarm"));
+            assert_eq!(alarm["Properties"]["ExtendedStatistic"].as_str(), Some("p99"), "{id}");
+        }
+    }
+}
+
+#[test]
+fn every_alarm_notifies_the_alarm_topic_and_the_topic_is_an_output() {
+    let template = template();
+    let alarms = of_type(&template, "AWS::CloudWatch::Alarm");
+    assert!(alarms.len() > 40, "only {} alarms", alarms.len());
+    for (id, alarm) in alarms {
+        for actions in ["AlarmActions", "OKActions"] {
+            let actions = alarm["Properties"][actions].as_sequence().unwrap_or_else(|| panic!("{id}: no {actions}"));
+            assert!(actions.iter().any(|action| reference(action) == Some("AlarmTopic")), "{id}: not to AlarmTopic");
+        }
+    }
+    let resources = &template["Resources"];
+    assert_eq!(resources["AlarmTopic"]["Type"].as_str(), Some("AWS::SNS::Topic"));
+    let subscription = &resources["AlarmEmailSubscription"];
+    assert_eq!(subscription["Condition"].as_str(), Some("HasAlarmEmail"), "the e-mail is optional");
+    assert_eq!(reference(&subscription["Properties"]["Endpoint"]), Some("AlarmEmail"));
+    assert_eq!(reference(&template["Outputs"]["AlarmTopicArn"]["Value"]), Some("AlarmTopic"));
+}
+
+#[test]
+fn the_api_error_rates_the_queues_and_the_table_are_alarmed() {
+    let template = template();
+    let alarms: Vec<String> =
+        of_type(&template, "AWS::CloudWatch::Alarm").into_iter().map(|(_, alarm)| format!("{alarm:?}")).collect();
+    let watched = |needles: &[&str]| alarms.iter().any(|alarm| needles.iter().all(|needle| alarm.contains(needle)));
+    assert!(watched(&["\"5xx\"", "\"Count\"", "AWS/ApiGateway"]), "5xx rate");
+    assert!(watched(&["\"4xx\"", "\"Count\"", "AWS/ApiGateway"]), "4xx (throttling) rate");
+    assert!(watched(&["\"Throttles\"", "AWS/Lambda"]), "Lambda throttles");
+    assert!(watched(&["ReadThrottleEvents", "WriteThrottleEvents", "AWS/DynamoDB"]), "table throttles");
+    assert!(watched(&["SystemErrors", "AWS/DynamoDB"]), "table system errors");
+    assert!(watched(&["IngestDeadLetterQueue", "ApproximateNumberOfMessagesVisible"]), "ingest DLQ");
+    assert!(watched(&["ChatDeadLetterQueue", "ApproximateNumberOfMessagesVisible"]), "chat DLQ");
+    assert!(watched(&["DestinationDeliveryFailures", "VideoIngestFunction"]), "lost ingest events");
+}
+
+/// The dashboard's body with every `${Name...}` replaced by `@Name...@`, parsed.
+fn dashboard(template: &Value) -> serde_json::Value {
+    let body = &template["Resources"]["Dashboard"]["Properties"]["DashboardBody"];
+    let Value::Tagged(tagged) = body else { panic!("DashboardBody is not a !Sub") };
+    assert!(tagged.tag == "Sub", "DashboardBody is not a !Sub");
+    let text = tagged.value.as_str().unwrap();
+    let mut resolved = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let end = start + rest[start..].find('}').unwrap();
+        resolved.push_str(&rest[..start]);
+        resolved.push_str(&format!("@{}@", &rest[start + 2..end]));
+        rest = &rest[end + 1..];
+    }
+    resolved.push_str(rest);
+    serde_json::from_str(&resolved).unwrap_or_else(|error| panic!("the dashboard is not JSON: {error}"))
+}
+
+/// `@Name@` or `@Name.Attribute@` → (`Name`, attribute).
+fn placeholder(value: &str) -> Option<(&str, Option<&str>)> {
+    let inner = value.strip_prefix('@')?.strip_suffix('@')?;
+    Some(match inner.split_once('.') {
+        Some((name, attribute)) => (name, Some(attribute)),
+        None => (inner, None),
+    })
+}
+
+#[test]
+fn the_dashboard_is_json_and_names_only_resources_of_this_template() {
+    let template = template();
+    let kind = |name: &str| template["Resources"][name]["Type"].as_str().map(str::to_owned);
+    let dashboard = dashboard(&template);
+    let widgets = dashboard["widgets"].as_array().unwrap();
+    let mut on_lambda = BTreeSet::new();
+    let mut custom = BTreeSet::new();
+    let mut searched = BTreeSet::new();
+    for widget in widgets {
+        let properties = &widget["properties"];
+        let Some(metrics) = properties["metrics"].as_array() else { continue };
+        assert_eq!(properties["region"].as_str(), Some("@AWS::Region@"), "{widget}");
+        for row in metrics {
+            let row = row.as_array().unwrap();
+            if let Some(expression) = row[0]["expression"].as_str() {
+                // SEARCH('{DouyinServerless,Code,FunctionName} MetricName="Errors" FunctionName="@X@"', ...)
+                let (_, function) = expression.split_once("FunctionName=\"").unwrap();
+                let function = placeholder(function.split('"').next().unwrap()).unwrap().0;
+                assert_eq!(kind(function).as_deref(), Some("AWS::Serverless::Function"), "{expression}");
+                searched.insert(function.to_owned());
+                continue;
+            }
+            let names: Vec<&str> = row.iter().filter_map(|item| item.as_str()).collect();
+            let (namespace, metric) = (names[0], names[1]);
+            for pair in names[2..].chunks(2) {
+                let (dimension, value) = (pair[0], pair[1]);
+                let expected = match (namespace, dimension) {
+                    ("AWS/Lambda" | "DouyinServerless", "FunctionName") => "AWS::Serverless::Function",
+                    ("AWS/ApiGateway", "ApiId") => "AWS::Serverless::HttpApi",
+                    ("AWS/DynamoDB", "TableName") => "AWS::DynamoDB::Table",
+                    ("AWS/SQS", "QueueName") => "AWS::SQS::Queue",
+                    ("AWS/DynamoDB", "GlobalSecondaryIndexName") => {
+                        assert!(["gsi1", "gsi2"].contains(&value), "unknown index {value}");
+                        continue;
+                    }
+                    other => panic!("unexpected dimension {other:?}"),
+                };
+                let (name, attribute) =
+                    placeholder(value).unwrap_or_else(|| panic!("{metric}: {dimension} {value} is written out"));
+                assert_eq!(kind(name).as_deref(), Some(expected), "{metric}: {dimension} {name}");
+                assert_eq!(attribute, (namespace == "AWS/SQS").then_some("QueueName"), "{metric}: {value}");
+                if namespace == "AWS/Lambda" {
+                    on_lambda.insert((metric.to_owned(), name.to_owned()));
+                }
+            }
+            if namespace == "DouyinServerless" {
+                custom.insert(metric.to_owned());
+            }
+        }
+    }
+    for (id, function) in of_type(&template, "AWS::Serverless::Function") {
+        for metric in ["Duration", "Errors", "Throttles"] {
+            assert!(on_lambda.contains(&(metric.to_owned(), id.clone())), "{id}: no {metric} on the dashboard");
+        }
+        let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        if ENDPOINTS.iter().any(|endpoint| endpoint.name == binary) {
+            assert!(searched.contains(&id), "{id}: its errors by code are not on the dashboard");
+        }
+    }
+    for metric in [
+        "Registrations",
+        "Logins",
+        "UploadsAccepted",
+        "UploadsRejected",
+        "Likes",
+        "Comments",
+        "Follows",
+        "MessagesSent",
+        "MessagesPersisted",
+        "HandlerLatency",
+    ] {
+        assert!(custom.contains(metric), "custom metric {metric} is not on the dashboard");
+    }
+}
+
+#[test]
+fn every_parameter_is_used() {
+    let template = template();
+    let mut used = BTreeSet::new();
+    for section in ["Conditions", "Globals", "Resources", "Outputs"] {
+        names_used(&template[section], &mut used);
+    }
+    for parameter in template["Parameters"].as_mapping().unwrap().keys() {
+        let parameter = parameter.as_str().unwrap();
+        assert!(used.contains(parameter), "parameter {parameter} is never used");
+    }
+}
+
+fn config_source() -> String {
+    std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/src/config.rs")).unwrap()
+}
+
+#[test]
+fn the_template_sets_only_variables_config_reads_and_every_one_it_requires() {
+    let template = template();
+    let source = config_source();
+    // `required("DOUYIN_TABLE")`, and the secret's ARN, which is required on AWS.
+    let mut required: BTreeSet<String> =
+        source.split("required(\"").skip(1).map(|rest| rest.split('"').next().unwrap().to_owned()).collect();
+    assert!(required.contains("DOUYIN_TABLE") && required.contains("DOUYIN_MEDIA_BUCKET"), "{required:?}");
+    required.insert("DOUYIN_JWT_SECRET_ARN".to_owned());
+    let global = template["Globals"]["Function"]["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
+    for (id, function) in of_type(&template, "AWS::Serverless::Function") {
+        let mut variables = global.clone();
+        if let Some(own) = function["Properties"]["Environment"]["Variables"].as_mapping() {
+            variables.extend(own.clone());
+        }
+        let names: BTreeSet<String> = variables.keys().map(|name| name.as_str().unwrap().to_owned()).collect();
+        for name in &names {
+            assert!(
+                source.contains(&format!("\"{name}\"")),
+                "{id} sets {name}, which shared/src/config.rs never reads"
+            );
+        }
+        // The fallback answers 404/405 from the route table and reads no configuration.
+        if function["Metadata"]["BuildProperties"]["Binary"].as_str() != Some("route-fallback") {
+            for name in &required {
+                assert!(names.contains(name), "{id} does not set {name}, which config.rs requires");
+            }
+        }
+    }
+}
+
+/// `(environment, stack_name, parameter_overrides)` of samconfig.toml's deploy
+/// sections, read line by line (the file is flat `key = "value"` TOML).
+fn samconfig() -> Vec<(String, String, Vec<(String, String)>)> {
+    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samconfig.toml")).unwrap();
+    let mut stacks = std::collections::BTreeMap::<String, String>::new();
+    let mut overrides = std::collections::BTreeMap::<String, Vec<(String, String)>>::new();
+    let mut section = String::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|line| line.strip_suffix(']')) {
+            section = name.to_owned();
+            continue;
+        }
+        let Some((key, value)) = line.split_once(" = ") else { continue };
+        let environment = section.split('.').next().unwrap().to_owned();
+        let value = value.trim_matches('"');
+        match key {
+            "stack_name" => {
+                stacks.insert(environment, value.to_owned());
+            }
+            "parameter_overrides" => {
+                let pairs = value.split_whitespace().map(|pair| {
+                    let (name, value) = pair.split_once('=').unwrap();
+                    (name.to_owned(), value.trim_matches('"').to_owned())
+                });
+                overrides.insert(environment, pairs.collect());
+            }
+            _ => {}
+        }
+    }
+    overrides
+        .into_iter()
+        .map(|(environment, pairs)| {
+            let stack = stacks.get(&environment).unwrap_or_else(|| panic!("{environment}: no stack_name")).clone();
+            (environment, stack, pairs)
+        })
+        .collect()
+}
+
+#[test]
+fn samconfig_environments_override_real_parameters_and_give_each_stage_one_stack() {
+    let template = template();
+    let parameters = &template["Parameters"];
+    let environments = samconfig();
+    let names: BTreeSet<&str> = environments.iter().map(|(environment, _, _)| environment.as_str()).collect();
+    assert_eq!(names, ["default", "dev", "prod"].into());
+    let mut stage_of_stack = std::collections::BTreeMap::new();
+    for (environment, stack, overrides) in &environments {
+        for (name, value) in overrides {
+            let parameter = &parameters[name.as_str()];
+            assert!(parameter.is_mapping(), "{environment}: {name} is not a parameter of the template");
+            if let Some(allowed) = parameter["AllowedValues"].as_sequence() {
+                assert!(allowed.iter().any(|a| a.as_str() == Some(value)), "{environment}: {name}={value}");
+            }
+            if parameter["Type"].as_str() == Some("Number") {
+                let number: f64 = value.parse().unwrap_or_else(|_| panic!("{environment}: {name}={value}"));
+                assert!(parameter["MinValue"].as_f64().is_none_or(|min| number >= min), "{environment}: {name}");
+                assert!(parameter["MaxValue"].as_f64().is_none_or(|max| number <= max), "{environment}: {name}");
+            }
+        }
+        let stage = overrides.iter().find(|(name, _)| name == "Stage").map(|(_, stage)| stage.clone());
+        let stage = stage.unwrap_or_else(|| parameters["Stage"]["Default"].as_str().unwrap().to_owned());
+        // The media bucket's name carries the stage: two stacks of one stage collide.
+        if let Some(other) = stage_of_stack.insert(stack.clone(), stage.clone()) {
+            assert_eq!(other, stage, "{environment}: stack {stack} deployed with two stages");
+        }
+    }
+    let stages: BTreeSet<&String> = stage_of_stack.values().collect();
+    assert_eq!(stages.len(), stage_of_stack.len(), "two stacks of one stage: {stage_of_stack:?}");
+}
