@@ -447,9 +447,16 @@ fn the_template_sets_only_variables_config_reads_and_every_one_it_requires() {
     }
 }
 
-/// `(environment, stack_name, parameter_overrides)` of samconfig.toml's deploy
-/// sections, read line by line (the file is flat `key = "value"` TOML).
-fn samconfig() -> Vec<(String, String, Vec<(String, String)>)> {
+/// One environment of samconfig.toml that deploys.
+struct SamEnvironment {
+    name: String,
+    stack: String,
+    overrides: Vec<(String, String)>,
+}
+
+/// The deploying environments of samconfig.toml, read line by line (the file
+/// is flat `key = "value"` TOML).
+fn samconfig() -> Vec<SamEnvironment> {
     let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samconfig.toml")).unwrap();
     let mut stacks = std::collections::BTreeMap::<String, String>::new();
     let mut overrides = std::collections::BTreeMap::<String, Vec<(String, String)>>::new();
@@ -478,9 +485,9 @@ fn samconfig() -> Vec<(String, String, Vec<(String, String)>)> {
     }
     overrides
         .into_iter()
-        .map(|(environment, pairs)| {
-            let stack = stacks.get(&environment).unwrap_or_else(|| panic!("{environment}: no stack_name")).clone();
-            (environment, stack, pairs)
+        .map(|(name, overrides)| {
+            let stack = stacks.get(&name).unwrap_or_else(|| panic!("{name}: no stack_name")).clone();
+            SamEnvironment { name, stack, overrides }
         })
         .collect()
 }
@@ -490,10 +497,10 @@ fn samconfig_environments_override_real_parameters_and_give_each_stage_one_stack
     let template = template();
     let parameters = &template["Parameters"];
     let environments = samconfig();
-    let names: BTreeSet<&str> = environments.iter().map(|(environment, _, _)| environment.as_str()).collect();
+    let names: BTreeSet<&str> = environments.iter().map(|environment| environment.name.as_str()).collect();
     assert_eq!(names, ["default", "dev", "prod"].into());
     let mut stage_of_stack = std::collections::BTreeMap::new();
-    for (environment, stack, overrides) in &environments {
+    for SamEnvironment { name: environment, stack, overrides } in &environments {
         for (name, value) in overrides {
             let parameter = &parameters[name.as_str()];
             assert!(parameter.is_mapping(), "{environment}: {name} is not a parameter of the template");
