@@ -138,6 +138,40 @@ fn register_and_login_errors_are_documented_with_user_id_and_token() {
     }
 }
 
+/// The names of an operation's parameters (query, and its form fields).
+fn parameter_names(document: &Value, operation: &Value) -> BTreeSet<String> {
+    let parameters = operation["parameters"].as_sequence().map(Vec::as_slice).unwrap_or_default();
+    parameters.iter().map(|parameter| resolve(document, parameter)["name"].as_str().unwrap().to_owned()).collect()
+}
+
+/// The links that the fuzzer's stateful phase follows name described operations
+/// and parameters those operations have.
+#[test]
+fn every_link_targets_a_described_operation_and_its_parameters() {
+    let document = document();
+    let operations = operations(&document);
+    let by_id: BTreeMap<&str, &Value> =
+        operations.values().map(|operation| (operation["operationId"].as_str().unwrap(), operation)).collect();
+    let mut links = 0;
+    for ((method, path), operation) in &operations {
+        for (status, response) in operation["responses"].as_mapping().unwrap() {
+            let Some(response_links) = resolve(&document, response)["links"].as_mapping() else { continue };
+            for (name, link) in response_links {
+                let context = format!("{method} {path} {status:?} link {name:?}");
+                let target_id = link["operationId"].as_str().unwrap();
+                let target = by_id.get(target_id).unwrap_or_else(|| panic!("{context}: no operation {target_id}"));
+                let known = parameter_names(&document, target);
+                for parameter in link["parameters"].as_mapping().unwrap().keys() {
+                    let parameter = parameter.as_str().unwrap();
+                    assert!(known.contains(parameter), "{context}: {target_id} has no parameter {parameter}");
+                }
+                links += 1;
+            }
+        }
+    }
+    assert!(links > 0, "the stateful phase has no links to follow");
+}
+
 /// One of each error, so a new variant must be added here (and documented).
 fn every_error() -> Vec<Error> {
     let every = vec![
