@@ -211,6 +211,7 @@ export function commentSheet(video, onCount) {
   const close = () => {
     sheet.remove();
     document.removeEventListener('keydown', onEscape);
+    window.removeEventListener('hashchange', close);
   };
   const onEscape = (event) => event.key === 'Escape' && close();
   const sheet = h('div', { class: 'sheet-backdrop', onclick: (event) => event.target === sheet && close() },
@@ -220,6 +221,7 @@ export function commentSheet(video, onCount) {
       h('form', { class: 'row', onsubmit: submit }, input, post)));
   document.body.append(sheet);
   document.addEventListener('keydown', onEscape);
+  window.addEventListener('hashchange', close);
   load();
 
   // The count is the video's (the list shows the newest 100 only).

@@ -46,7 +46,7 @@ export function renderProfile(root, userId) {
           header.querySelector('[data-stat="followers"] strong').textContent = count(followers.value);
         }), me ? h('a', { class: 'button', href: `#/chat/${user.id}` }, 'Message') : null];
     return [
-      h('div', { class: 'banner', style: `background-image: url("${encodeURI(user.background_image)}")` }),
+      h('img', { class: 'banner', src: user.background_image, alt: '' }),
       h('div', { class: 'identity' }, avatar(user, 'large'),
         h('div', {}, h('h1', { class: 'name' }, user.name), h('p', { class: 'signature' }, user.signature))),
       h('div', { class: 'stats' },

@@ -11,7 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,9 +37,11 @@ before(async () => {
   base = server.url;
   // The target folder is shared between checkouts: make sure this binary
   // serves this tree's client, or every result below would be about another.
-  const served = await (await fetch(`${base}/_web/index.html`)).text();
-  assert.equal(served, await readFile(path.join(repo, 'web/index.html'), 'utf8'),
-    `${serverBin} does not serve this checkout's web/ (built from another tree?); rebuild it`);
+  for (const name of await readdir(path.join(repo, 'web'))) {
+    const served = await (await fetch(`${base}/_web/${name}`)).text();
+    assert.equal(served, await readFile(path.join(repo, 'web', name), 'utf8'),
+      `${serverBin} does not serve this checkout's web/${name} (built before a change, or from another tree?)`);
+  }
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -100,10 +102,15 @@ async function phone(t, start = '/') {
   const context = await browser.newContext(PHONE);
   const page = await context.newPage();
   const errors = [];
+  const refused = [];
   page.on('pageerror', (error) => errors.push(error));
+  // Errors of the API are envelopes with HTTP 200: a 4xx or 5xx here is a
+  // broken media link or a refused upload.
+  page.on('response', (response) => response.status() >= 400 && refused.push(`${response.status()} ${response.url()}`));
   t.after(async () => {
     await context.close();
     assert.deepEqual(errors.map(String), [], 'uncaught errors in the page');
+    assert.deepEqual(refused, [], 'HTTP errors while loading');
   });
   if (start !== null) {
     await page.goto(`${base}${start}`);
@@ -291,6 +298,7 @@ test('upload, feed, like, comment, follow, friends and chat between two users', 
   await alicePage.getByRole('tab', { name: 'My videos' }).click();
   await alicePage.locator('.panel .tile').nth(1).waitFor();
   await imagesLoaded(alicePage, '.panel .tile .cover');
+  await imagesLoaded(alicePage, '.profile-header img'); // avatar and background
   await shot(alicePage, 'profile');
 
   // B's profile as A sees it, and B's likes.
