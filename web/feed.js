@@ -60,9 +60,15 @@ export function renderFeed(root) {
         h('p', { class: 'notice' }, 'No videos yet. ', h('a', { href: '#/upload' }, 'Upload the first one')));
     }
     return h('section', { class: 'slide end' },
-      h('p', { class: 'notice' }, 'You have seen everything. ',
-        h('button', { onclick: () => { list.replaceChildren(); seen.clear(); nextTime = 0; exhausted = false; more(); } },
-          'Start over')));
+      h('p', { class: 'notice' }, 'You have seen everything. ', h('button', { onclick: startOver }, 'Start over')));
+  }
+
+  function startOver() {
+    list.replaceChildren();
+    seen.clear();
+    nextTime = 0;
+    exhausted = false;
+    more();
   }
 
   function step(direction) {
