@@ -61,7 +61,7 @@ after(async () => {
 function startServer(dir) {
   return new Promise((resolve, reject) => {
     const child = spawn(serverBin, ['--addr', '127.0.0.1:0', '--data-dir', dir], {
-      env: { ...process.env, DOUYIN_LOG: 'warn,functions::local=info,douyin_local=info', NO_COLOR: '1' },
+      env: { ...serverEnv(), DOUYIN_LOG: 'warn,douyin_local=info', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
@@ -92,6 +92,11 @@ function startServer(dir) {
     child.on('error', (error) => fail(new Error(`cannot run ${serverBin}: ${error.message}`)));
     child.on('exit', (code) => fail(new Error(`douyin-local exited (${code}) during start-up:\n${log}`)));
   });
+}
+
+/** This environment without AWS endpoints (tests/run exports the emulators'): the server uses its embedded engines. */
+function serverEnv() {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_ENDPOINT_URL')));
 }
 
 /**
