@@ -6,7 +6,9 @@
 //! loopback port and the S3 engine is mounted on the server's own port: every
 //! path outside `/douyin/` is S3 (path-style buckets). Presigned media links
 //! are therefore signed for the public URL and work from any device that can
-//! reach the server. On the `aws` backend, the SDK's usual configuration
+//! reach the server. The web client's files are served under
+//! [`web::PREFIX`] (`/_web/`, which no bucket name can be) and `/` leads there.
+//! On the `aws` backend, the SDK's usual configuration
 //! decides where DynamoDB, S3 and SQS are (real AWS or emulators).
 
 use std::convert::Infallible;
@@ -32,6 +34,8 @@ use tokio::task::JoinHandle;
 
 use crate::edge::params::MAX_BODY_BYTES;
 use crate::routes::{self, Route};
+
+pub mod web;
 
 /// Which engines the server uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -258,6 +262,9 @@ async fn handle(
     let path = request.uri().path();
     if path == "/douyin" || path.starts_with("/douyin/") {
         return Ok(api(&state.app, request).await);
+    }
+    if let Some(response) = web::respond(&request) {
+        return Ok(response);
     }
     match &state.s3 {
         Some(s3) => {

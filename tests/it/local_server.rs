@@ -271,3 +271,46 @@ async fn likes_comments_follows_and_chat_work_through_the_local_server() {
     assert_eq!(likes["video_list"][0]["id"].as_u64().unwrap().to_string(), video);
     server.shutdown().await;
 }
+
+/// The web client is served from the binary: `/` leads to it, every file of
+/// `web/` is there with its type and a revalidation header, and an unknown
+/// file is a 404 (not an S3 answer).
+#[tokio::test]
+async fn the_web_client_is_served_with_its_content_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let address = server.address;
+
+    let root = request(address, "GET", "/", None, &[]).await;
+    assert_eq!((root.status, root.header("location")), (302, Some("/_web/")));
+    let page = request(address, "GET", "/_web/", None, &[]).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(page.header("cache-control"), Some("no-cache"));
+    assert!(String::from_utf8_lossy(&page.body).contains(r#"<script type="module" src="app.js">"#));
+
+    let script = request(address, "GET", "/_web/app.js", None, &[]).await;
+    assert_eq!((script.status, script.header("content-type")), (200, Some("text/javascript; charset=utf-8")));
+    let etag = script.header("etag").unwrap().to_owned();
+    let again = tests::http::send(address, "GET", "/_web/app.js", &[("if-none-match".into(), etag)], &[]).await;
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    let style = request(address, "GET", "/_web/style.css", None, &[]).await;
+    assert_eq!((style.status, style.header("content-type")), (200, Some("text/css; charset=utf-8")));
+
+    // Every file in web/ is embedded, byte for byte.
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let served = request(address, "GET", &format!("/_web/{name}"), None, &[]).await;
+        assert_eq!(served.status, 200, "{name} is not served");
+        assert_eq!(served.body, std::fs::read(&path).unwrap(), "{name} differs from web/{name}");
+    }
+
+    let missing = request(address, "GET", "/_web/nothing.js", None, &[]).await;
+    assert_eq!(missing.status, 404);
+    // The API and the media bucket are untouched.
+    let api = call(address, "GET", "/douyin/feed/", &[]).await;
+    assert_eq!(api.json()["status_code"], 0);
+    server.shutdown().await;
+}

@@ -73,6 +73,7 @@ async fn main() -> ExitCode {
     };
     tracing::info!("douyin-local listening on http://{} ({engines})", server.address);
     tracing::info!("point the Douyin client at {}/", server.public_url);
+    tracing::info!("web client: {}/ (files under {})", server.public_url, functions::local::web::PREFIX);
     if let Err(error) = tokio::signal::ctrl_c().await {
         tracing::error!(%error, "cannot wait for Ctrl-C");
     }

@@ -1,0 +1,114 @@
+// The API client: base URL, session, one call function that turns every
+// non-zero status_code into an ApiError carrying the server's status_msg.
+
+const API_KEY = 'douyin.api';
+const SESSION_KEY = 'douyin.session';
+
+/** An answer with status_code != 0, or no usable answer at all (code -1). */
+export class ApiError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** The API base URL, ending in '/': `?api=` (remembered), else the saved setting, else this page's origin. */
+export function apiBase() {
+  const fromQuery = new URLSearchParams(location.search).get('api');
+  if (fromQuery) setApiBase(fromQuery);
+  const saved = localStorage.getItem(API_KEY);
+  return withSlash(saved || location.origin + '/');
+}
+
+/** Saves the API base URL; an empty value goes back to this page's origin. */
+export function setApiBase(url) {
+  const value = (url || '').trim();
+  if (!value) {
+    localStorage.removeItem(API_KEY);
+    return;
+  }
+  const parsed = new URL(value); // throws on a malformed URL
+  localStorage.setItem(API_KEY, withSlash(parsed.href));
+}
+
+function withSlash(url) {
+  return url.endsWith('/') ? url : url + '/';
+}
+
+/** `{token, user_id, name}` of the signed-in user, or null. */
+export function session() {
+  try {
+    const value = JSON.parse(localStorage.getItem(SESSION_KEY) || 'null');
+    return value && value.token && value.user_id ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveSession(value) {
+  localStorage.setItem(SESSION_KEY, JSON.stringify(value));
+}
+
+export function clearSession() {
+  localStorage.removeItem(SESSION_KEY);
+}
+
+/**
+ * Calls `/douyin/<path>` with `params` in the query (as the stock client
+ * does), adding the session's token. Resolves to the body when status_code is
+ * 0; rejects with an ApiError otherwise.
+ */
+export async function call(method, path, params = {}) {
+  const url = new URL('douyin/' + path, apiBase());
+  const current = session();
+  if (current && !('token' in params)) url.searchParams.set('token', current.token);
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
+  }
+  let response;
+  try {
+    response = await fetch(url, { method });
+  } catch {
+    throw new ApiError(-1, `cannot reach the server at ${url.origin}`);
+  }
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    throw new ApiError(-1, `the server answered HTTP ${response.status} without a JSON body`);
+  }
+  if (body.status_code !== 0) {
+    throw new ApiError(body.status_code, body.status_msg || `error ${body.status_code}`);
+  }
+  return body;
+}
+
+/**
+ * PUTs `file` to a presigned upload URL with its signed headers, reporting
+ * progress (0..1). The browser sets Content-Length itself (it may not be set
+ * from script); it is the file's size, which is what was signed.
+ */
+export function putFile(url, headers, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', url);
+    for (const [name, value] of Object.entries(headers || {})) {
+      if (name.toLowerCase() !== 'content-length') xhr.setRequestHeader(name, value);
+    }
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) resolve();
+      else reject(new ApiError(-1, `the upload was refused (HTTP ${xhr.status}${s3Message(xhr.responseText)})`));
+    };
+    xhr.onerror = () => reject(new ApiError(-1, 'the upload failed: network error'));
+    xhr.send(file);
+  });
+}
+
+/** S3 error bodies are XML with a <Message>. */
+function s3Message(text) {
+  const match = /<Message>([^<]*)<\/Message>/.exec(text || '');
+  return match ? `: ${match[1]}` : '';
+}

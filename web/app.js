@@ -1,0 +1,69 @@
+// The shell: a hash router. Each view is `render(root, ...args)` returning
+// an optional cleanup (stops its timers and listeners) run on navigation.
+
+import { clearSession, session } from './api.js';
+import { showError, toast } from './ui.js';
+import { renderLogin } from './login.js';
+import { renderFeed } from './feed.js';
+import { renderUpload } from './upload.js';
+import { renderProfile } from './profile.js';
+import { renderFriends, renderChat } from './chat.js';
+
+const routes = [
+  { pattern: /^\/login$/, tab: 'me', view: renderLogin },
+  { pattern: /^\/(feed)?$/, tab: 'feed', view: renderFeed },
+  { pattern: /^\/upload$/, tab: 'upload', view: renderUpload, signedIn: true },
+  { pattern: /^\/me$/, tab: 'me', view: (root) => renderProfile(root, session().user_id), signedIn: true },
+  { pattern: /^\/user\/(\d+)$/, tab: 'me', view: (root, id) => renderProfile(root, Number(id)) },
+  { pattern: /^\/friends$/, tab: 'friends', view: renderFriends, signedIn: true },
+  { pattern: /^\/chat\/(\d+)$/, tab: 'friends', view: (root, id) => renderChat(root, Number(id)), signedIn: true },
+];
+
+let cleanup = null;
+
+function route() {
+  const path = location.hash.replace(/^#/, '') || '/feed';
+  const match = routes.map((r) => ({ r, m: r.pattern.exec(path) })).find(({ m }) => m);
+  if (!match) {
+    location.hash = '#/feed';
+    return;
+  }
+  if (match.r.signedIn && !session()) {
+    sessionStorage.setItem('douyin.after-login', location.hash);
+    location.hash = '#/login';
+    return;
+  }
+  if (cleanup) cleanup();
+  cleanup = null;
+  const root = document.getElementById('view');
+  root.replaceChildren();
+  root.className = `view-${match.r.tab}`;
+  document.body.dataset.route = path.split('/')[1] || 'feed';
+  for (const tab of document.querySelectorAll('#tabs a')) {
+    tab.classList.toggle('active', tab.dataset.tab === match.r.tab);
+  }
+  try {
+    cleanup = match.r.view(root, ...match.m.slice(1)) || null;
+  } catch (error) {
+    showError(error);
+  }
+}
+
+// Nothing fails silently: a promise nobody awaited still shows its error.
+window.addEventListener('unhandledrejection', (event) => {
+  showError(event.reason);
+});
+// An expired or revoked token (ui.handle): sign out and ask to log in again, saying why.
+document.addEventListener('douyin:unauthenticated', (event) => {
+  clearSession();
+  toast(event.detail, 'error');
+  location.hash = '#/login';
+});
+
+window.addEventListener('hashchange', route);
+// A tab tapped while open reloads it (the hash does not change, so no hashchange).
+document.getElementById('tabs').addEventListener('click', (event) => {
+  const link = event.target.closest('a');
+  if (link && link.getAttribute('href') === location.hash) route();
+});
+route();
