@@ -6,13 +6,17 @@ use shared::App;
 use shared::domain::{Comment, CommentText, parse_id};
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields};
+use crate::routes::{Endpoint, ErrorFields, RouteKey};
+
+/// Where this endpoint is served (no handler: the fallback routes on this alone).
+pub const ROUTE: RouteKey =
+    RouteKey { name: "comment-action", method: lambda_http::http::Method::POST, path: "/douyin/comment/action/" };
 
 /// The route.
 pub const ENDPOINT: Endpoint = Endpoint {
-    name: "comment-action",
-    method: lambda_http::http::Method::POST,
-    path: "/douyin/comment/action/",
+    name: ROUTE.name,
+    method: ROUTE.method,
+    path: ROUTE.path,
     handler: |app, request| Box::pin(handle(app, request)),
     error_fields: ErrorFields::EnvelopeOnly,
 };

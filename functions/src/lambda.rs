@@ -14,7 +14,7 @@ use shared::config::Config;
 use shared::queue::{BatchReport, Consumer, Delivery};
 use shared::telemetry::{self, LogFormat};
 
-use crate::routes::{Endpoint, Route};
+use crate::routes::{Endpoint, RouteKind};
 
 /// Runs `endpoint` as a Lambda function until the runtime stops it.
 pub fn run(endpoint: &'static Endpoint) -> ExitCode {
@@ -34,8 +34,9 @@ pub fn run_fallback() -> ExitCode {
     block_on(async {
         telemetry::init("info", LogFormat::Json);
         let handler = service_fn(|request: Request| async move {
-            let route = crate::routes::route(request.method(), request.uri().path());
-            Ok::<_, std::convert::Infallible>(crate::edge::no_route(matches!(route, Route::WrongMethod)))
+            // route_kind, not route: this binary must not link the handlers.
+            let route = crate::routes::route_kind(request.method(), request.uri().path());
+            Ok::<_, std::convert::Infallible>(crate::edge::no_route(route == RouteKind::WrongMethod))
         });
         outcome(lambda_http::run(handler).await)
     })

@@ -5,13 +5,17 @@ use shared::domain::{MessageText, UserId};
 use shared::{App, Error};
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields};
+use crate::routes::{Endpoint, ErrorFields, RouteKey};
+
+/// Where this endpoint is served (no handler: the fallback routes on this alone).
+pub const ROUTE: RouteKey =
+    RouteKey { name: "message-action", method: lambda_http::http::Method::POST, path: "/douyin/message/action/" };
 
 /// The route.
 pub const ENDPOINT: Endpoint = Endpoint {
-    name: "message-action",
-    method: lambda_http::http::Method::POST,
-    path: "/douyin/message/action/",
+    name: ROUTE.name,
+    method: ROUTE.method,
+    path: ROUTE.path,
     handler: |app, request| Box::pin(handle(app, request)),
     error_fields: ErrorFields::EnvelopeOnly,
 };

@@ -7,13 +7,17 @@ use shared::domain::{Message, UserId};
 use shared::{App, Error};
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields};
+use crate::routes::{Endpoint, ErrorFields, RouteKey};
+
+/// Where this endpoint is served (no handler: the fallback routes on this alone).
+pub const ROUTE: RouteKey =
+    RouteKey { name: "message-chat", method: lambda_http::http::Method::GET, path: "/douyin/message/chat/" };
 
 /// The route.
 pub const ENDPOINT: Endpoint = Endpoint {
-    name: "message-chat",
-    method: lambda_http::http::Method::GET,
-    path: "/douyin/message/chat/",
+    name: ROUTE.name,
+    method: ROUTE.method,
+    path: ROUTE.path,
     handler: |app, request| Box::pin(handle(app, request)),
     error_fields: ErrorFields::EnvelopeOnly,
 };

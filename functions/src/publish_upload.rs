@@ -11,13 +11,17 @@ use shared::App;
 use shared::domain::VideoTitle;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields};
+use crate::routes::{Endpoint, ErrorFields, RouteKey};
+
+/// Where this endpoint is served (no handler: the fallback routes on this alone).
+pub const ROUTE: RouteKey =
+    RouteKey { name: "publish-upload", method: lambda_http::http::Method::POST, path: "/douyin/publish/upload/" };
 
 /// The route.
 pub const ENDPOINT: Endpoint = Endpoint {
-    name: "publish-upload",
-    method: lambda_http::http::Method::POST,
-    path: "/douyin/publish/upload/",
+    name: ROUTE.name,
+    method: ROUTE.method,
+    path: ROUTE.path,
     handler: |app, request| Box::pin(handle(app, request)),
     error_fields: ErrorFields::EnvelopeOnly,
 };

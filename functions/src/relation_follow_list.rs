@@ -5,13 +5,20 @@ use shared::App;
 use shared::interactions::Relation;
 
 use crate::edge::{self, Reply};
-use crate::routes::{Endpoint, ErrorFields};
+use crate::routes::{Endpoint, ErrorFields, RouteKey};
 
-/// The route.
-pub const ENDPOINT: Endpoint = Endpoint {
+/// Where this endpoint is served (no handler: the fallback routes on this alone).
+pub const ROUTE: RouteKey = RouteKey {
     name: "relation-follow-list",
     method: lambda_http::http::Method::GET,
     path: "/douyin/relation/follow/list/",
+};
+
+/// The route.
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: ROUTE.name,
+    method: ROUTE.method,
+    path: ROUTE.path,
     handler: |app, request| Box::pin(handle(app, request)),
     error_fields: ErrorFields::EnvelopeOnly,
 };

@@ -6,13 +6,17 @@ use shared::domain::{Password, Username};
 use shared::{App, Error};
 
 use crate::edge::{Params, Reply};
-use crate::routes::{Endpoint, ErrorFields};
+use crate::routes::{Endpoint, ErrorFields, RouteKey};
+
+/// Where this endpoint is served (no handler: the fallback routes on this alone).
+pub const ROUTE: RouteKey =
+    RouteKey { name: "user-login", method: lambda_http::http::Method::POST, path: "/douyin/user/login/" };
 
 /// The route.
 pub const ENDPOINT: Endpoint = Endpoint {
-    name: "user-login",
-    method: lambda_http::http::Method::POST,
-    path: "/douyin/user/login/",
+    name: ROUTE.name,
+    method: ROUTE.method,
+    path: ROUTE.path,
     handler: |app, request| Box::pin(handle(app, request)),
     error_fields: ErrorFields::Session,
 };

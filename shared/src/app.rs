@@ -15,6 +15,7 @@ use crate::media::{LinkPolicy, Media};
 use crate::queue::Queue;
 use crate::store::Table;
 use crate::store::ids::IdAllocator;
+use crate::telemetry::CallCounter;
 
 /// The application: shared, read-only state of one process.
 #[derive(Debug)]
@@ -33,6 +34,8 @@ pub struct App {
     pub passwords: Passwords,
     /// Unique ids.
     pub ids: IdAllocator,
+    /// Every DynamoDB call this process makes, counted (benchmarks, tests).
+    pub dynamodb_calls: CallCounter,
 }
 
 /// Endpoints that override the SDK's defaults, per service. `None` keeps the
@@ -73,7 +76,8 @@ impl App {
             anyhow::bail!("the token-signing secret must be at least 32 bytes");
         }
 
-        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk);
+        let dynamodb_calls = CallCounter::default();
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(dynamodb_calls.clone());
         if let Some(url) = &endpoints.dynamodb {
             dynamodb = dynamodb.endpoint_url(url);
         }
@@ -114,6 +118,7 @@ impl App {
             media,
             chat_queue,
             config,
+            dynamodb_calls,
         })
     }
 }

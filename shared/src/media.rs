@@ -40,7 +40,23 @@ pub struct Media {
     link_ttl: Duration,
     /// Set once the default images are known to be in the bucket.
     defaults_ready: Arc<OnceCell<()>>,
+    /// The links signed in the current window. A link is the same for the
+    /// whole window, and signing one (SigV4 through the SDK's orchestrator)
+    /// costs more than the rest of a feed page, so each is signed once per
+    /// window per process.
+    signed: Arc<std::sync::Mutex<SignedLinks>>,
 }
+
+/// Links signed for one window start, by key.
+#[derive(Debug, Default)]
+struct SignedLinks {
+    window_start: u64,
+    links: std::collections::HashMap<String, String>,
+}
+
+/// Past this many links the cache starts over, so a long-lived process on a
+/// huge catalogue keeps its memory bounded (about 1 KB a link).
+const MAX_CACHED_LINKS: usize = 20_000;
 
 /// How media links are made.
 #[derive(Clone, Debug)]
@@ -61,6 +77,7 @@ impl Media {
             base_url: links.base_url,
             link_ttl: links.ttl,
             defaults_ready: Arc::new(OnceCell::new()),
+            signed: Arc::default(),
         }
     }
 
@@ -175,8 +192,23 @@ impl Media {
         // Links made within one window are identical; the window is at most a
         // quarter of the lifetime, so every link stays valid for 3/4 of it.
         let window = (self.link_ttl.as_secs() / 4).clamp(1, 3600);
-        let window_start = UNIX_EPOCH + Duration::from_secs(now - now % window);
-        self.link_signed_at(key, window_start, self.link_ttl).await
+        let window_start = now - now % window;
+        if let Some(link) = self.cached_link(key, window_start) {
+            return Ok(link);
+        }
+        let link = self.link_signed_at(key, UNIX_EPOCH + Duration::from_secs(window_start), self.link_ttl).await?;
+        if let Ok(mut signed) = self.signed.lock() {
+            if signed.window_start != window_start || signed.links.len() >= MAX_CACHED_LINKS {
+                *signed = SignedLinks { window_start, links: Default::default() };
+            }
+            signed.links.insert(key.to_owned(), link.clone());
+        }
+        Ok(link)
+    }
+
+    fn cached_link(&self, key: &str, window_start: u64) -> Option<String> {
+        let signed = self.signed.lock().ok()?;
+        (signed.window_start == window_start).then(|| signed.links.get(key).cloned()).flatten()
     }
 
     /// A presigned GET of `key` signed at `start`, valid for `ttl` from then.

@@ -16,6 +16,7 @@ mod paging;
 mod publish;
 mod queue;
 mod relation;
+mod requests;
 mod routing;
 mod store;
 mod template;

@@ -54,3 +54,29 @@ async fn unknown_user_login_pays_for_a_full_hash() {
         one_hash
     );
 }
+
+/// A login hashes on the blocking pool, so on a runtime with a single thread
+/// other requests are served while a login's argon2 runs. Were the hash
+/// computed on the runtime's thread, no other request could finish until the
+/// login had: here ten profile reads finish first.
+#[tokio::test(flavor = "current_thread")]
+async fn a_login_does_not_hold_up_other_requests_on_its_runtime() {
+    // An expensive cost (64 MiB, 4 passes), so the hash outlasts ten reads by far.
+    let cost = Argon2Cost { memory_kib: 64 * 1024, iterations: 4, parallelism: 1 };
+    let t = TestApp::new().await;
+    let alice = t.new_user("alice").await;
+    let slow = TestApp::with_config(|config| config.argon2 = cost).await;
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async {
+            let login = tokio::task::spawn_local(async move { slow.login("nobody", "password1").await });
+            // Let the login start hashing before the reads begin.
+            tokio::task::yield_now().await;
+            for _ in 0..10 {
+                t.user(Some(alice.id), Some(&alice.token)).await.ok();
+            }
+            assert!(!login.is_finished(), "ten reads finished only after the login's hash");
+            assert_eq!(login.await.unwrap().code(), 10006);
+        })
+        .await;
+}

@@ -1,0 +1,57 @@
+//! DynamoDB calls per request (issue E): every endpoint makes the same number
+//! of calls, in the same number of sequential rounds, for a page of 1 as for
+//! a full page of 30; the feed makes at most 3 calls in at most 2 rounds.
+//! Counted by the interceptor every DynamoDB client carries
+//! (`shared::telemetry::CallCounter`), so a hidden N+1 read fails here.
+
+use std::collections::BTreeMap;
+
+use shared::telemetry::CallCount;
+use tests::TestApp;
+use tests::scenario::{cases, cast};
+
+/// The calls of one request of every case, by label.
+async fn calls_per_case(n: usize) -> BTreeMap<&'static str, CallCount> {
+    let t = TestApp::new().await;
+    let cast = cast(&t, n).await;
+    let mut calls = BTreeMap::new();
+    for case in cases(&cast) {
+        let before = t.app.dynamodb_calls.snapshot();
+        let reply = t.send((case.request)(0)).await;
+        let used = t.app.dynamodb_calls.snapshot() - before;
+        reply.ok();
+        calls.insert(case.label, used);
+    }
+    calls
+}
+
+#[tokio::test]
+async fn every_endpoint_makes_as_many_calls_for_a_page_of_30_as_for_a_page_of_1() {
+    let (one, thirty) = tokio::join!(calls_per_case(1), calls_per_case(30));
+    assert_eq!(one.len(), 14, "a case per endpoint of the scenario");
+    for (label, small) in &one {
+        let big = thirty[label];
+        assert_eq!(
+            (small.operations, small.rounds),
+            (big.operations, big.rounds),
+            "{label}: calls for a page of 1 vs a page of 30"
+        );
+        // No retries in a quiet run: every attempt is an operation.
+        assert_eq!(big.attempts, big.operations, "{label}");
+    }
+    for feed in ["feed (anonymous)", "feed (as bob)"] {
+        let calls = thirty[feed];
+        assert!(calls.operations <= 3 && calls.rounds <= 2, "{feed}: {calls:?}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_calls_count_as_one_round() {
+    let t = TestApp::with_config(|config| config.feed_shards = 4).await;
+    let alice = t.new_user("alice").await;
+    let before = t.app.dynamodb_calls.snapshot();
+    t.feed(None, Some(&alice.token)).await.ok();
+    let used = t.app.dynamodb_calls.snapshot() - before;
+    // Four shard queries at once, then nothing to look up on an empty page.
+    assert_eq!((used.operations, used.rounds), (4, 1), "{used:?}");
+}
