@@ -16,6 +16,7 @@ use crate::queue::Queue;
 use crate::store::Table;
 use crate::store::ids::IdAllocator;
 use crate::telemetry::CallCounter;
+use crate::videos::FeedCache;
 
 /// The application: shared, read-only state of one process.
 #[derive(Debug)]
@@ -36,6 +37,8 @@ pub struct App {
     pub ids: IdAllocator,
     /// Every DynamoDB call this process makes, counted (benchmarks, tests).
     pub dynamodb_calls: CallCounter,
+    /// The newest feed page, for `config.feed_cache`.
+    pub feed_cache: FeedCache,
 }
 
 /// Endpoints that override the SDK's defaults, per service. `None` keeps the
@@ -119,6 +122,7 @@ impl App {
             chat_queue,
             config,
             dynamodb_calls,
+            feed_cache: FeedCache::default(),
         })
     }
 }

@@ -30,6 +30,10 @@ pub struct Config {
     pub id_block: u64,
     /// Feed shards written and read (`DOUYIN_FEED_SHARDS`; only ever raise it).
     pub feed_shards: u32,
+    /// How long a warm instance serves the newest feed page again before
+    /// reading it anew (`DOUYIN_FEED_CACHE_MS`, default 1000; 0 turns it off).
+    /// New videos and counters reach the newest page at most this late.
+    pub feed_cache: Duration,
     /// Largest video accepted through the presigned upload
     /// (`DOUYIN_MAX_UPLOAD_BYTES`).
     pub max_upload_bytes: u64,
@@ -142,6 +146,7 @@ impl Config {
             media_url_ttl: Duration::from_secs(number("DOUYIN_MEDIA_URL_TTL_SECS", 6 * 3600)?),
             id_block: number("DOUYIN_ID_BLOCK", 100)?,
             feed_shards: small("DOUYIN_FEED_SHARDS", 1)?,
+            feed_cache: Duration::from_millis(number("DOUYIN_FEED_CACHE_MS", 1000)?),
             max_upload_bytes: number("DOUYIN_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)?,
             upload_url_ttl: Duration::from_secs(number("DOUYIN_UPLOAD_URL_TTL_SECS", 900)?),
             log_filter: get("DOUYIN_LOG").unwrap_or_else(|| "info".into()),
@@ -181,6 +186,8 @@ impl Config {
             media_url_ttl: Duration::from_secs(6 * 3600),
             id_block: 100,
             feed_shards: 1,
+            // Off: a developer (and every test) sees each write at once.
+            feed_cache: Duration::ZERO,
             max_upload_bytes: 200 * 1024 * 1024,
             upload_url_ttl: Duration::from_secs(900),
             log_filter: "info".into(),

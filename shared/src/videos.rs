@@ -8,7 +8,8 @@
 //! author's `work_count`, upload state), so a video appears whole or not at
 //! all, and a retried S3 event publishes nothing twice.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -217,12 +218,79 @@ pub struct FeedPage {
 /// The videos published strictly before `latest_time` (see
 /// [`feed_cursor`]), newest first. A page never ends in the middle of a
 /// millisecond, so a client paging with `next_time` sees each video once.
+///
+/// The newest page (no `latest_time`, or one in the future) is read from
+/// [`FeedCache`] when it is fresher than `config.feed_cache`: then an
+/// anonymous request makes no call at all, and a viewer's one batch read
+/// (authors, likes, follows) instead of two rounds.
 pub async fn feed(app: &App, viewer: Option<UserId>, latest_time: Option<i64>) -> Result<FeedPage> {
-    let cursor = feed_cursor(latest_time, now_ms());
-    let items = app.table.feed(app.config.feed_shards, cursor, PAGE_SIZE + 1).await?;
-    let page = whole_milliseconds(items, PAGE_SIZE);
+    let now = now_ms();
+    let cursor = feed_cursor(latest_time, now);
+    let newest = cursor > now;
+    let ttl = app.config.feed_cache;
+    let cached = if newest && !ttl.is_zero() { app.feed_cache.get(ttl, Instant::now()) } else { None };
+    let page = match &cached {
+        Some(hit) => hit.items.clone(),
+        None => {
+            let items = app.table.feed(app.config.feed_shards, cursor, PAGE_SIZE + 1).await?;
+            whole_milliseconds(items, PAGE_SIZE)
+        }
+    };
     let next_time = page.last().map_or(cursor, |video| video.created_at_ms);
-    Ok(FeedPage { videos: views(app, page, viewer).await?, next_time })
+    if let (Some(hit), None) = (&cached, viewer)
+        && let Some(videos) = &hit.anonymous
+    {
+        return Ok(FeedPage { videos: videos.as_ref().clone(), next_time });
+    }
+    let videos = views(app, page.clone(), viewer).await?;
+    if newest && !ttl.is_zero() {
+        let anonymous = viewer.is_none().then(|| Arc::new(videos.clone()));
+        match cached {
+            Some(hit) => {
+                if anonymous.is_some() {
+                    app.feed_cache.put(CachedFeed { anonymous, ..hit });
+                }
+            }
+            None => app.feed_cache.put(CachedFeed { read_at: Instant::now(), items: page, anonymous }),
+        }
+    }
+    Ok(FeedPage { videos, next_time })
+}
+
+/// The newest feed page of this process, as last read from the table: what a
+/// warm container serves again while it is fresh. Only the newest page is
+/// kept (it is the one every client opens with); older pages always read.
+#[derive(Debug, Default)]
+pub struct FeedCache {
+    newest: std::sync::Mutex<Option<CachedFeed>>,
+}
+
+/// One cached newest page.
+#[derive(Clone, Debug)]
+struct CachedFeed {
+    /// When it was read from the table.
+    read_at: Instant,
+    /// The page's items.
+    items: Vec<VideoItem>,
+    /// The page as an anonymous viewer sees it, once rendered.
+    anonymous: Option<Arc<Vec<Video>>>,
+}
+
+impl FeedCache {
+    /// The cached page if it was read less than `ttl` before `now`.
+    fn get(&self, ttl: Duration, now: Instant) -> Option<CachedFeed> {
+        let newest = self.newest.lock().ok()?;
+        newest.as_ref().filter(|page| now.saturating_duration_since(page.read_at) < ttl).cloned()
+    }
+
+    fn put(&self, page: CachedFeed) {
+        if let Ok(mut newest) = self.newest.lock() {
+            // Never replace a page with an older read.
+            if newest.as_ref().is_none_or(|current| current.read_at <= page.read_at) {
+                *newest = Some(page);
+            }
+        }
+    }
 }
 
 /// An author's videos, newest first, at most [`PAGE_SIZE`].
@@ -311,4 +379,46 @@ async fn inspect(bytes: Bytes) -> Result<(VideoInfo, Cover)> {
         .await
         .context("video inspection task")?
         .map_err(|error| Error::UnsupportedMedia(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn page(read_at: Instant, id: u64) -> CachedFeed {
+        let item = VideoItem::new(&NewVideo {
+            id,
+            author_id: 1,
+            title: "t".into(),
+            play_key: "p".into(),
+            cover_key: "c".into(),
+            created_at_ms: 1,
+            width: 1,
+            height: 1,
+            duration_ms: 1,
+            feed_shard: 0,
+        });
+        CachedFeed { read_at, items: vec![item], anonymous: None }
+    }
+
+    #[test]
+    fn the_cached_page_serves_until_its_time_is_up() {
+        let cache = FeedCache::default();
+        let start = Instant::now();
+        let ttl = Duration::from_millis(1000);
+        assert!(cache.get(ttl, start).is_none());
+        cache.put(page(start, 7));
+        assert_eq!(cache.get(ttl, start + Duration::from_millis(999)).unwrap().items[0].id, 7);
+        assert!(cache.get(ttl, start + ttl).is_none());
+    }
+
+    #[test]
+    fn an_older_read_never_replaces_a_newer_one() {
+        let cache = FeedCache::default();
+        let start = Instant::now();
+        cache.put(page(start + Duration::from_millis(5), 2));
+        cache.put(page(start, 1));
+        assert_eq!(cache.get(Duration::from_secs(1), start + Duration::from_millis(6)).unwrap().items[0].id, 2);
+    }
 }

@@ -137,3 +137,47 @@ async fn publish_list_of_an_unknown_user_is_10004_and_needs_an_id_or_token() {
     let mine = t.call(lambda_http::http::Method::GET, "/douyin/publish/list/", &[("token", &alice.token)]).await;
     assert_eq!(mine.ok()["video_list"], serde_json::json!([]));
 }
+
+/// With the newest-page cache on (production default: 1 s), a warm instance
+/// serves the newest page again without reading it: no call for a guest, one
+/// batch read (authors, likes, follows) for a viewer, whose own likes stay
+/// exact. Older pages are always read.
+#[tokio::test]
+async fn the_newest_page_is_served_from_the_cache_while_it_is_fresh() {
+    let t = TestApp::with_config(|config| config.feed_cache = std::time::Duration::from_secs(600)).await;
+    let alice = t.new_user("alice").await;
+    let bob = t.new_user("bob").await;
+    t.publish(&alice.token, "first", &fixture("portrait-red-360x640-1s.mp4")).await.ok();
+    let video = t.feed(None, None).await.ok()["video_list"][0]["id"].as_u64().unwrap();
+
+    let calls = t.app.dynamodb_calls.clone();
+    let before = calls.snapshot();
+    let again = t.feed(None, None).await;
+    assert_eq!((calls.snapshot() - before).operations, 0, "a guest's second newest page reads nothing");
+    assert_eq!(again.ok()["video_list"][0]["id"], video);
+
+    t.favorite(&bob.token, video, 1).await.ok();
+    let before = calls.snapshot();
+    let as_bob = t.feed(None, Some(&bob.token)).await;
+    let used = calls.snapshot() - before;
+    assert_eq!((used.operations, used.rounds), (1, 1), "one batch read for the viewer");
+    assert_eq!(as_bob.ok()["video_list"][0]["is_favorite"], true, "the viewer's own like is exact");
+
+    // A page below a cursor is never cached.
+    let next_time = as_bob.ok()["next_time"].as_i64().unwrap();
+    let latest = (next_time + 1).to_string();
+    let before = calls.snapshot();
+    t.feed(Some(&latest), None).await.ok();
+    t.feed(Some(&latest), None).await.ok();
+    assert_eq!((calls.snapshot() - before).rounds, 4, "two reads of two rounds each");
+}
+
+#[tokio::test]
+async fn with_the_cache_off_a_new_video_is_on_the_newest_page_at_once() {
+    let t = TestApp::new().await;
+    assert!(t.app.config.feed_cache.is_zero(), "tests and the local server run without the cache");
+    let alice = t.new_user("alice").await;
+    assert!(t.feed(None, None).await.ok()["video_list"].as_array().unwrap().is_empty());
+    t.publish(&alice.token, "new", &fixture("portrait-red-360x640-1s.mp4")).await.ok();
+    assert_eq!(t.feed(None, None).await.ok()["video_list"][0]["title"], "new");
+}
