@@ -11,6 +11,7 @@ mod favorite;
 mod feed;
 mod local_server;
 mod media;
+mod observability;
 mod paging;
 mod publish;
 mod queue;
