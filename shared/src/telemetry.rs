@@ -27,14 +27,17 @@ pub fn init(filter: &str, format: LogFormat) {
 }
 
 /// The JSON lines of [`LogFormat::Json`], written to `writer`: each line has
-/// `timestamp`, `level`, `fields` (the message and the event's fields) and
-/// `span`, the innermost span's fields (an invocation's request id, trace id,
-/// route and user id). Tests capture the lines with their own writer.
+/// `timestamp`, `level`, `fields` (the message and the event's fields),
+/// `span`, the innermost span's fields (in a handler: the invocation's
+/// `request_id`, `trace_id`, `route` and `user_id`), and `spans`, every open
+/// span from the outermost, so a line logged inside a nested span (an SDK
+/// call's) still carries the invocation's ids. Tests capture the lines with
+/// their own writer.
 pub fn json<W>(filter: &str, writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
 where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(writer);
-    builder.json().with_current_span(true).with_span_list(false).finish()
+    builder.json().with_current_span(true).with_span_list(true).finish()
 }

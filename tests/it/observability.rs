@@ -301,8 +301,30 @@ async fn a_requests_json_log_line_has_its_ids_route_caller_latency_and_outcome_a
     let text = serde_json::to_string(&lines).unwrap();
     assert!(!text.contains("password1") && !text.contains(&ann.token), "a secret reached the log: {text}");
     for line in &lines {
-        assert!(line["span"]["request_id"].is_string() && line["span"]["trace_id"].is_string(), "{line}");
+        let invocation = invocation_span(line);
+        assert!(invocation["request_id"].is_string() && invocation["trace_id"].is_string(), "{line}");
     }
+}
+
+/// The invocation's span among the line's open spans.
+fn invocation_span(line: &Value) -> &Value {
+    let spans = line["spans"].as_array().unwrap_or_else(|| panic!("no spans: {line}"));
+    spans.iter().find(|span| span["name"] == "request").unwrap_or_else(|| panic!("outside an invocation: {line}"))
+}
+
+#[tokio::test]
+async fn a_line_inside_a_nested_span_still_carries_the_invocations_ids() {
+    let ((), lines) = json_logs(async {
+        let invocation = functions::invocation::span("feed", Some(&context("req-nested")));
+        let call = tracing::info_span!(parent: &invocation, "invoke", service = "dynamodb");
+        call.in_scope(|| tracing::info!("inside a call"));
+    })
+    .await;
+    let line = lines.iter().find(|line| line["fields"]["message"] == "inside a call").unwrap();
+    assert_eq!(line["span"]["name"], "invoke", "the innermost span is the call's");
+    let invocation = invocation_span(line);
+    assert_eq!((invocation["request_id"].as_str(), invocation["route"].as_str()), (Some("req-nested"), Some("feed")));
+    assert!(invocation["trace_id"].as_str().unwrap().starts_with("Root=1-"), "{line}");
 }
 
 #[tokio::test]
