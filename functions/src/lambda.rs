@@ -1,19 +1,24 @@
 //! The Lambda runner: what every function's `main` calls. It owns the cold
 //! start (logging, configuration, SDK clients, the signing secret, all once)
 //! and hands each invocation to the endpoint's handler through
-//! [`crate::edge::respond`].
+//! [`crate::edge::respond`], or to [`consume`] and [`ingest`] for the queue's
+//! and the bucket's events. Each invocation runs in its span and writes one
+//! metrics line ([`crate::invocation`]).
 
 use std::future::Future;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use lambda_http::{LambdaEvent, Request, service_fn};
+use lambda_http::{LambdaEvent, Request, RequestExt as _, service_fn};
 use shared::App;
 use shared::config::Config;
 use shared::queue::{BatchReport, Consumer, Delivery};
 use shared::telemetry::{self, LogFormat};
+use tracing::Instrument as _;
 
+use crate::invocation;
 use crate::routes::{Endpoint, RouteKind};
 
 /// Runs `endpoint` as a Lambda function until the runtime stops it.
@@ -34,9 +39,13 @@ pub fn run_fallback() -> ExitCode {
     block_on(async {
         telemetry::init("info", LogFormat::Json);
         let handler = service_fn(|request: Request| async move {
+            let span = invocation::span("route-fallback", request.lambda_context_ref());
             // route_kind, not route: this binary must not link the handlers.
-            let route = crate::routes::route_kind(request.method(), request.uri().path());
-            Ok::<_, std::convert::Infallible>(crate::edge::no_route(route == RouteKind::WrongMethod))
+            let wrong_method =
+                crate::routes::route_kind(request.method(), request.uri().path()) == RouteKind::WrongMethod;
+            let status_code = if wrong_method { 10001 } else { 10004 };
+            span.in_scope(|| tracing::info!(status_code, path = request.uri().path(), "request refused"));
+            Ok::<_, std::convert::Infallible>(crate::edge::no_route(wrong_method))
         });
         outcome(lambda_http::run(handler).await)
     })
@@ -45,13 +54,12 @@ pub fn run_fallback() -> ExitCode {
 /// Runs an SQS-triggered consumer: each batch goes to the same [`Consumer`]
 /// the local server's in-process queue feeds, and only the messages it reports
 /// as failed are returned to SQS (`ReportBatchItemFailures`).
-pub fn run_consumer(make: fn(&'static App) -> Box<dyn Consumer>) -> ExitCode {
+pub fn run_consumer(name: &'static str, make: fn(&'static App) -> Box<dyn Consumer>) -> ExitCode {
     block_on(async move {
         let Some(app) = cold_start().await else { return ExitCode::FAILURE };
         let consumer: &'static dyn Consumer = Box::leak(make(app));
         let handler = lambda_http::lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-            let report = consumer.consume(deliveries(event.payload)).await;
-            Ok::<_, std::convert::Infallible>(batch_response(report))
+            Ok::<_, std::convert::Infallible>(consume(app, name, consumer, event).await)
         });
         outcome(lambda_http::lambda_runtime::run(handler).await)
     })
@@ -62,16 +70,50 @@ pub fn run_consumer(make: fn(&'static App) -> Box<dyn Consumer>) -> ExitCode {
 pub fn run_ingest() -> ExitCode {
     block_on(async move {
         let Some(app) = cold_start().await else { return ExitCode::FAILURE };
-        let handler = lambda_http::lambda_runtime::service_fn(move |event: LambdaEvent<S3Event>| async move {
-            match crate::video_ingest::handle(app, event.payload).await {
-                Ok(_) => Ok(()),
-                Err(error) => {
-                    tracing::error!(error = format!("{:#}", anyhow::Error::from(error)), "ingest failed");
-                    Err(lambda_http::Error::from("ingest failed"))
-                }
-            }
-        });
+        let handler = lambda_http::lambda_runtime::service_fn(move |event: LambdaEvent<S3Event>| ingest(app, event));
         outcome(lambda_http::lambda_runtime::run(handler).await)
+    })
+}
+
+/// One SQS batch of the consumer `name` (its function's binary): the report
+/// as SQS wants it, a log line for the batch and its metrics line.
+pub async fn consume(
+    app: &App,
+    name: &'static str,
+    consumer: &dyn Consumer,
+    event: LambdaEvent<SqsEvent>,
+) -> SqsBatchResponse {
+    let span = invocation::span(name, Some(&event.context));
+    let started = Instant::now();
+    let messages = event.payload.records.len();
+    let work = consumer.consume(deliveries(event.payload)).instrument(span.clone());
+    let (report, mut measured) = shared::metrics::record(work).await;
+    let latency_ms = invocation::elapsed_ms(started);
+    span.in_scope(|| tracing::info!(messages, failed = report.failed.len(), latency_ms, "batch consumed"));
+    invocation::identify(&mut measured, Some(&event.context));
+    app.metrics.emit(name, &measured);
+    batch_response(report)
+}
+
+/// One S3 event of `video-ingest` ([`crate::video_ingest`]). A fault of ours
+/// fails the invocation so that Lambda retries the event.
+pub async fn ingest(app: &App, event: LambdaEvent<S3Event>) -> Result<(), lambda_http::Error> {
+    let span = invocation::span("video-ingest", Some(&event.context));
+    let started = Instant::now();
+    let work = crate::video_ingest::handle(app, event.payload).instrument(span.clone());
+    let (result, mut measured) = shared::metrics::record(work).await;
+    let latency_ms = invocation::elapsed_ms(started);
+    invocation::identify(&mut measured, Some(&event.context));
+    app.metrics.emit("video-ingest", &measured);
+    span.in_scope(|| match result {
+        Ok(outcomes) => {
+            tracing::info!(objects = outcomes.len(), latency_ms, "event processed");
+            Ok(())
+        }
+        Err(error) => {
+            tracing::error!(latency_ms, error = format!("{:#}", anyhow::Error::from(error)), "ingest failed");
+            Err(lambda_http::Error::from("ingest failed"))
+        }
     })
 }
 

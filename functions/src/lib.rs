@@ -6,11 +6,13 @@
 //! authenticate, call the domain in `shared`, build the reply.
 //!
 //! - [`edge`]: parameters, envelope, error mapping, authentication at the edge.
+//! - [`invocation`]: the span and the metrics line of every invocation.
 //! - [`routes`]: the route table.
 //! - [`lambda`]: the runner every bin calls.
 //! - [`local`]: the `douyin-local` server (feature `local`).
 
 pub mod edge;
+pub mod invocation;
 pub mod lambda;
 #[cfg(feature = "local")]
 pub mod local;

@@ -35,5 +35,6 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     // like a wrong one rather than describing the rules to a guesser.
     let password = Password::parse("password", params.required("password")?).map_err(|_| Error::BadCredentials)?;
     let session = shared::users::login(app, &username, &password).await?;
+    crate::invocation::record_user(session.user_id);
     Reply::with(&LoggedIn { user_id: session.user_id.0, token: session.token.0 })
 }

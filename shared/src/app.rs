@@ -12,6 +12,7 @@ use crate::auth::token::Tokens;
 use crate::config::{Config, SecretSource};
 use crate::error::{Error, Result};
 use crate::media::{LinkPolicy, Media};
+use crate::metrics::Emitter;
 use crate::queue::Queue;
 use crate::store::Table;
 use crate::store::ids::IdAllocator;
@@ -23,6 +24,8 @@ use crate::videos::FeedCache;
 pub struct App {
     /// The configuration it was built from.
     pub config: Config,
+    /// Where each invocation's metrics line goes.
+    pub metrics: Emitter,
     /// The DynamoDB table.
     pub table: Table,
     /// The media bucket.
@@ -114,6 +117,7 @@ impl App {
             })
         });
         Ok(App {
+            metrics: Emitter::new(&config),
             tokens: Tokens::new(secret.as_bytes(), config.token_ttl),
             passwords: Passwords::new(config.argon2)?,
             ids: IdAllocator::new(table.clone(), config.id_block),

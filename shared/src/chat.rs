@@ -14,6 +14,7 @@ use futures_util::future::BoxFuture;
 use crate::app::App;
 use crate::domain::{Message, MessageText, UserId, now_ms};
 use crate::error::{Error, Result};
+use crate::metrics::{self, Metric};
 use crate::queue::{BatchReport, Consumer, Delivery, Outgoing};
 use crate::store::model::conversation_partition;
 use crate::store::{NewMessage, Table};
@@ -39,13 +40,16 @@ pub async fn send(app: &App, from: UserId, to: UserId, text: &MessageText) -> Re
     let body = serde_json::to_string(&message).map_err(|e| Error::Internal(e.into()))?;
     let outgoing = Outgoing { group: conversation_partition(from.0, to.0), dedup_id: message.id.to_string(), body };
     app.chat_queue()?.send(outgoing).await?;
+    metrics::count(Metric::MessagesSent);
     // Durable from here on: if this write fails, the consumer's succeeds.
-    if let Err(error) = app.table.persist_message(&message).await {
-        tracing::warn!(
+    match app.table.persist_message(&message).await {
+        Ok(true) => metrics::count(Metric::MessagesPersisted),
+        Ok(false) => {}
+        Err(error) => tracing::warn!(
             message_id = message.id,
             error = format!("{:#}", anyhow::Error::from(error)),
             "send path could not persist; the consumer will"
-        );
+        ),
     }
     Ok(())
 }
@@ -107,14 +111,18 @@ impl Consumer for ChatConsumer {
                     report.failed.push(delivery.message_id);
                     continue;
                 }
-                if let Err(error) = self.table.persist_message(&message).await {
-                    tracing::warn!(
-                        message_id = message.id,
-                        error = format!("{:#}", anyhow::Error::from(error)),
-                        "persist failed"
-                    );
-                    stopped_groups.push(group);
-                    report.failed.push(delivery.message_id);
+                match self.table.persist_message(&message).await {
+                    Ok(true) => metrics::count(Metric::MessagesPersisted),
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::warn!(
+                            message_id = message.id,
+                            error = format!("{:#}", anyhow::Error::from(error)),
+                            "persist failed"
+                        );
+                        stopped_groups.push(group);
+                        report.failed.push(delivery.message_id);
+                    }
                 }
             }
             report

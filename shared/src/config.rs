@@ -47,6 +47,9 @@ pub struct Config {
     /// Address buckets by path, not by host (`DOUYIN_S3_PATH_STYLE=true`):
     /// needed by S3 emulators and the local server's engine, never by S3.
     pub s3_path_style: bool,
+    /// The Lambda function's name (`AWS_LAMBDA_FUNCTION_NAME`, set by Lambda):
+    /// the `FunctionName` dimension of the metrics. `None` outside Lambda.
+    pub function_name: Option<String>,
 }
 
 /// Where the JWT signing secret is read from.
@@ -167,6 +170,7 @@ impl Config {
                     });
                 }
             },
+            function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
         };
         config.check()?;
         Ok(config)
@@ -193,6 +197,7 @@ impl Config {
             log_filter: "info".into(),
             time_zone: chrono_tz::Asia::Shanghai,
             s3_path_style: true,
+            function_name: None,
         }
     }
 

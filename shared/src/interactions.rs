@@ -8,6 +8,7 @@ use chrono::TimeZone as _;
 use crate::app::App;
 use crate::domain::{Comment, CommentText, User, UserId, Video, now_ms};
 use crate::error::{Error, Result};
+use crate::metrics::{self, Metric};
 use crate::store::model::{self, CommentItem};
 use crate::store::{Index, Page};
 use crate::users::user_view;
@@ -29,7 +30,9 @@ pub struct Listed<T> {
 /// `user` likes `video_id` (idempotent).
 pub async fn like(app: &App, user: UserId, video_id: u64) -> Result<()> {
     let video = existing_video(app, video_id).await?;
-    app.table.like(user.0, &video, now_ms()).await?;
+    if app.table.like(user.0, &video, now_ms()).await? {
+        metrics::count(Metric::Likes);
+    }
     Ok(())
 }
 
@@ -63,7 +66,9 @@ pub async fn follow(app: &App, from: UserId, to: UserId) -> Result<()> {
     if from == to {
         return Err(Error::Forbidden("you cannot follow yourself".into()));
     }
-    app.table.follow(from.0, to.0, now_ms()).await?;
+    if app.table.follow(from.0, to.0, now_ms()).await? {
+        metrics::count(Metric::Follows);
+    }
     Ok(())
 }
 
@@ -120,6 +125,7 @@ pub async fn post_comment(app: &App, user: UserId, video_id: u64, text: &Comment
     let id = app.ids.next().await?;
     let item = CommentItem::new(id, video_id, user.0, text.as_str(), now_ms());
     app.table.add_comment(&item).await?;
+    metrics::count(Metric::Comments);
     comment_view(app, item).await
 }
 

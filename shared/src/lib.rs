@@ -7,6 +7,7 @@
 //! - [`store`] (DynamoDB), [`media`] (S3), [`queue`] (SQS or in-process): the
 //!   adapters; the only modules that touch an AWS SDK.
 //! - [`config`]: the only module that reads the environment.
+//! - [`telemetry`] (logs) and [`metrics`] (CloudWatch embedded metric format).
 //! - [`embedded`]: the in-process engines, behind the `embedded` feature.
 //! - [`video`]: uploaded videos checked by content, and their JPEG covers (no ffmpeg).
 //!
@@ -22,6 +23,7 @@ pub mod embedded;
 pub mod error;
 pub mod interactions;
 pub mod media;
+pub mod metrics;
 pub mod queue;
 pub mod store;
 pub mod telemetry;

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::config::interceptors::{
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 /// How log lines look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,11 +27,12 @@ pub enum LogFormat {
 /// Installs the global subscriber. `filter` uses `tracing`'s directive syntax
 /// (`info`, `shared=debug`). Calling it twice keeps the first subscriber.
 pub fn init(filter: &str, format: LogFormat) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let _ = match format {
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => tracing::subscriber::set_global_default(json(filter, std::io::stdout)).map_err(drop),
+        LogFormat::Text => {
+            let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+            tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init().map_err(drop)
+        }
     };
 }
 
@@ -123,4 +125,20 @@ impl Intercept for CallCounter {
         self.counts.in_flight.fetch_sub(1, Ordering::AcqRel);
         Ok(())
     }
+}
+
+/// The JSON lines of [`LogFormat::Json`], written to `writer`: each line has
+/// `timestamp`, `level`, `fields` (the message and the event's fields),
+/// `span`, the innermost span's fields (in a handler: the invocation's
+/// `request_id`, `trace_id`, `route` and `user_id`), and `spans`, every open
+/// span from the outermost, so a line logged inside a nested span (an SDK
+/// call's) still carries the invocation's ids. Tests capture the lines with
+/// their own writer.
+pub fn json<W>(filter: &str, writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(writer);
+    builder.json().with_current_span(true).with_span_list(true).finish()
 }

@@ -6,6 +6,7 @@ use crate::auth::token::Token;
 use crate::domain::{Password, User, UserId, Username, now_ms};
 use crate::error::{Error, Result};
 use crate::media::{DEFAULT_AVATAR_KEY, DEFAULT_BACKGROUND_KEY};
+use crate::metrics::{self, Metric};
 use crate::store::model::{NewProfile, UserItem, UsernameItem};
 
 /// The signature every new user starts with.
@@ -37,6 +38,7 @@ pub async fn register(app: &App, username: &Username, password: &Password) -> Re
     let user = UserItem::new(id, username.as_str(), &profile, now_ms());
     app.table.create_user(&user, &UsernameItem::new(username.as_str(), id, hash)).await?;
     tracing::info!(user_id = id, "user registered");
+    metrics::count(Metric::Registrations);
     let user_id = UserId(id);
     Ok(Session { user_id, token: app.tokens.issue(user_id)? })
 }
@@ -53,6 +55,7 @@ pub async fn login(app: &App, username: &Username, password: &Password) -> Resul
         return Err(Error::BadCredentials);
     }
     let user_id = user_id.ok_or(Error::BadCredentials)?;
+    metrics::count(Metric::Logins);
     Ok(Session { user_id, token: app.tokens.issue(user_id)? })
 }
 

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use crate::app::App;
 use crate::domain::{User, UserId, Video, VideoTitle, feed_cursor, now_ms};
 use crate::error::{Context as _, Error, Result};
+use crate::metrics::{self, Metric};
 use crate::store::model::{NewVideo, UploadItem, UploadState, VideoItem};
 use crate::users::user_view;
 use crate::video::{self, Cover, VideoInfo};
@@ -52,18 +53,25 @@ pub fn upload_object_key(video_id: u64) -> String {
 /// Answers once the video is in the feed, or with the reason it was refused.
 pub async fn publish_inline(app: &App, author: UserId, title: &VideoTitle, bytes: Bytes) -> Result<u64> {
     if bytes.len() > INLINE_MAX_BYTES {
+        metrics::count(Metric::UploadsRejected);
         return Err(Error::UnsupportedMedia(format!(
             "the video is {:.1} MB; a direct upload carries at most 4.5 MB, use the presigned upload \
              (POST /douyin/publish/upload/) for larger files",
             bytes.len() as f64 / 1_048_576.0
         )));
     }
-    let (info, cover) = inspect(bytes.clone()).await?;
+    let (info, cover) = inspect(bytes.clone()).await.inspect_err(|error| {
+        if matches!(error, Error::UnsupportedMedia(_)) {
+            metrics::count(Metric::UploadsRejected);
+        }
+    })?;
     let video_id = app.ids.next().await?;
     let play = play_key(video_id);
     app.media.put(&play, bytes, "video/mp4").await?;
     let result = publish(app, video_id, author, title.as_str(), &play, &info, cover, false).await;
-    if result.is_err() {
+    if result.is_ok() {
+        metrics::count(Metric::UploadsAccepted);
+    } else {
         // Nothing was published: leave no orphan objects behind.
         let _ = app.media.delete(&play).await;
         let _ = app.media.delete(&cover_key(video_id)).await;
@@ -169,6 +177,9 @@ pub async fn ingest_upload(app: &App, object_key: &str) -> Result<IngestOutcome>
     };
     let author = UserId(upload.author_id);
     let published = publish(app, video_id, author, &upload.title, object_key, &info, cover, true).await?;
+    if published {
+        metrics::count(Metric::UploadsAccepted);
+    }
     Ok(if published { IngestOutcome::Published(video_id) } else { IngestOutcome::Skipped })
 }
 
@@ -176,6 +187,7 @@ async fn reject(app: &App, upload: &UploadItem, reason: String) -> Result<Ingest
     tracing::info!(video_id = upload.video_id, %reason, "upload rejected");
     app.media.delete(&upload.object_key).await?;
     app.table.reject_upload(upload.video_id, &reason).await?;
+    metrics::count(Metric::UploadsRejected);
     Ok(IngestOutcome::Rejected(reason))
 }
 

@@ -11,6 +11,7 @@ mod favorite;
 mod feed;
 mod local_server;
 mod media;
+mod observability;
 mod openapi;
 mod paging;
 mod publish;

@@ -523,3 +523,69 @@ fn samconfig_environments_override_real_parameters_and_give_each_stage_one_stack
     let stages: BTreeSet<&String> = stage_of_stack.values().collect();
     assert_eq!(stages.len(), stage_of_stack.len(), "two stacks of one stage: {stage_of_stack:?}");
 }
+
+/// Every `.rs` file under `dir`, concatenated.
+fn sources(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            text.push_str(&sources(&path));
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            text.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    text
+}
+
+#[test]
+fn every_custom_metric_the_dashboard_plots_is_one_the_code_emits_with_the_same_dimensions() {
+    use shared::metrics::{CODE, ERRORS, FUNCTION_NAME, HANDLER_LATENCY, Metric, NAMESPACE};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let library = sources(&root.join("shared/src"))
+        .replace(&std::fs::read_to_string(root.join("shared/src/metrics.rs")).unwrap(), "");
+    let edge = sources(&root.join("functions/src/edge"));
+    // Counted somewhere in the library, or measured by `respond` for every request.
+    let mut emitted: BTreeSet<String> = Metric::ALL
+        .into_iter()
+        .filter(|metric| library.contains(&format!("Metric::{metric:?})")))
+        .map(|metric| metric.name().to_owned())
+        .collect();
+    if edge.contains(".handler_latency(") {
+        emitted.insert(HANDLER_LATENCY.to_owned());
+    }
+    if edge.contains(".error(status_code)") {
+        emitted.insert(ERRORS.to_owned());
+    }
+
+    let dashboard = dashboard(&template());
+    let (mut plotted, mut searched) = (0, 0);
+    for widget in dashboard["widgets"].as_array().unwrap() {
+        let Some(rows) = widget["properties"]["metrics"].as_array() else { continue };
+        for row in rows {
+            let row = row.as_array().unwrap();
+            if let Some(expression) = row[0]["expression"].as_str() {
+                // SEARCH('{DouyinServerless,Code,FunctionName} MetricName="Errors" FunctionName="…"', 'Sum', 300)
+                let schema = expression.split_once('{').unwrap().1.split_once('}').unwrap().0;
+                let mut schema: Vec<&str> = schema.split(',').collect();
+                assert_eq!(schema.remove(0), NAMESPACE, "{expression}");
+                let dimensions: BTreeSet<&str> = schema.into_iter().collect();
+                assert_eq!(dimensions, BTreeSet::from([CODE, FUNCTION_NAME]), "{expression}");
+                let metric = expression.split_once("MetricName=\"").unwrap().1.split('"').next().unwrap();
+                assert_eq!(metric, ERRORS, "{expression}");
+                assert!(emitted.contains(metric), "the code never emits {metric}");
+                searched += 1;
+                continue;
+            }
+            let names: Vec<&str> = row.iter().filter_map(|item| item.as_str()).collect();
+            if names[0] != NAMESPACE {
+                continue;
+            }
+            assert!(emitted.contains(names[1]), "the dashboard plots {}, which the code never emits", names[1]);
+            let dimensions: Vec<&str> = names[2..].iter().step_by(2).copied().collect();
+            assert_eq!(dimensions, [FUNCTION_NAME], "{}: the code's dimensions are FunctionName only", names[1]);
+            plotted += 1;
+        }
+    }
+    assert!(plotted > 0 && searched > 0, "no custom metric on the dashboard");
+}

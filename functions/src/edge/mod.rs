@@ -10,42 +10,49 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use futures_util::FutureExt as _;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt as _, Response};
 use shared::{App, Error};
+use tracing::Instrument as _;
 
+use crate::invocation;
 use crate::routes::{Endpoint, ErrorFields};
 pub use params::Params;
 pub use reply::Reply;
 
-/// Runs `endpoint`'s handler on `request` and builds the response. Internal
-/// errors are logged here, once, with their cause; the client gets a generic
-/// message. A panicking handler answers 50000 like any internal error.
+/// Runs `endpoint`'s handler on `request` and builds the response, inside the
+/// invocation's span (`crate::invocation`). Logs one line per request (status
+/// code, latency; the caller's id is on the span) and writes its metrics line
+/// (`HandlerLatency`, `Errors` by `Code`, and what the use case counted).
+/// Internal errors are logged here, once, with their cause; the client gets a
+/// generic message. A panicking handler answers 50000 like any internal error.
 pub async fn respond(app: &App, endpoint: &Endpoint, request: Request) -> Response<Body> {
+    let context = request.lambda_context_ref().cloned();
+    let span = invocation::span(endpoint.name, context.as_ref());
     let started = Instant::now();
-    let outcome = AssertUnwindSafe((endpoint.handler)(app, request)).catch_unwind().await;
+    let handler = AssertUnwindSafe((endpoint.handler)(app, request)).catch_unwind().instrument(span.clone());
+    let (outcome, mut measured) = shared::metrics::record(handler).await;
     let outcome = outcome.unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("handler panicked"))));
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    match outcome {
+    let latency_ms = invocation::elapsed_ms(started);
+    measured.handler_latency(latency_ms);
+    invocation::identify(&mut measured, context.as_ref());
+    let response = span.in_scope(|| match outcome {
         Ok(reply) => {
-            tracing::info!(route = endpoint.name, status_code = 0, latency_ms, "request served");
+            tracing::info!(status_code = 0, latency_ms, "request served");
             reply::success(reply)
         }
         Err(error) => {
             let status_code = error.status_code();
+            measured.error(status_code);
             if let Error::Internal(cause) = &error {
-                tracing::error!(
-                    route = endpoint.name,
-                    status_code,
-                    latency_ms,
-                    error = format!("{cause:#}"),
-                    "request failed"
-                );
+                tracing::error!(status_code, latency_ms, error = format!("{cause:#}"), "request failed");
             } else {
-                tracing::info!(route = endpoint.name, status_code, latency_ms, reason = %error, "request refused");
+                tracing::info!(status_code, latency_ms, reason = %error, "request refused");
             }
             reply::failure(&error, endpoint.error_fields)
         }
-    }
+    });
+    app.metrics.emit(endpoint.name, &measured);
+    response
 }
 
 /// The response to a path outside the contract (404, 10004) or a known path
@@ -80,6 +87,7 @@ pub async fn authenticate(app: &App, params: &Params) -> shared::Result<shared::
         Error::Unauthenticated("token is invalid or expired, log in again".into())
     })?;
     shared::users::existing_user(app, user_id).await?;
+    invocation::record_user(user_id);
     Ok(user_id)
 }
 
@@ -137,5 +145,7 @@ pub fn action_type(params: &Params) -> shared::Result<u8> {
 /// the token is missing, invalid or expired.
 pub fn viewer(app: &App, params: &Params) -> Option<shared::domain::UserId> {
     let token = params.text("token").ok().flatten()?;
-    app.tokens.verify(token).ok()
+    let viewer = app.tokens.verify(token).ok()?;
+    invocation::record_user(viewer);
+    Some(viewer)
 }

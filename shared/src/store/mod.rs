@@ -31,6 +31,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Context as _, Error, Result};
+use crate::metrics::{self, Metric};
 use model::Key;
 
 /// A DynamoDB item as the SDK carries it (private to the adapter).
@@ -164,6 +165,7 @@ impl Table {
                 }
                 pending = output.unprocessed_keys.and_then(|mut u| u.remove(&self.name));
                 if pending.is_some() {
+                    metrics::count(Metric::DynamoDbRetries);
                     attempt += 1;
                     if attempt > 8 {
                         return Err(Error::Internal(anyhow::anyhow!("{what}: unprocessed keys after retries")));
@@ -219,6 +221,7 @@ impl Table {
                 || error.as_service_error().is_some_and(|e| e.is_transaction_in_progress_exception());
             attempt += 1;
             if conflict && attempt < 10 {
+                metrics::count(Metric::TransactionConflicts);
                 backoff(attempt).await;
                 continue;
             }
