@@ -29,8 +29,15 @@ pub async fn respond(app: &App, endpoint: &Endpoint, request: Request) -> Respon
     let context = request.lambda_context_ref().cloned();
     let span = invocation::span(endpoint.name, context.as_ref());
     let started = Instant::now();
+    let calls_before = app.dynamodb_calls.snapshot();
     let handler = AssertUnwindSafe((endpoint.handler)(app, request)).catch_unwind().instrument(span.clone());
     let (outcome, mut measured) = shared::metrics::record(handler).await;
+    // A Lambda instance serves one invocation at a time, so the process-wide
+    // counter's difference is this request's (locally it is approximate).
+    let calls = app.dynamodb_calls.snapshot() - calls_before;
+    if calls.attempts > calls.operations {
+        measured.add(shared::metrics::Metric::DynamoDbRetries, calls.attempts - calls.operations);
+    }
     let outcome = outcome.unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("handler panicked"))));
     let latency_ms = invocation::elapsed_ms(started);
     measured.handler_latency(latency_ms);
