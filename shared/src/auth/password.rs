@@ -1,7 +1,11 @@
 //! Argon2id password hashes as PHC strings.
 //!
 //! Hashing costs tens of milliseconds of CPU by design, so it runs on Tokio's
-//! blocking pool: a login never stalls the other requests of its runtime.
+//! blocking pool: a login never stalls the other requests of its runtime. At
+//! most half the cores hash at once (a semaphore), so that a burst of logins
+//! on a shared server (`douyin-local`) queues behind itself instead of taking
+//! every core from the requests around it. A Lambda instance serves one
+//! request at a time and never waits on it.
 //! Logins of unknown users verify against a dummy hash of the same cost, so they
 //! take about as long as wrong passwords and do not reveal which names exist.
 
@@ -19,6 +23,8 @@ pub struct Passwords {
     /// A well-formed hash of nothing anybody knows, at `cost`: what an unknown
     /// user's login is verified against.
     dummy_hash: String,
+    /// Places for hashes running at once: half the cores, at least one.
+    hashing: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Passwords {
@@ -32,14 +38,16 @@ impl Passwords {
             "$argon2id$v=19$m={},t={},p={}$ZHVtbXlzYWx0ZHVtbXk$ZHVtbXlkaWdlc3RkdW1teWRpZ2VzdGR1bW15ZGlnZXM",
             cost.memory_kib, cost.iterations, cost.parallelism
         );
-        Ok(Passwords { cost, dummy_hash })
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let hashing = std::sync::Arc::new(tokio::sync::Semaphore::new((cores / 2).max(1)));
+        Ok(Passwords { cost, dummy_hash, hashing })
     }
 
     /// Hashes a new password with a fresh random salt (PHC string).
     pub async fn hash(&self, password: &Password) -> Result<String> {
         let cost = self.cost;
         let password = password.clone();
-        blocking(move || {
+        self.blocking(move || {
             let mut salt_bytes = [0u8; 16];
             rand::fill(&mut salt_bytes);
             let salt = SaltString::encode_b64(&salt_bytes)
@@ -58,14 +66,15 @@ impl Passwords {
         let known = stored.is_some();
         let phc = stored.unwrap_or_else(|| self.dummy_hash.clone());
         let password = password.clone();
-        let matches = blocking(move || {
-            let parsed =
-                PasswordHash::new(&phc).map_err(|e| Error::Internal(anyhow::anyhow!("parse stored hash: {e}")))?;
-            // The parameters come from the stored string, so older hashes keep
-            // verifying after the configured cost changes.
-            Ok(Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
-        })
-        .await?;
+        let matches = self
+            .blocking(move || {
+                let parsed =
+                    PasswordHash::new(&phc).map_err(|e| Error::Internal(anyhow::anyhow!("parse stored hash: {e}")))?;
+                // The parameters come from the stored string, so older hashes keep
+                // verifying after the configured cost changes.
+                Ok(Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
+            })
+            .await?;
         Ok(known && matches)
     }
 }
@@ -76,8 +85,12 @@ fn argon2_at(cost: Argon2Cost) -> Result<Argon2<'static>> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(work).await.context("password hashing task")?
+impl Passwords {
+    /// Runs `work` on the blocking pool once a hashing place is free.
+    async fn blocking<T: Send + 'static>(&self, work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+        let _place = self.hashing.acquire().await.context("password hashing places")?;
+        tokio::task::spawn_blocking(work).await.context("password hashing task")?
+    }
 }
 
 #[cfg(test)]

@@ -66,6 +66,8 @@ enum Seen {
 }
 
 struct Measurement {
+    /// Spawn → the first `next` (the function's own init).
+    init: Duration,
     cold: Duration,
     warm: Duration,
     outcome: String,
@@ -80,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
         .filter_map(|line| line.split_once('='))
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
         .collect();
+    let mut init: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
     let mut cold: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
     let mut warm: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
     let mut outcomes: BTreeMap<&str, String> = BTreeMap::new();
@@ -89,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
             let event = std::fs::read_to_string(args.event_dir.join(format!("{event_name}.json")))?
                 .replace("{{token}}", &args.token);
             let measured = measure(&args, name, &env, Bytes::from(event)).await?;
+            init.entry(name).or_default().push(measured.init);
             cold.entry(name).or_default().push(measured.cold);
             warm.entry(name).or_default().push(measured.warm);
             outcomes.insert(name, measured.outcome);
@@ -102,9 +106,9 @@ async fn main() -> anyhow::Result<()> {
         base.map_or("-".to_owned(), |base| format!("{:.2}×", value.as_secs_f64() / base.as_secs_f64()))
     };
     println!(
-        "| function | cold p50 (ms) | cold p90 (ms) | warm p50 (ms) | vs hello | vs SDK baseline | first response |"
+        "| function | init p50 (ms) | cold p50 (ms) | cold p90 (ms) | warm p50 (ms) | vs hello | vs SDK baseline | first response |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---|");
     let mut json = serde_json::Map::new();
     for name in &args.names {
         let (Some(c), Some(w)) = (
@@ -113,8 +117,9 @@ async fn main() -> anyhow::Result<()> {
         ) else {
             continue;
         };
+        let i = init.get(name.as_str()).and_then(|s| Summary::of(s.clone())).map_or(0.0, |s| millis(s.p50));
         println!(
-            "| {name} | {:.1} | {:.1} | {:.2} | {} | {} | {} |",
+            "| {name} | {i:.1} | {:.1} | {:.1} | {:.2} | {} | {} | {} |",
             millis(c.p50),
             millis(c.p90),
             millis(w.p50),
@@ -122,7 +127,10 @@ async fn main() -> anyhow::Result<()> {
             ratio(c.p50, sdk),
             outcomes.get(name.as_str()).map_or("", String::as_str)
         );
-        json.insert(name.clone(), serde_json::json!({"cold_ms": millis(c.p50), "warm_ms": millis(w.p50)}));
+        json.insert(
+            name.clone(),
+            serde_json::json!({"init_ms": i, "cold_ms": millis(c.p50), "warm_ms": millis(w.p50)}),
+        );
     }
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
@@ -177,6 +185,7 @@ async fn measure(args: &Args, name: &str, env: &[(String, String)], event: Bytes
     let (first_at, first_error, first_body) = &answers[0];
     let (second_at, _, _) = &answers[1];
     Ok(Measurement {
+        init: handed[0].duration_since(spawned),
         cold: first_at.duration_since(spawned),
         warm: second_at.duration_since(handed[1]),
         outcome: outcome(*first_error, first_body),
