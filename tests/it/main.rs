@@ -7,6 +7,7 @@ mod auth;
 mod chat;
 mod comment;
 mod events;
+mod faults;
 mod favorite;
 mod feed;
 mod local_server;

@@ -6,9 +6,11 @@
 //! to the table; see ARCHITECTURE.md).
 
 use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, watch};
 
@@ -76,8 +78,20 @@ impl InProcessQueue {
                     wake.notified().await;
                     continue;
                 }
-                let report = consumer.consume(batch.clone()).await;
-                queue.settle(batch, &report.failed);
+                // A panicking consumer fails its batch, as a crashed Lambda
+                // invocation does; the worker lives on to deliver it again.
+                let consumed = AssertUnwindSafe(consumer.consume(batch.clone())).catch_unwind().await;
+                let failed = match consumed {
+                    Ok(report) => report.failed,
+                    Err(_) => {
+                        tracing::error!(
+                            messages = batch.len(),
+                            "chat consumer panicked; the batch will be delivered again"
+                        );
+                        batch.iter().map(|delivery| delivery.message_id.clone()).collect()
+                    }
+                };
+                queue.settle(batch, &failed);
             }
         });
         queue
