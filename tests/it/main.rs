@@ -11,6 +11,7 @@ mod faults;
 mod favorite;
 mod feed;
 mod local_server;
+mod local_server_faults;
 mod media;
 mod openapi;
 mod paging;

@@ -1,9 +1,10 @@
 //! A FIFO queue inside the process, with SQS's delivery rules: batches of up to
 //! ten, redelivery of the failed messages only (before anything newer), a
 //! dead-letter list after `max_receives`, and deduplication ids remembered for
-//! five minutes. Messages live in memory: the local server's chat is lost if
-//! the process dies with messages still queued (the send path also writes them
-//! to the table; see ARCHITECTURE.md).
+//! five minutes. Messages live in memory: the local server drains the queue
+//! when it stops and keeps what could not be delivered in its data folder
+//! ([`InProcessQueue::take_undelivered`]); only a crash loses queued messages
+//! (the send path also writes them to the table; see ARCHITECTURE.md).
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -107,6 +108,19 @@ impl InProcessQueue {
     /// Messages that failed `max_receives` times.
     pub fn dead_letters(&self) -> Vec<Delivery> {
         self.lock().dead.clone()
+    }
+
+    /// Takes out every message not delivered yet (queued, not in a batch being
+    /// processed) and every dead letter, for a process that stops to keep them
+    /// elsewhere. Call it once the queue is idle, or has been given up on.
+    pub fn take_undelivered(&self) -> Vec<Delivery> {
+        let mut state = self.lock();
+        let pending: Vec<Delivery> = state.pending.drain(..).collect();
+        let mut taken = std::mem::take(&mut state.dead);
+        drop(state);
+        self.busy.send_modify(|busy| *busy -= pending.len());
+        taken.extend(pending);
+        taken
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
