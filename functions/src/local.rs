@@ -13,11 +13,13 @@
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
@@ -25,9 +27,10 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use lambda_http::Body;
 use shared::App;
-use shared::app::Endpoints;
+use shared::app::{Endpoints, Interceptors};
 use shared::config::{Argon2Cost, Config};
 use shared::embedded::{self, EngineCredentials};
+use shared::queue::{InProcessQueue, Outgoing, Queue as _};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -63,6 +66,8 @@ pub struct LocalOptions {
     pub bucket: String,
     /// Password hashing cost.
     pub argon2: Argon2Cost,
+    /// Extra SDK interceptors (tests inject faults with them; none by default).
+    pub interceptors: Interceptors,
 }
 
 impl LocalOptions {
@@ -76,6 +81,7 @@ impl LocalOptions {
             table: "douyin".into(),
             bucket: "douyin-media".into(),
             argon2: Argon2Cost::OWASP,
+            interceptors: Interceptors::default(),
         }
     }
 }
@@ -87,19 +93,34 @@ pub struct LocalServer {
     /// The base URL clients use.
     pub public_url: String,
     app: Arc<App>,
+    data_dir: PathBuf,
+    /// The in-process chat queue, when chat does not go to SQS.
+    chat: Option<Arc<InProcessQueue>>,
+    /// Stops the HTTP server.
     stop: watch::Sender<bool>,
+    /// Stops the embedded engines, after the HTTP server and the chat queue.
+    stop_engines: watch::Sender<bool>,
     server: JoinHandle<()>,
 }
 
 struct State {
     app: Arc<App>,
     s3: Option<s3s::service::S3Service>,
+    /// Turns true once the table, the bucket and the default images exist:
+    /// API requests wait for it.
+    ready: watch::Receiver<bool>,
 }
 
 type ResponseBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
+/// Where the chat messages not yet stored wait while the server is stopped.
+const CHAT_SPOOL: &str = "chat-spool.jsonl";
+/// How long a stopping server waits for the chat queue to drain.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl LocalServer {
     /// Starts the server and its engines; returns once it is ready to serve.
+    /// API requests that arrive earlier wait until the storage is set up.
     pub async fn start(options: LocalOptions) -> anyhow::Result<LocalServer> {
         let listener = TcpListener::bind(options.addr).await?;
         let address = listener.local_addr()?;
@@ -109,43 +130,71 @@ impl LocalServer {
         let mut config = Config::local(&options.table, &options.bucket, &signing_secret(&options.data_dir)?);
         config.argon2 = options.argon2;
         let (stop, stopped) = watch::channel(false);
+        let (stop_engines, engines_stopped) = watch::channel(false);
 
         let (app, s3) = match options.backend {
             Backend::Embedded => {
                 let credentials = EngineCredentials::random();
                 let s3 = embedded::s3_service(&options.data_dir.join("s3"), &credentials)?;
                 let database = embedded::open_dynamodb(Some(&options.data_dir))?;
-                let dynamodb = embedded::serve_dynamodb(database, stopped.clone()).await?;
+                let dynamodb = embedded::serve_dynamodb(database, engines_stopped).await?;
                 let endpoints = Endpoints {
                     dynamodb: Some(format!("http://{dynamodb}")),
                     s3: Some(format!("http://{}", reachable(address))),
                     s3_public: Some(public_url.clone()),
                 };
                 write_lambda_env(&options, &config, &credentials, &endpoints)?;
-                let app = App::build(config, &credentials.sdk_config(), &endpoints, None).await?;
+                let sdk = credentials.sdk_config();
+                let app = App::build_intercepted(config, &sdk, &endpoints, None, &options.interceptors).await;
                 (app, Some(s3))
             }
             Backend::Aws => {
                 let sdk = shared::app::load_sdk_config().await;
-                (App::build(config, &sdk, &Endpoints::default(), None).await?, None)
+                (App::build_intercepted(config, &sdk, &Endpoints::default(), None, &options.interceptors).await, None)
             }
         };
-        let mut app = app;
+        let mut app = match app {
+            Ok(app) => app,
+            Err(error) => {
+                let _ = stop_engines.send(true);
+                return Err(error);
+            }
+        };
+        let mut chat = None;
         if app.chat_queue.is_none() {
             // The in-process twin of the chat queue, delivering to the same
             // consumer the `message-consumer` function runs.
             let consumer = Arc::new(shared::chat::ChatConsumer::new(app.table.clone()));
-            app.chat_queue = Some(shared::queue::InProcessQueue::start(consumer, Default::default()));
+            let queue = InProcessQueue::start(consumer, Default::default());
+            app.chat_queue = Some(queue.clone());
+            chat = Some(queue);
         }
         let app = Arc::new(app);
-        let state = Arc::new(State { app: Arc::clone(&app), s3 });
+        let (ready, ready_seen) = watch::channel(false);
+        let state = Arc::new(State { app: Arc::clone(&app), s3, ready: ready_seen });
         let server = tokio::spawn(serve(listener, state, stopped));
+        let server =
+            LocalServer { address, public_url, app, data_dir: options.data_dir, chat, stop, stop_engines, server };
+        // The S3 engine answers on our own port, so the server must be up
+        // first; API requests wait for `ready`.
+        if let Err(error) = server.prepare().await {
+            server.shutdown().await;
+            return Err(error);
+        }
+        let _ = ready.send(true);
+        Ok(server)
+    }
 
-        // The S3 engine answers on our own port, so the server must be up first.
-        app.table.create_if_missing().await?;
-        app.media.create_bucket_if_missing().await?;
-        app.media.ensure_defaults().await?;
-        Ok(LocalServer { address, public_url, app, stop, server })
+    /// Creates what is missing (table, bucket, default images) and stores the
+    /// chat messages the last run could not.
+    async fn prepare(&self) -> anyhow::Result<()> {
+        self.app.table.create_if_missing().await?;
+        self.app.media.create_bucket_if_missing().await?;
+        self.app.media.ensure_defaults().await?;
+        if let Some(chat) = &self.chat {
+            replay_spool(&self.data_dir.join(CHAT_SPOOL), chat).await?;
+        }
+        Ok(())
     }
 
     /// The application the server runs (for tests that inspect state).
@@ -154,11 +203,67 @@ impl LocalServer {
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to five
-    /// seconds) and stops the engines.
+    /// seconds), lets the chat queue deliver what it holds (up to ten seconds;
+    /// what it still holds then waits in the data folder for the next start),
+    /// and stops the engines.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.server.await;
+        if let Some(chat) = &self.chat {
+            if tokio::time::timeout(DRAIN_TIMEOUT, chat.wait_idle()).await.is_err() {
+                tracing::warn!("chat messages still being delivered at shutdown");
+            }
+            let undelivered = chat.take_undelivered();
+            if !undelivered.is_empty() {
+                let path = self.data_dir.join(CHAT_SPOOL);
+                match write_spool(&path, &undelivered) {
+                    Ok(()) => tracing::warn!(
+                        messages = undelivered.len(),
+                        path = %path.display(),
+                        "chat messages not yet stored are kept for the next start"
+                    ),
+                    Err(error) => tracing::error!(%error, messages = undelivered.len(), "chat messages lost"),
+                }
+            }
+        }
+        let _ = self.stop_engines.send(true);
     }
+}
+
+/// Appends the bodies of `deliveries` to the spool, one a line.
+fn write_spool(path: &Path, deliveries: &[shared::queue::Delivery]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    for delivery in deliveries {
+        writeln!(file, "{}", delivery.body)?;
+    }
+    file.sync_all()
+}
+
+/// Sends the spooled messages to the queue, waits until they are stored,
+/// and removes the spool. A line that is not a message is dropped (logged).
+async fn replay_spool(path: &Path, chat: &Arc<InProcessQueue>) -> anyhow::Result<()> {
+    let spooled = match std::fs::read_to_string(path) {
+        Ok(spooled) => spooled,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(error.into()),
+    };
+    for line in spooled.lines().filter(|line| !line.trim().is_empty()) {
+        let message: shared::store::NewMessage = match serde_json::from_str(line) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::error!(%error, "unreadable line of the chat spool dropped");
+                continue;
+            }
+        };
+        let group = shared::store::model::conversation_partition(message.from_user_id, message.to_user_id);
+        let outgoing = Outgoing { group, dedup_id: message.id.to_string(), body: line.to_owned() };
+        chat.send(outgoing).await?;
+    }
+    chat.wait_idle().await;
+    // What failed again is spooled again at the next shutdown.
+    std::fs::remove_file(path)?;
+    Ok(())
 }
 
 /// An address a client on this machine can reach: a wildcard bind becomes
@@ -230,15 +335,19 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
 async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiver<bool>) {
     let graceful = GracefulShutdown::new();
     loop {
-        let socket = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((socket, _)) => socket,
-                Err(error) => {
-                    tracing::warn!(%error, "accept failed");
-                    continue;
-                }
-            },
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             _ = stop.wait_for(|stop| *stop) => break,
+        };
+        let socket = match accepted {
+            Ok((socket, _)) => socket,
+            Err(error) => {
+                // Out of file descriptors, most often: pause instead of
+                // spinning on the error until connections close.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let state = Arc::clone(&state);
         let service = hyper::service::service_fn(move |request| handle(Arc::clone(&state), request));
@@ -261,6 +370,9 @@ async fn handle(
 ) -> Result<hyper::Response<ResponseBody>, Infallible> {
     let path = request.uri().path();
     if path == "/douyin" || path.starts_with("/douyin/") {
+        // Until the table and bucket exist, an API request waits instead of
+        // failing. The sender lives as long as the server starts or runs.
+        let _ = state.ready.clone().wait_for(|ready| *ready).await;
         return Ok(api(&state.app, request).await);
     }
     if let Some(response) = web::respond(&request) {
@@ -302,13 +414,27 @@ fn uploaded_key(app: &App, request: &hyper::Request<Incoming>) -> Option<String>
 /// send to the same ingest code the `video-ingest` function runs. It runs
 /// before the PUT is answered, so a client polling the upload's status sees
 /// the outcome on its first poll (on AWS the event arrives a moment later).
+/// Like Lambda with an S3 event, a failed or crashed ingest is tried twice
+/// more (it is idempotent); the PUT is answered whatever happens.
 async fn deliver_upload_event(app: &App, key: &str) {
-    let size = app.media.size(key).await.ok().flatten().unwrap_or(0);
-    let event = crate::video_ingest::created_event(&app.config.media_bucket, key, i64::try_from(size).unwrap_or(0));
-    if let Err(error) = crate::video_ingest::handle(app, event).await {
-        tracing::error!(error = format!("{:#}", anyhow::Error::from(error)), object_key = key, "local ingest failed");
+    for attempt in 1..=INGEST_ATTEMPTS {
+        let ingest = async {
+            let size = app.media.size(key).await?.unwrap_or(0);
+            let size = i64::try_from(size).unwrap_or(0);
+            crate::video_ingest::handle(app, crate::video_ingest::created_event(&app.config.media_bucket, key, size))
+                .await
+        };
+        let error = match AssertUnwindSafe(ingest).catch_unwind().await {
+            Ok(Ok(_)) => return,
+            Ok(Err(error)) => format!("{:#}", anyhow::Error::from(error)),
+            Err(_) => "the ingest panicked".to_owned(),
+        };
+        tracing::error!(error, object_key = key, attempt, "local ingest failed");
     }
 }
+
+/// Tries of one upload's ingest on the local server (Lambda: 1 + 2 retries).
+const INGEST_ATTEMPTS: u32 = 3;
 
 async fn api(app: &App, request: hyper::Request<Incoming>) -> hyper::Response<ResponseBody> {
     let endpoint = match routes::route(request.method(), request.uri().path()) {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::SharedInterceptor;
 
 use crate::auth::password::Passwords;
 use crate::auth::token::Tokens;
@@ -56,6 +58,17 @@ pub struct Endpoints {
     pub s3_public: Option<String>,
 }
 
+/// Extra SDK interceptors for the DynamoDB and S3 clients [`App::build`]
+/// makes (after its own). Empty in production; the tests attach a fault
+/// injector here to fail chosen calls.
+#[derive(Clone, Debug, Default)]
+pub struct Interceptors {
+    /// On the DynamoDB client.
+    pub dynamodb: Vec<SharedInterceptor>,
+    /// On the S3 client of our own calls (not the presigner, which sends nothing).
+    pub s3: Vec<SharedInterceptor>,
+}
+
 impl App {
     /// Builds the app of a Lambda function: configuration from the environment,
     /// SDK configuration from the SDK's usual chain, the signing secret from
@@ -74,6 +87,20 @@ impl App {
         endpoints: &Endpoints,
         chat_queue: Option<Arc<dyn Queue>>,
     ) -> anyhow::Result<App> {
+        App::build_intercepted(config, sdk, endpoints, chat_queue, &Interceptors::default()).await
+    }
+
+    /// [`App::build`] with extra interceptors on the DynamoDB and S3 clients.
+    pub async fn build_intercepted(
+        config: Config,
+        sdk: &SdkConfig,
+        endpoints: &Endpoints,
+        chat_queue: Option<Arc<dyn Queue>>,
+        interceptors: &Interceptors,
+    ) -> anyhow::Result<App> {
+        // Every client below (and the Secrets Manager one) gets the call
+        // timeouts and retry policy from here, whatever `sdk` carried.
+        let sdk = &with_call_policy(sdk);
         let secret = match &config.jwt_secret {
             SecretSource::Value(secret) => secret.clone(),
             SecretSource::SecretsManager(arn) => read_secret(sdk, arn).await?,
@@ -83,15 +110,15 @@ impl App {
         }
 
         let dynamodb_calls = CallCounter::default();
-        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(dynamodb_calls.clone());
-        if let Some(url) = &endpoints.dynamodb {
-            dynamodb = dynamodb.endpoint_url(url);
-        }
-        let table = Table::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), &config.table_name);
+        let dynamodb = dynamodb_config(sdk, endpoints.dynamodb.as_deref(), &dynamodb_calls, &interceptors.dynamodb);
+        let table = Table::new(aws_sdk_dynamodb::Client::from_conf(dynamodb), &config.table_name);
 
         let path_style = config.s3_path_style;
-        let s3_client = |endpoint: Option<&String>| {
+        let s3_client = |endpoint: Option<&String>, extra: &[SharedInterceptor]| {
             let mut s3 = aws_sdk_s3::config::Builder::from(sdk);
+            for interceptor in extra {
+                s3.push_interceptor(interceptor.clone());
+            }
             if let Some(url) = endpoint {
                 // Engines other than S3 itself serve buckets at paths, not at
                 // virtual hosts.
@@ -103,8 +130,8 @@ impl App {
         };
         let links = LinkPolicy { base_url: config.media_base_url.clone(), ttl: config.media_url_ttl };
         let media = Media::new(
-            s3_client(endpoints.s3.as_ref()),
-            s3_client(endpoints.s3_public.as_ref().or(endpoints.s3.as_ref())),
+            s3_client(endpoints.s3.as_ref(), &interceptors.s3),
+            s3_client(endpoints.s3_public.as_ref().or(endpoints.s3.as_ref()), &[]),
             &config.media_bucket,
             links,
         );
@@ -132,20 +159,68 @@ impl App {
 }
 
 /// The SDK configuration from the environment (region, credentials,
-/// `AWS_ENDPOINT_URL_*`), with bounded timeouts on every call: a stuck call
-/// fails the request instead of the Lambda timing out.
+/// `AWS_ENDPOINT_URL_*`), with the call policy of [`with_call_policy`].
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(call_timeouts()).load().await
+    with_call_policy(&aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await)
+}
+
+/// `sdk` with bounded timeouts ([`call_timeouts`]) and the retry policy
+/// ([`retry_policy`]) on every call: a stuck call fails the request instead of
+/// the Lambda timing out, a transient failure is retried a bounded number of
+/// times. [`App::build`] applies it to every client it makes.
+pub fn with_call_policy(sdk: &SdkConfig) -> SdkConfig {
+    sdk.to_builder().timeout_config(call_timeouts()).retry_config(retry_policy()).build()
 }
 
 /// Timeouts of every AWS call: connect, each attempt, and the whole operation
-/// with its retries.
+/// with its retries. Presigning sends nothing, so no timeout applies to it.
 pub fn call_timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2))
         .operation_attempt_timeout(Duration::from_secs(5))
         .operation_timeout(Duration::from_secs(15))
         .build()
+}
+
+/// Retries of S3, SQS and Secrets Manager calls: the SDK's standard mode
+/// (exponential backoff with full jitter, a retry quota that stops retry storms
+/// when a service is down), three attempts in all. Not adaptive: its client-side
+/// rate limiter learns per client, and a Lambda instance serves one request at a
+/// time, so it would only add waits without ever seeing the fleet's load.
+pub fn retry_policy() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(3)
+}
+
+/// Retries of DynamoDB calls: standard mode too, four attempts, backoff from
+/// 50 ms up to 1 s. DynamoDB answers in milliseconds, and throttling on a hot
+/// partition clears in tens of milliseconds, so the SDK's default first backoff
+/// (1 s) would only add latency; four attempts fit in [`call_timeouts`]'s
+/// operation timeout. Conflicts between transactions are not SDK retries:
+/// `store` retries them itself with a fresh client request token.
+pub fn dynamodb_retry_policy() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(4)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_secs(1))
+}
+
+/// The DynamoDB client's configuration: `sdk` with the DynamoDB retry policy,
+/// the call counter and any extra interceptors.
+fn dynamodb_config(
+    sdk: &SdkConfig,
+    endpoint: Option<&str>,
+    calls: &CallCounter,
+    extra: &[SharedInterceptor],
+) -> aws_sdk_dynamodb::Config {
+    let mut dynamodb =
+        aws_sdk_dynamodb::config::Builder::from(sdk).retry_config(dynamodb_retry_policy()).interceptor(calls.clone());
+    for interceptor in extra {
+        dynamodb.push_interceptor(interceptor.clone());
+    }
+    if let Some(url) = endpoint {
+        dynamodb = dynamodb.endpoint_url(url);
+    }
+    dynamodb.build()
 }
 
 async fn read_secret(sdk: &SdkConfig, arn: &str) -> anyhow::Result<String> {
@@ -158,5 +233,35 @@ impl App {
     /// Fails with [`Error::Internal`] when the chat queue is not configured.
     pub fn chat_queue(&self) -> Result<&Arc<dyn Queue>> {
         self.chat_queue.as_ref().ok_or(()).map_err(|_| Error::Internal(anyhow::anyhow!("no chat queue configured")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_client_gets_the_timeouts_and_the_retry_policy() {
+        // An SDK configuration without any policy, as a caller might pass it.
+        let bare = SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build();
+        let sdk = with_call_policy(&bare);
+        let s3 = aws_sdk_s3::config::Builder::from(&sdk).build();
+        let sqs = aws_sdk_sqs::config::Builder::from(&sdk).build();
+        let secrets = aws_sdk_secretsmanager::config::Builder::from(&sdk).build();
+        let dynamodb = dynamodb_config(&sdk, None, &CallCounter::default(), &[]);
+        for (timeouts, retries) in [
+            (s3.timeout_config(), s3.retry_config()),
+            (sqs.timeout_config(), sqs.retry_config()),
+            (secrets.timeout_config(), secrets.retry_config()),
+        ] {
+            assert_eq!(timeouts, Some(&call_timeouts()));
+            assert_eq!(retries, Some(&retry_policy()));
+        }
+        assert_eq!(dynamodb.timeout_config(), Some(&call_timeouts()));
+        assert_eq!(dynamodb.retry_config(), Some(&dynamodb_retry_policy()));
+        let attempts = |policy: RetryConfig| (policy.mode(), policy.max_attempts());
+        assert_eq!(attempts(retry_policy()), (aws_config::retry::RetryMode::Standard, 3));
+        assert_eq!(attempts(dynamodb_retry_policy()), (aws_config::retry::RetryMode::Standard, 4));
+        assert!(call_timeouts().operation_timeout().is_some() && call_timeouts().operation_attempt_timeout().is_some());
     }
 }

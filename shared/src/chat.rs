@@ -9,6 +9,9 @@
 //! messages become visible in `create_time` order and a client polling with
 //! the newest `create_time` it has never misses one.
 
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
 use crate::app::App;
@@ -41,15 +44,17 @@ pub async fn send(app: &App, from: UserId, to: UserId, text: &MessageText) -> Re
     let outgoing = Outgoing { group: conversation_partition(from.0, to.0), dedup_id: message.id.to_string(), body };
     app.chat_queue()?.send(outgoing).await?;
     metrics::count(Metric::MessagesSent);
-    // Durable from here on: if this write fails, the consumer's succeeds.
-    match app.table.persist_message(&message).await {
-        Ok(true) => metrics::count(Metric::MessagesPersisted),
-        Ok(false) => {}
-        Err(error) => tracing::warn!(
+    // Durable from here on: the answer is 0 whatever happens to this write
+    // (even a panic in it); if it fails, the consumer's succeeds.
+    match AssertUnwindSafe(app.table.persist_message(&message)).catch_unwind().await {
+        Ok(Ok(true)) => metrics::count(Metric::MessagesPersisted),
+        Ok(Ok(false)) => {}
+        Ok(Err(error)) => tracing::warn!(
             message_id = message.id,
             error = format!("{:#}", anyhow::Error::from(error)),
             "send path could not persist; the consumer will"
         ),
+        Err(_) => tracing::error!(message_id = message.id, "send path panicked persisting; the consumer will persist"),
     }
     Ok(())
 }

@@ -72,11 +72,25 @@ pub async fn publish_inline(app: &App, author: UserId, title: &VideoTitle, bytes
     if result.is_ok() {
         metrics::count(Metric::UploadsAccepted);
     } else {
-        // Nothing was published: leave no orphan objects behind.
-        let _ = app.media.delete(&play).await;
-        let _ = app.media.delete(&cover_key(video_id)).await;
+        discard_unpublished(app, video_id, &play).await;
     }
     result.map(|_| video_id)
+}
+
+/// Deletes the objects of a video whose publish failed, unless it was
+/// published after all: a transaction whose answer was lost (a timeout after
+/// the commit) has made the video live, and its objects must stay. When even
+/// that cannot be read, the objects stay too: an orphan object costs a few
+/// bytes, a live video without its file is broken.
+async fn discard_unpublished(app: &App, video_id: u64, play: &str) {
+    match app.table.video(video_id).await {
+        Ok(None) => {
+            let _ = app.media.delete(play).await;
+            let _ = app.media.delete(&cover_key(video_id)).await;
+        }
+        Ok(Some(_)) => tracing::warn!(video_id, "publish failed after its commit; the video is live"),
+        Err(_) => tracing::warn!(video_id, "publish failed and its outcome is unknown; objects kept"),
+    }
 }
 
 /// A presigned upload handed to a client.
@@ -158,7 +172,14 @@ pub async fn ingest_upload(app: &App, object_key: &str) -> Result<IngestOutcome>
         app.media.delete(object_key).await?;
         return Ok(IngestOutcome::Skipped);
     };
-    if upload.state != UploadState::Pending || upload.object_key != object_key {
+    if upload.object_key != object_key {
+        return Ok(IngestOutcome::Skipped);
+    }
+    if upload.state == UploadState::Rejected {
+        // A retried event of a rejection whose delete failed.
+        app.media.delete(object_key).await?;
+    }
+    if upload.state != UploadState::Pending {
         return Ok(IngestOutcome::Skipped);
     }
     let Some(size) = app.media.size(object_key).await? else {
@@ -185,8 +206,11 @@ pub async fn ingest_upload(app: &App, object_key: &str) -> Result<IngestOutcome>
 
 async fn reject(app: &App, upload: &UploadItem, reason: String) -> Result<IngestOutcome> {
     tracing::info!(video_id = upload.video_id, %reason, "upload rejected");
-    app.media.delete(&upload.object_key).await?;
+    // The record first: if the delete then fails, the retried event finds the
+    // upload rejected and deletes the object; the other way round, a failed
+    // record would leave the upload pending forever with its object gone.
     app.table.reject_upload(upload.video_id, &reason).await?;
+    app.media.delete(&upload.object_key).await?;
     metrics::count(Metric::UploadsRejected);
     Ok(IngestOutcome::Rejected(reason))
 }

@@ -8,7 +8,9 @@
 //! moto, started by `tests/run`), and a missing endpoint fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod faults;
 pub mod http;
+pub mod invariants;
 pub mod scenario;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,11 +21,11 @@ use lambda_http::Body;
 use lambda_http::http::Method;
 use serde_json::Value;
 use shared::App;
-use shared::app::Endpoints;
+use shared::app::{Endpoints, Interceptors};
 use shared::chat::ChatConsumer;
 use shared::config::{Argon2Cost, Config};
 use shared::embedded::{self, EngineCredentials};
-use shared::queue::InProcessQueue;
+use shared::queue::{InProcessQueue, Queue};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -126,12 +128,25 @@ pub struct Session {
     pub token: String,
 }
 
+/// Faults to inject into a [`TestApp`]'s table, blob store and chat queue.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// On the DynamoDB client.
+    pub table: Option<faults::FaultInjector>,
+    /// On the S3 client.
+    pub blob: Option<faults::FaultInjector>,
+    /// The send (from 1) of the chat queue that fails, and how.
+    pub queue: Option<(u64, faults::Fault)>,
+}
+
 /// An application on fresh storage.
 pub struct TestApp {
     /// The application, for tests that look beneath the endpoints.
     pub app: App,
     /// The in-process chat queue, feeding the chat consumer.
     pub chat: Arc<InProcessQueue>,
+    /// The chat queue as the app sends to it, when built with [`Faults`].
+    pub queue: Option<Arc<faults::FailingQueue>>,
 }
 
 impl TestApp {
@@ -142,6 +157,16 @@ impl TestApp {
 
     /// A new application whose configuration `adjust` changes first.
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::build(adjust, Faults::default()).await
+    }
+
+    /// A new application whose calls fail as `faults` says (storage is set
+    /// up before any fault can strike).
+    pub async fn with_faults(faults: Faults) -> TestApp {
+        TestApp::build(|_| {}, faults).await
+    }
+
+    async fn build(adjust: impl FnOnce(&mut Config), faults: Faults) -> TestApp {
         // Quiet unless asked: DOUYIN_TEST_LOG=debug shows the service's logs.
         let filter = std::env::var("DOUYIN_TEST_LOG").unwrap_or_else(|_| "off".into());
         shared::telemetry::init(&filter, shared::telemetry::LogFormat::Text);
@@ -151,12 +176,25 @@ impl TestApp {
         adjust(&mut config);
         let endpoints =
             Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(engines.s3.clone()), s3_public: None };
-        let mut app = App::build(config, &engines.credentials.sdk_config(), &endpoints, None).await.unwrap();
+        let interceptors = Interceptors {
+            dynamodb: faults.table.iter().map(faults::FaultInjector::interceptor).collect(),
+            s3: faults.blob.iter().map(faults::FaultInjector::interceptor).collect(),
+        };
+        let sdk = engines.credentials.sdk_config();
+        let mut app = App::build_intercepted(config, &sdk, &endpoints, None, &interceptors).await.unwrap();
         let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(app.table.clone())), Default::default());
-        app.chat_queue = Some(chat.clone());
-        app.table.create_if_missing().await.unwrap();
-        app.media.create_bucket_if_missing().await.unwrap();
-        TestApp { app, chat }
+        // Storage is made through a client without faults: the faults are
+        // about the scenario, not the test's setup.
+        let setup = App::build(app.config.clone(), &sdk, &endpoints, None).await.unwrap();
+        setup.table.create_if_missing().await.unwrap();
+        setup.media.create_bucket_if_missing().await.unwrap();
+        let queue = (faults.table.is_some() || faults.blob.is_some() || faults.queue.is_some())
+            .then(|| Arc::new(faults::FailingQueue::new(chat.clone(), faults.queue)));
+        app.chat_queue = Some(match &queue {
+            Some(queue) => queue.clone() as Arc<dyn Queue>,
+            None => chat.clone(),
+        });
+        TestApp { app, chat, queue }
     }
 
     /// An application whose table and bucket were never created: every storage
@@ -169,7 +207,7 @@ impl TestApp {
             Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(engines.s3.clone()), s3_public: None };
         let app = App::build(config, &engines.credentials.sdk_config(), &endpoints, None).await.unwrap();
         let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(app.table.clone())), Default::default());
-        TestApp { app, chat }
+        TestApp { app, chat, queue: None }
     }
 
     /// Calls `path` with `method`, parameters in the query string as the stock

@@ -70,6 +70,8 @@ pub async fn cast(t: &TestApp, n: usize) -> Cast {
         let (from, to) = if n % 2 == 0 { (&alice, &bob) } else { (&bob, &alice) };
         t.send_message(&from.token, to.id, &format!("message {n}")).await.ok();
     }
+    // The consumer's writes would otherwise overlap the calls counted next.
+    t.chat.wait_idle().await;
     Cast { liked: videos[videos.len() - 1], commented: videos[0], alice, bob }
 }
 

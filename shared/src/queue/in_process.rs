@@ -1,14 +1,17 @@
 //! A FIFO queue inside the process, with SQS's delivery rules: batches of up to
 //! ten, redelivery of the failed messages only (before anything newer), a
 //! dead-letter list after `max_receives`, and deduplication ids remembered for
-//! five minutes. Messages live in memory: the local server's chat is lost if
-//! the process dies with messages still queued (the send path also writes them
-//! to the table; see ARCHITECTURE.md).
+//! five minutes. Messages live in memory: the local server drains the queue
+//! when it stops and keeps what could not be delivered in its data folder
+//! ([`InProcessQueue::take_undelivered`]); only a crash loses queued messages
+//! (the send path also writes them to the table; see ARCHITECTURE.md).
 
 use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, watch};
 
@@ -76,8 +79,20 @@ impl InProcessQueue {
                     wake.notified().await;
                     continue;
                 }
-                let report = consumer.consume(batch.clone()).await;
-                queue.settle(batch, &report.failed);
+                // A panicking consumer fails its batch, as a crashed Lambda
+                // invocation does; the worker lives on to deliver it again.
+                let consumed = AssertUnwindSafe(consumer.consume(batch.clone())).catch_unwind().await;
+                let failed = match consumed {
+                    Ok(report) => report.failed,
+                    Err(_) => {
+                        tracing::error!(
+                            messages = batch.len(),
+                            "chat consumer panicked; the batch will be delivered again"
+                        );
+                        batch.iter().map(|delivery| delivery.message_id.clone()).collect()
+                    }
+                };
+                queue.settle(batch, &failed);
             }
         });
         queue
@@ -93,6 +108,19 @@ impl InProcessQueue {
     /// Messages that failed `max_receives` times.
     pub fn dead_letters(&self) -> Vec<Delivery> {
         self.lock().dead.clone()
+    }
+
+    /// Takes out every message not delivered yet (queued, not in a batch being
+    /// processed) and every dead letter, for a process that stops to keep them
+    /// elsewhere. Call it once the queue is idle, or has been given up on.
+    pub fn take_undelivered(&self) -> Vec<Delivery> {
+        let mut state = self.lock();
+        let pending: Vec<Delivery> = state.pending.drain(..).collect();
+        let mut taken = std::mem::take(&mut state.dead);
+        drop(state);
+        self.busy.send_modify(|busy| *busy -= pending.len());
+        taken.extend(pending);
+        taken
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

@@ -10,6 +10,8 @@
 //! Runs are interleaved (run 1 of every function, then run 2, …) so that the
 //! machine's noise falls on all of them alike; the table shows medians and
 //! ratios to the baselines measured in the same run.
+// A benchmark's output is its table on stdout.
+#![allow(clippy::print_stdout)]
 
 #![allow(clippy::print_stdout)] // the table is its output
 use std::collections::BTreeMap;
