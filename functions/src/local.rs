@@ -28,6 +28,7 @@ use shared::App;
 use shared::app::Endpoints;
 use shared::config::{Argon2Cost, Config};
 use shared::embedded::{self, EngineCredentials};
+use shared::limits::RateLimits;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -63,6 +64,8 @@ pub struct LocalOptions {
     pub bucket: String,
     /// Password hashing cost.
     pub argon2: Argon2Cost,
+    /// Rate limits (none by default: the local server serves test suites).
+    pub rate_limits: RateLimits,
 }
 
 impl LocalOptions {
@@ -76,6 +79,7 @@ impl LocalOptions {
             table: "douyin".into(),
             bucket: "douyin-media".into(),
             argon2: Argon2Cost::OWASP,
+            rate_limits: RateLimits::OFF,
         }
     }
 }
@@ -108,6 +112,7 @@ impl LocalServer {
         std::fs::create_dir_all(&options.data_dir)?;
         let mut config = Config::local(&options.table, &options.bucket, &signing_secret(&options.data_dir)?);
         config.argon2 = options.argon2;
+        config.rate_limits = options.rate_limits;
         let (stop, stopped) = watch::channel(false);
 
         let (app, s3) = match options.backend {
@@ -230,9 +235,9 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
 async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiver<bool>) {
     let graceful = GracefulShutdown::new();
     loop {
-        let socket = tokio::select! {
+        let (socket, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((socket, _)) => socket,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     tracing::warn!(%error, "accept failed");
                     continue;
@@ -241,7 +246,7 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiv
             _ = stop.wait_for(|stop| *stop) => break,
         };
         let state = Arc::clone(&state);
-        let service = hyper::service::service_fn(move |request| handle(Arc::clone(&state), request));
+        let service = hyper::service::service_fn(move |request| handle(Arc::clone(&state), request, peer.ip()));
         let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(socket), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -258,10 +263,11 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiv
 async fn handle(
     state: Arc<State>,
     request: hyper::Request<Incoming>,
+    peer: IpAddr,
 ) -> Result<hyper::Response<ResponseBody>, Infallible> {
     let path = request.uri().path();
     if path == "/douyin" || path.starts_with("/douyin/") {
-        return Ok(api(&state.app, request).await);
+        return Ok(api(&state.app, request, peer).await);
     }
     if let Some(response) = web::respond(&request) {
         return Ok(response);
@@ -310,13 +316,17 @@ async fn deliver_upload_event(app: &App, key: &str) {
     }
 }
 
-async fn api(app: &App, request: hyper::Request<Incoming>) -> hyper::Response<ResponseBody> {
+/// An API request: read its body through the limit, give it the request
+/// context API Gateway would (the socket peer as its source address), and
+/// answer it with the endpoint's handler.
+async fn api(app: &App, request: hyper::Request<Incoming>, peer: IpAddr) -> hyper::Response<ResponseBody> {
     let endpoint = match routes::route(request.method(), request.uri().path()) {
         Route::Endpoint(endpoint) => endpoint,
         Route::WrongMethod => return lambda_to_hyper(crate::edge::no_route(true)),
         Route::NotFound => return lambda_to_hyper(crate::edge::no_route(false)),
     };
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(crate::edge::client::local_context(&parts.method, peer));
     let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {

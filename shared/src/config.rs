@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use crate::limits::{RateLimit, RateLimits};
+
 /// Everything a deployer chooses. See the README's configuration table.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -43,6 +45,8 @@ pub struct Config {
     /// Address buckets by path, not by host (`DOUYIN_S3_PATH_STYLE=true`):
     /// needed by S3 emulators and the local server's engine, never by S3.
     pub s3_path_style: bool,
+    /// Rate limits (`DOUYIN_RATE_*`, each `<calls>/<seconds>` or `off`).
+    pub rate_limits: RateLimits,
 }
 
 /// Where the JWT signing secret is read from.
@@ -117,6 +121,14 @@ impl Config {
                 .map_err(|_| ConfigError { variable: name, problem: "is too large".into() })
         };
 
+        let rate = |name: &'static str, default: Option<RateLimit>| -> Result<Option<RateLimit>, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => RateLimit::parse(&raw).map_err(|problem| ConfigError { variable: name, problem }),
+            }
+        };
+        let defaults = RateLimits::DEFAULT;
+
         let jwt_secret = match (get("DOUYIN_JWT_SECRET_ARN"), get("DOUYIN_JWT_SECRET")) {
             (Some(arn), _) => SecretSource::SecretsManager(arn),
             (None, Some(secret)) => SecretSource::Value(secret),
@@ -162,13 +174,21 @@ impl Config {
                     });
                 }
             },
+            rate_limits: RateLimits {
+                register_ip: rate("DOUYIN_RATE_REGISTER_IP", defaults.register_ip)?,
+                login_ip: rate("DOUYIN_RATE_LOGIN_IP", defaults.login_ip)?,
+                login_user: rate("DOUYIN_RATE_LOGIN_USER", defaults.login_user)?,
+                message: rate("DOUYIN_RATE_MESSAGE", defaults.message)?,
+                comment: rate("DOUYIN_RATE_COMMENT", defaults.comment)?,
+                follow: rate("DOUYIN_RATE_FOLLOW", defaults.follow)?,
+            },
         };
         config.check()?;
         Ok(config)
     }
 
     /// A configuration for tests and the local server: cheap argon2 is *not*
-    /// implied; callers choose.
+    /// implied; callers choose. No rate limits (tests that need one set it).
     pub fn local(table_name: &str, media_bucket: &str, jwt_secret: &str) -> Config {
         Config {
             table_name: table_name.into(),
@@ -186,6 +206,7 @@ impl Config {
             log_filter: "info".into(),
             time_zone: chrono_tz::Asia::Shanghai,
             s3_path_style: true,
+            rate_limits: RateLimits::OFF,
         }
     }
 
@@ -247,6 +268,21 @@ mod tests {
         assert_eq!(config.argon2, Argon2Cost::OWASP);
         assert_eq!(config.token_ttl, Duration::from_secs(604_800));
         assert!(matches!(config.jwt_secret, SecretSource::SecretsManager(_)));
+    }
+
+    #[test]
+    fn rate_limits_default_on_aws_are_configurable_and_off_locally() {
+        let config = Config::from_lookup(lookup(&BASE)).unwrap();
+        assert_eq!(config.rate_limits, RateLimits::DEFAULT);
+        let mut pairs = BASE.to_vec();
+        pairs.extend([("DOUYIN_RATE_LOGIN_IP", "3/10"), ("DOUYIN_RATE_MESSAGE", "off")]);
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(config.rate_limits.login_ip, Some(RateLimit::per(3, 10)));
+        assert_eq!(config.rate_limits.message, None);
+        assert_eq!(config.rate_limits.comment, RateLimits::DEFAULT.comment);
+        pairs.push(("DOUYIN_RATE_FOLLOW", "lots"));
+        assert_eq!(Config::from_lookup(lookup(&pairs)).unwrap_err().variable, "DOUYIN_RATE_FOLLOW");
+        assert_eq!(Config::local("t", "b", "s").rate_limits, RateLimits::OFF);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod openapi;
 mod paging;
 mod publish;
 mod queue;
+mod rate_limits;
 mod relation;
 mod requests;
 mod routing;
