@@ -10,6 +10,7 @@
 
 pub mod http;
 pub mod scenario;
+pub mod snapshot;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
