@@ -37,7 +37,8 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Lifetime of a presigned upload URL (`DOUYIN_UPLOAD_URL_TTL_SECS`).
     pub upload_url_ttl: Duration,
-    /// Log filter, `tracing` syntax (`DOUYIN_LOG`, default `info`).
+    /// Log filter, `tracing` syntax (`DOUYIN_LOG`, default `info`), made safe
+    /// by [`safe_log_filter`].
     pub log_filter: String,
     /// Time zone of comment dates (`DOUYIN_TIME_ZONE`, IANA name, default
     /// `Asia/Shanghai`).
@@ -47,6 +48,32 @@ pub struct Config {
     pub s3_path_style: bool,
     /// Rate limits (`DOUYIN_RATE_*`, each `<calls>/<seconds>` or `off`).
     pub rate_limits: RateLimits,
+}
+
+/// Crates (target prefixes) whose debug and trace output carries request or
+/// response bodies: the AWS SDK and its HTTP stack (DynamoDB items with
+/// password hashes), the Lambda runtime (the raw event, with the query's
+/// password and token), the embedded engines.
+pub const LOGS_CAPPED_AT_INFO: &[&str] =
+    &["aws_", "hyper", "h2", "rustls", "tower", "lambda_runtime", "lambda_http", "dynoxide", "s3s"];
+
+/// The log filter `requested` (`tracing` syntax), with the crates of
+/// [`LOGS_CAPPED_AT_INFO`] held at `info` whatever it asks: their directives
+/// are dropped and caps appended, so `DOUYIN_LOG=trace` raises our own
+/// crates only, and no setting can make a secret reach a log through them.
+pub fn safe_log_filter(requested: &str) -> String {
+    let mut directives: Vec<String> = requested
+        .split(',')
+        .map(str::trim)
+        .filter(|directive| !directive.is_empty())
+        .filter(|directive| {
+            let target = directive.split(['=', '[']).next().unwrap_or_default();
+            !LOGS_CAPPED_AT_INFO.iter().any(|capped| target.starts_with(capped))
+        })
+        .map(str::to_owned)
+        .collect();
+    directives.extend(LOGS_CAPPED_AT_INFO.iter().map(|capped| format!("{capped}=info")));
+    directives.join(",")
 }
 
 /// Where the JWT signing secret is read from.
@@ -156,7 +183,7 @@ impl Config {
             feed_shards: small("DOUYIN_FEED_SHARDS", 1)?,
             max_upload_bytes: number("DOUYIN_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)?,
             upload_url_ttl: Duration::from_secs(number("DOUYIN_UPLOAD_URL_TTL_SECS", 900)?),
-            log_filter: get("DOUYIN_LOG").unwrap_or_else(|| "info".into()),
+            log_filter: safe_log_filter(&get("DOUYIN_LOG").unwrap_or_else(|| "info".into())),
             time_zone: match get("DOUYIN_TIME_ZONE") {
                 None => chrono_tz::Asia::Shanghai,
                 Some(name) => name.trim().parse().map_err(|_| ConfigError {
@@ -283,6 +310,15 @@ mod tests {
         pairs.push(("DOUYIN_RATE_FOLLOW", "lots"));
         assert_eq!(Config::from_lookup(lookup(&pairs)).unwrap_err().variable, "DOUYIN_RATE_FOLLOW");
         assert_eq!(Config::local("t", "b", "s").rate_limits, RateLimits::OFF);
+    }
+
+    #[test]
+    fn the_log_filter_never_raises_crates_that_log_payloads() {
+        let config = Config::from_lookup(lookup(&[BASE[0], BASE[1], BASE[2], ("DOUYIN_LOG", "trace")])).unwrap();
+        assert!(config.log_filter.starts_with("trace,aws_=info,"), "{}", config.log_filter);
+        let filter = safe_log_filter("info, shared=debug ,aws_smithy_runtime=trace,hyper_util[conn]=debug,lambda_runtime");
+        assert!(filter.starts_with("info,shared=debug,aws_=info,hyper=info,"), "{filter}");
+        assert!(!filter.contains("trace") && !filter.contains("debug,aws") && !filter.contains("lambda_runtime,"));
     }
 
     #[test]

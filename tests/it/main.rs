@@ -11,6 +11,7 @@ mod events;
 mod favorite;
 mod feed;
 mod local_server;
+mod log_secrecy;
 mod media;
 mod openapi;
 mod paging;

@@ -58,7 +58,7 @@ enum RateLimitsArg {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    telemetry::init(&args.log, LogFormat::Text);
+    telemetry::init(&shared::config::safe_log_filter(&args.log), LogFormat::Text);
     let backend = match args.backend {
         BackendArg::Embedded => Backend::Embedded,
         BackendArg::Aws => Backend::Aws,
