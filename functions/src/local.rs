@@ -327,14 +327,22 @@ async fn api(app: &App, request: hyper::Request<Incoming>, peer: IpAddr) -> hype
     };
     let (mut parts, body) = request.into_parts();
     parts.extensions.insert(crate::edge::client::local_context(&parts.method, peer));
+    let too_large = || {
+        let message = format!(
+            "request body is larger than {MAX_BODY_BYTES} bytes; upload large videos with the presigned upload"
+        );
+        lambda_to_hyper(crate::edge::reply::envelope(200, 10001, &message, Default::default()))
+    };
+    // A declared length over the limit is refused before a byte is read; an
+    // undeclared (chunked) or understated one is cut off at the limit.
+    let declared = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|value| value.to_str().ok());
+    if declared.and_then(|value| value.trim().parse::<u64>().ok()).is_some_and(|length| length > MAX_BODY_BYTES as u64)
+    {
+        return too_large();
+    }
     let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            let message = format!(
-                "request body is larger than {MAX_BODY_BYTES} bytes; upload large videos with the presigned upload"
-            );
-            return lambda_to_hyper(crate::edge::reply::envelope(200, 10001, &message, Default::default()));
-        }
+        Err(_) => return too_large(),
     };
     let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
     let response = crate::edge::respond(app, endpoint, lambda_http::http::Request::from_parts(parts, body)).await;

@@ -316,7 +316,8 @@ mod tests {
     fn the_log_filter_never_raises_crates_that_log_payloads() {
         let config = Config::from_lookup(lookup(&[BASE[0], BASE[1], BASE[2], ("DOUYIN_LOG", "trace")])).unwrap();
         assert!(config.log_filter.starts_with("trace,aws_=info,"), "{}", config.log_filter);
-        let filter = safe_log_filter("info, shared=debug ,aws_smithy_runtime=trace,hyper_util[conn]=debug,lambda_runtime");
+        let filter =
+            safe_log_filter("info, shared=debug ,aws_smithy_runtime=trace,hyper_util[conn]=debug,lambda_runtime");
         assert!(filter.starts_with("info,shared=debug,aws_=info,hyper=info,"), "{filter}");
         assert!(!filter.contains("trace") && !filter.contains("debug,aws") && !filter.contains("lambda_runtime,"));
     }

@@ -10,6 +10,7 @@ mod comment;
 mod events;
 mod favorite;
 mod feed;
+mod limits;
 mod local_server;
 mod log_secrecy;
 mod media;
