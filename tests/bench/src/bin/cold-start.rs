@@ -11,6 +11,8 @@
 //! machine's noise falls on all of them alike; the table shows medians and
 //! ratios to the baselines measured in the same run.
 
+#![allow(clippy::print_stdout)] // it prints its table, like handler-latency
+
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
