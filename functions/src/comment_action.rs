@@ -4,6 +4,7 @@ use lambda_http::Request;
 use serde::Serialize;
 use shared::App;
 use shared::domain::{Comment, CommentText, parse_id};
+use shared::limits::Scope;
 
 use crate::edge::{self, Params, Reply};
 use crate::routes::{Endpoint, ErrorFields, RouteKey};
@@ -27,7 +28,7 @@ struct Commented {
 }
 
 /// Posts `comment_text`, or deletes `comment_id` (its author or the video's
-/// author only); answers the comment either way.
+/// author only); answers the comment either way. Posts are limited per user.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let user = edge::authenticate(app, &params).await?;
@@ -35,6 +36,7 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let comment = match edge::action_type(&params)? {
         1 => {
             let text = CommentText::parse("comment_text", params.required("comment_text")?)?;
+            app.limiter.hit(Scope::Comment, &user.to_string()).await?;
             shared::interactions::post_comment(app, user, video_id, &text).await?
         }
         _ => {

@@ -30,6 +30,7 @@ use shared::App;
 use shared::app::{Endpoints, Interceptors};
 use shared::config::{Argon2Cost, Config};
 use shared::embedded::{self, EngineCredentials};
+use shared::limits::RateLimits;
 use shared::queue::{InProcessQueue, Outgoing, Queue as _};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -68,6 +69,8 @@ pub struct LocalOptions {
     pub argon2: Argon2Cost,
     /// Extra SDK interceptors (tests inject faults with them; none by default).
     pub interceptors: Interceptors,
+    /// Rate limits (none by default: the local server serves test suites).
+    pub rate_limits: RateLimits,
 }
 
 impl LocalOptions {
@@ -82,6 +85,7 @@ impl LocalOptions {
             bucket: "douyin-media".into(),
             argon2: Argon2Cost::OWASP,
             interceptors: Interceptors::default(),
+            rate_limits: RateLimits::OFF,
         }
     }
 }
@@ -129,6 +133,7 @@ impl LocalServer {
         std::fs::create_dir_all(&options.data_dir)?;
         let mut config = Config::local(&options.table, &options.bucket, &signing_secret(&options.data_dir)?);
         config.argon2 = options.argon2;
+        config.rate_limits = options.rate_limits;
         let (stop, stopped) = watch::channel(false);
         let (stop_engines, engines_stopped) = watch::channel(false);
 
@@ -339,8 +344,8 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiv
             accepted = listener.accept() => accepted,
             _ = stop.wait_for(|stop| *stop) => break,
         };
-        let socket = match accepted {
-            Ok((socket, _)) => socket,
+        let (socket, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(error) => {
                 // Out of file descriptors, most often: pause instead of
                 // spinning on the error until connections close.
@@ -350,7 +355,7 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiv
             }
         };
         let state = Arc::clone(&state);
-        let service = hyper::service::service_fn(move |request| handle(Arc::clone(&state), request));
+        let service = hyper::service::service_fn(move |request| handle(Arc::clone(&state), request, peer.ip()));
         let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(socket), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -367,13 +372,14 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiv
 async fn handle(
     state: Arc<State>,
     request: hyper::Request<Incoming>,
+    peer: IpAddr,
 ) -> Result<hyper::Response<ResponseBody>, Infallible> {
     let path = request.uri().path();
     if path == "/douyin" || path.starts_with("/douyin/") {
         // Until the table and bucket exist, an API request waits instead of
         // failing. The sender lives as long as the server starts or runs.
         let _ = state.ready.clone().wait_for(|ready| *ready).await;
-        return Ok(api(&state.app, request).await);
+        return Ok(api(&state.app, request, peer).await);
     }
     if let Some(response) = web::respond(&request) {
         return Ok(response);
@@ -436,21 +442,33 @@ async fn deliver_upload_event(app: &App, key: &str) {
 /// Tries of one upload's ingest on the local server (Lambda: 1 + 2 retries).
 const INGEST_ATTEMPTS: u32 = 3;
 
-async fn api(app: &App, request: hyper::Request<Incoming>) -> hyper::Response<ResponseBody> {
+/// An API request: read its body through the limit, give it the request
+/// context API Gateway would (the socket peer as its source address), and
+/// answer it with the endpoint's handler.
+async fn api(app: &App, request: hyper::Request<Incoming>, peer: IpAddr) -> hyper::Response<ResponseBody> {
     let endpoint = match routes::route(request.method(), request.uri().path()) {
         Route::Endpoint(endpoint) => endpoint,
         Route::WrongMethod => return lambda_to_hyper(crate::edge::no_route(true)),
         Route::NotFound => return lambda_to_hyper(crate::edge::no_route(false)),
     };
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(crate::edge::client::local_context(&parts.method, peer));
+    let too_large = || {
+        let message = format!(
+            "request body is larger than {MAX_BODY_BYTES} bytes; upload large videos with the presigned upload"
+        );
+        lambda_to_hyper(crate::edge::reply::envelope(200, 10001, &message, Default::default()))
+    };
+    // A declared length over the limit is refused before a byte is read; an
+    // undeclared (chunked) or understated one is cut off at the limit.
+    let declared = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|value| value.to_str().ok());
+    if declared.and_then(|value| value.trim().parse::<u64>().ok()).is_some_and(|length| length > MAX_BODY_BYTES as u64)
+    {
+        return too_large();
+    }
     let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            let message = format!(
-                "request body is larger than {MAX_BODY_BYTES} bytes; upload large videos with the presigned upload"
-            );
-            return lambda_to_hyper(crate::edge::reply::envelope(200, 10001, &message, Default::default()));
-        }
+        Err(_) => return too_large(),
     };
     let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
     let response = crate::edge::respond(app, endpoint, lambda_http::http::Request::from_parts(parts, body)).await;

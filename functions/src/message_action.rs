@@ -2,6 +2,7 @@
 
 use lambda_http::Request;
 use shared::domain::{MessageText, UserId};
+use shared::limits::Scope;
 use shared::{App, Error};
 
 use crate::edge::{self, Params, Reply};
@@ -20,7 +21,8 @@ pub const ENDPOINT: Endpoint = Endpoint {
     error_fields: ErrorFields::EnvelopeOnly,
 };
 
-/// Sends `content` to `to_user_id`; answers once the message is durably accepted.
+/// Sends `content` to `to_user_id`; answers once the message is durably
+/// accepted. Sends are limited per user.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let from = edge::authenticate(app, &params).await?;
@@ -29,6 +31,7 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
         return Err(Error::invalid("action_type", "must be 1 (send)"));
     }
     let text = MessageText::parse("content", params.required("content")?)?;
+    app.limiter.hit(Scope::Message, &from.to_string()).await?;
     shared::chat::send(app, from, to, &text).await?;
     Ok(Reply::empty())
 }

@@ -3,6 +3,7 @@
 use lambda_http::Request;
 use shared::App;
 use shared::domain::UserId;
+use shared::limits::Scope;
 
 use crate::edge::{self, Params, Reply};
 use crate::routes::{Endpoint, ErrorFields, RouteKey};
@@ -20,12 +21,14 @@ pub const ENDPOINT: Endpoint = Endpoint {
     error_fields: ErrorFields::EnvelopeOnly,
 };
 
-/// Follows or unfollows `to_user_id`.
+/// Follows or unfollows `to_user_id`; both count against the user's follow limit.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let user = edge::authenticate(app, &params).await?;
     let to = UserId::parse("to_user_id", params.required("to_user_id")?)?;
-    match edge::action_type(&params)? {
+    let action = edge::action_type(&params)?;
+    app.limiter.hit(Scope::Follow, &user.to_string()).await?;
+    match action {
         1 => shared::interactions::follow(app, user, to).await?,
         _ => shared::interactions::unfollow(app, user, to).await?,
     }

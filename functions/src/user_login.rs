@@ -3,9 +3,10 @@
 use lambda_http::Request;
 use serde::Serialize;
 use shared::domain::{Password, Username};
+use shared::limits::Scope;
 use shared::{App, Error};
 
-use crate::edge::{Params, Reply};
+use crate::edge::{self, Params, Reply};
 use crate::routes::{Endpoint, ErrorFields, RouteKey};
 
 /// Where this endpoint is served (no handler: the fallback routes on this alone).
@@ -27,10 +28,15 @@ struct LoggedIn {
     token: String,
 }
 
-/// Logs in; an unknown user and a wrong password are the same 10006.
+/// Logs in; an unknown user and a wrong password are the same 10006. Attempts
+/// are limited per source address and per username.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let username = Username::parse("username", params.required("username")?)?;
+    // Every attempt counts, whatever its outcome: per address first, so that
+    // one address cannot also spend a username's allowance once refused.
+    edge::client::limit_address(app, &request, Scope::LoginIp).await?;
+    app.limiter.hit(Scope::LoginUser, username.as_str()).await?;
     // A password that could never have been registered cannot match: answer
     // like a wrong one rather than describing the rules to a guesser.
     let password = Password::parse("password", params.required("password")?).map_err(|_| Error::BadCredentials)?;

@@ -13,6 +13,7 @@ use crate::auth::password::Passwords;
 use crate::auth::token::Tokens;
 use crate::config::{Config, SecretSource};
 use crate::error::{Error, Result};
+use crate::limits::Limiter;
 use crate::media::{LinkPolicy, Media};
 use crate::metrics::Emitter;
 use crate::queue::Queue;
@@ -40,6 +41,8 @@ pub struct App {
     pub passwords: Passwords,
     /// Unique ids.
     pub ids: IdAllocator,
+    /// Rate limits (counted in the table, so they hold across instances).
+    pub limiter: Limiter,
     /// Every DynamoDB call this process makes, counted (benchmarks, tests).
     pub dynamodb_calls: CallCounter,
     /// The newest feed page, for `config.feed_cache`.
@@ -148,6 +151,7 @@ impl App {
             tokens: Tokens::new(secret.as_bytes(), config.token_ttl),
             passwords: Passwords::new(config.argon2)?,
             ids: IdAllocator::new(table.clone(), config.id_block),
+            limiter: Limiter::new(table.clone(), config.rate_limits),
             table,
             media,
             chat_queue,

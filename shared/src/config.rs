@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use crate::limits::{RateLimit, RateLimits};
+
 /// Everything a deployer chooses. See the README's configuration table.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -39,7 +41,8 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Lifetime of a presigned upload URL (`DOUYIN_UPLOAD_URL_TTL_SECS`).
     pub upload_url_ttl: Duration,
-    /// Log filter, `tracing` syntax (`DOUYIN_LOG`, default `info`).
+    /// Log filter, `tracing` syntax (`DOUYIN_LOG`, default `info`), made safe
+    /// by [`safe_log_filter`].
     pub log_filter: String,
     /// Time zone of comment dates (`DOUYIN_TIME_ZONE`, IANA name, default
     /// `Asia/Shanghai`).
@@ -50,6 +53,34 @@ pub struct Config {
     /// The Lambda function's name (`AWS_LAMBDA_FUNCTION_NAME`, set by Lambda):
     /// the `FunctionName` dimension of the metrics. `None` outside Lambda.
     pub function_name: Option<String>,
+    /// Rate limits (`DOUYIN_RATE_*`, each `<calls>/<seconds>` or `off`).
+    pub rate_limits: RateLimits,
+}
+
+/// Crates (target prefixes) whose debug and trace output carries request or
+/// response bodies: the AWS SDK and its HTTP stack (DynamoDB items with
+/// password hashes), the Lambda runtime (the raw event, with the query's
+/// password and token), the embedded engines.
+pub const LOGS_CAPPED_AT_INFO: &[&str] =
+    &["aws_", "hyper", "h2", "rustls", "tower", "lambda_runtime", "lambda_http", "dynoxide", "s3s"];
+
+/// The log filter `requested` (`tracing` syntax), with the crates of
+/// [`LOGS_CAPPED_AT_INFO`] held at `info` whatever it asks: their directives
+/// are dropped and caps appended, so `DOUYIN_LOG=trace` raises our own
+/// crates only, and no setting can make a secret reach a log through them.
+pub fn safe_log_filter(requested: &str) -> String {
+    let mut directives: Vec<String> = requested
+        .split(',')
+        .map(str::trim)
+        .filter(|directive| !directive.is_empty())
+        .filter(|directive| {
+            let target = directive.split(['=', '[']).next().unwrap_or_default();
+            !LOGS_CAPPED_AT_INFO.iter().any(|capped| target.starts_with(capped))
+        })
+        .map(str::to_owned)
+        .collect();
+    directives.extend(LOGS_CAPPED_AT_INFO.iter().map(|capped| format!("{capped}=info")));
+    directives.join(",")
 }
 
 /// Where the JWT signing secret is read from.
@@ -124,6 +155,14 @@ impl Config {
                 .map_err(|_| ConfigError { variable: name, problem: "is too large".into() })
         };
 
+        let rate = |name: &'static str, default: Option<RateLimit>| -> Result<Option<RateLimit>, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => RateLimit::parse(&raw).map_err(|problem| ConfigError { variable: name, problem }),
+            }
+        };
+        let defaults = RateLimits::DEFAULT;
+
         let jwt_secret = match (get("DOUYIN_JWT_SECRET_ARN"), get("DOUYIN_JWT_SECRET")) {
             (Some(arn), _) => SecretSource::SecretsManager(arn),
             (None, Some(secret)) => SecretSource::Value(secret),
@@ -152,7 +191,7 @@ impl Config {
             feed_cache: Duration::from_millis(number("DOUYIN_FEED_CACHE_MS", 1000)?),
             max_upload_bytes: number("DOUYIN_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)?,
             upload_url_ttl: Duration::from_secs(number("DOUYIN_UPLOAD_URL_TTL_SECS", 900)?),
-            log_filter: get("DOUYIN_LOG").unwrap_or_else(|| "info".into()),
+            log_filter: safe_log_filter(&get("DOUYIN_LOG").unwrap_or_else(|| "info".into())),
             time_zone: match get("DOUYIN_TIME_ZONE") {
                 None => chrono_tz::Asia::Shanghai,
                 Some(name) => name.trim().parse().map_err(|_| ConfigError {
@@ -171,13 +210,21 @@ impl Config {
                 }
             },
             function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
+            rate_limits: RateLimits {
+                register_ip: rate("DOUYIN_RATE_REGISTER_IP", defaults.register_ip)?,
+                login_ip: rate("DOUYIN_RATE_LOGIN_IP", defaults.login_ip)?,
+                login_user: rate("DOUYIN_RATE_LOGIN_USER", defaults.login_user)?,
+                message: rate("DOUYIN_RATE_MESSAGE", defaults.message)?,
+                comment: rate("DOUYIN_RATE_COMMENT", defaults.comment)?,
+                follow: rate("DOUYIN_RATE_FOLLOW", defaults.follow)?,
+            },
         };
         config.check()?;
         Ok(config)
     }
 
     /// A configuration for tests and the local server: cheap argon2 is *not*
-    /// implied; callers choose.
+    /// implied; callers choose. No rate limits (tests that need one set it).
     pub fn local(table_name: &str, media_bucket: &str, jwt_secret: &str) -> Config {
         Config {
             table_name: table_name.into(),
@@ -198,6 +245,7 @@ impl Config {
             time_zone: chrono_tz::Asia::Shanghai,
             s3_path_style: true,
             function_name: None,
+            rate_limits: RateLimits::OFF,
         }
     }
 
@@ -259,6 +307,34 @@ mod tests {
         assert_eq!(config.argon2, Argon2Cost::OWASP);
         assert_eq!(config.token_ttl, Duration::from_secs(604_800));
         assert!(matches!(config.jwt_secret, SecretSource::SecretsManager(_)));
+    }
+
+    #[test]
+    fn rate_limits_default_on_aws_are_configurable_and_off_locally() {
+        let config = Config::from_lookup(lookup(&BASE)).unwrap();
+        assert_eq!(config.rate_limits, RateLimits::DEFAULT);
+        let mut pairs = BASE.to_vec();
+        pairs.extend([("DOUYIN_RATE_LOGIN_IP", "3/10"), ("DOUYIN_RATE_MESSAGE", "off")]);
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(config.rate_limits.login_ip, Some(RateLimit::per(3, 10)));
+        assert_eq!(config.rate_limits.message, None);
+        assert_eq!(config.rate_limits.comment, RateLimits::DEFAULT.comment);
+        pairs.push(("DOUYIN_RATE_FOLLOW", "lots"));
+        assert_eq!(Config::from_lookup(lookup(&pairs)).unwrap_err().variable, "DOUYIN_RATE_FOLLOW");
+        assert_eq!(Config::local("t", "b", "s").rate_limits, RateLimits::OFF);
+    }
+
+    #[test]
+    fn the_log_filter_never_raises_crates_that_log_payloads() {
+        let config = Config::from_lookup(lookup(&[BASE[0], BASE[1], BASE[2], ("DOUYIN_LOG", "trace")])).unwrap();
+        assert!(config.log_filter.starts_with("trace,aws_=info,"), "{}", config.log_filter);
+        let filter =
+            safe_log_filter("info, shared=debug ,aws_smithy_runtime=trace,hyper_util[conn]=debug,lambda_runtime");
+        assert_eq!(
+            filter,
+            "info,shared=debug,aws_=info,hyper=info,h2=info,rustls=info,tower=info,lambda_runtime=info,\
+             lambda_http=info,dynoxide=info,s3s=info"
+        );
     }
 
     #[test]

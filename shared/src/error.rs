@@ -31,9 +31,15 @@ pub enum Error {
     /// Not a supported video, corrupt, or too large.
     #[error("{0}")]
     UnsupportedMedia(String),
-    /// Too many requests from this caller.
-    #[error("too many requests, try again later")]
-    RateLimited,
+    /// Too many requests from this caller: `what` names the limit ("login
+    /// attempts from this address"), `retry_after_secs` when the window ends.
+    #[error("too many {what}, try again in {retry_after_secs} s")]
+    RateLimited {
+        /// What was counted, for the message.
+        what: &'static str,
+        /// Seconds until the limit's window ends (`Retry-After`).
+        retry_after_secs: u64,
+    },
     /// A fault on our side. The source chain goes to the log, never to the client.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -53,7 +59,7 @@ impl Error {
             Error::Conflict(_) => 10005,
             Error::BadCredentials => 10006,
             Error::UnsupportedMedia(_) => 10007,
-            Error::RateLimited => 10008,
+            Error::RateLimited { .. } => 10008,
             Error::Internal(_) => 50000,
         }
     }
@@ -62,7 +68,7 @@ impl Error {
     /// limited, 500 for our faults.
     pub fn http_status(&self) -> u16 {
         match self {
-            Error::RateLimited => 429,
+            Error::RateLimited { .. } => 429,
             Error::Internal(_) => 500,
             _ => 200,
         }
@@ -77,6 +83,15 @@ impl Error {
     /// An [`Error::InvalidArgument`] about `field`.
     pub fn invalid(field: &str, problem: impl Display) -> Self {
         Error::InvalidArgument(format!("{field}: {problem}"))
+    }
+
+    /// Seconds the client should wait before trying again (the `Retry-After`
+    /// header of a 429), for rate limits only.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        }
     }
 
     /// Whether this is our fault (logged at error level) rather than the caller's.
@@ -119,7 +134,10 @@ mod tests {
     fn caller_errors_answer_http_200_except_rate_limits() {
         assert_eq!(Error::invalid("user_id", "must be a number").http_status(), 200);
         assert_eq!(Error::BadCredentials.status_code(), 10006);
-        assert_eq!(Error::RateLimited.http_status(), 429);
-        assert_eq!(Error::RateLimited.status_code(), 10008);
+        let limited = Error::RateLimited { what: "login attempts from this address", retry_after_secs: 42 };
+        assert_eq!(limited.http_status(), 429);
+        assert_eq!(limited.status_code(), 10008);
+        assert_eq!(limited.status_msg(), "too many login attempts from this address, try again in 42 s");
+        assert_eq!(limited.retry_after_secs(), Some(42));
     }
 }

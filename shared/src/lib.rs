@@ -6,6 +6,7 @@
 //! - [`auth`]: password hashes and tokens.
 //! - [`store`] (DynamoDB), [`media`] (S3), [`queue`] (SQS or in-process): the
 //!   adapters; the only modules that touch an AWS SDK.
+//! - [`limits`]: rate limits, counted in the table across instances.
 //! - [`config`]: the only module that reads the environment.
 //! - [`telemetry`] (logs) and [`metrics`] (CloudWatch embedded metric format).
 //! - [`embedded`]: the in-process engines, behind the `embedded` feature.
@@ -22,6 +23,7 @@ pub mod domain;
 pub mod embedded;
 pub mod error;
 pub mod interactions;
+pub mod limits;
 pub mod media;
 pub mod metrics;
 pub mod queue;

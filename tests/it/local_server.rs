@@ -314,3 +314,29 @@ async fn the_web_client_is_served_with_its_content_types() {
     assert_eq!(api.json()["status_code"], 0);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_socket_peer_is_the_source_address_of_rate_limits() {
+    use shared::limits::{RateLimit, RateLimits, Scope};
+    let dir = tempfile::tempdir().unwrap();
+    let limits = RateLimits { login_ip: Some(RateLimit::per(2, 3600)), ..RateLimits::OFF };
+    let options = LocalOptions {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        argon2: Argon2Cost::TEST,
+        rate_limits: limits,
+        ..LocalOptions::new(dir.path())
+    };
+    let server = LocalServer::start(options).await.unwrap();
+    let login = [("username", "nobody"), ("password", "password1")];
+    for _ in 0..2 {
+        let refused = call(server.address, "POST", "/douyin/user/login/", &login).await;
+        assert_eq!(refused.json()["status_code"], 10006);
+    }
+    let limited = call(server.address, "POST", "/douyin/user/login/", &login).await;
+    assert_eq!((limited.status, limited.json()["status_code"].as_i64()), (429, Some(10008)));
+    assert!(limited.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok()));
+    // Counted under the peer's address, as API Gateway's sourceIp would be.
+    let error = server.app().limiter.hit(Scope::LoginIp, "127.0.0.1").await.unwrap_err();
+    assert_eq!(error.status_code(), 10008);
+    server.shutdown().await;
+}

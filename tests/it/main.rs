@@ -4,20 +4,24 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod bola;
 mod chat;
 mod comment;
 mod events;
 mod faults;
 mod favorite;
 mod feed;
+mod limits;
 mod local_server;
 mod local_server_faults;
+mod log_secrecy;
 mod media;
 mod observability;
 mod openapi;
 mod paging;
 mod publish;
 mod queue;
+mod rate_limits;
 mod relation;
 mod requests;
 mod routing;

@@ -182,7 +182,7 @@ fn every_error() -> Vec<Error> {
         Error::Conflict(String::new()),
         Error::BadCredentials,
         Error::UnsupportedMedia(String::new()),
-        Error::RateLimited,
+        Error::RateLimited { what: "requests", retry_after_secs: 1 },
         Error::Internal(anyhow::anyhow!("x")),
     ];
     for error in &every {
@@ -194,7 +194,7 @@ fn every_error() -> Vec<Error> {
             | Error::Conflict(_)
             | Error::BadCredentials
             | Error::UnsupportedMedia(_)
-            | Error::RateLimited
+            | Error::RateLimited { .. }
             | Error::Internal(_) => {}
         }
     }

@@ -12,6 +12,7 @@ pub mod faults;
 pub mod http;
 pub mod invariants;
 pub mod scenario;
+pub mod snapshot;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -98,6 +99,8 @@ pub struct Reply {
     pub http_status: u16,
     /// The body.
     pub body: Value,
+    /// The `Retry-After` header, if any (rate limits).
+    pub retry_after: Option<String>,
 }
 
 impl Reply {
@@ -197,6 +200,17 @@ impl TestApp {
         TestApp { app, chat, queue }
     }
 
+    /// A second application on this one's table (another Lambda instance),
+    /// with its own bucket, whose configuration `adjust` changes first.
+    pub async fn sharing_table(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let table = self.app.config.table_name.clone();
+        TestApp::with_config(move |config| {
+            config.table_name = table;
+            adjust(config);
+        })
+        .await
+    }
+
     /// An application whose table and bucket were never created: every storage
     /// call fails, as when DynamoDB or S3 is down or misconfigured.
     pub async fn without_storage() -> TestApp {
@@ -216,6 +230,19 @@ impl TestApp {
         let query: String = form_encode(params);
         let uri = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
         let request = lambda_http::http::Request::builder().method(method).uri(uri).body(Body::Empty).unwrap();
+        self.send(request).await
+    }
+
+    /// Calls `path` like [`TestApp::call`], from source address `ip` (as API
+    /// Gateway's request context names it).
+    pub async fn call_from(&self, ip: &str, method: Method, path: &str, params: &[(&str, &str)]) -> Reply {
+        let query: String = form_encode(params);
+        let uri = format!("{path}?{query}");
+        let request = lambda_http::http::Request::builder().method(method.clone()).uri(uri).body(Body::Empty).unwrap();
+        let request = lambda_http::RequestExt::with_request_context(
+            request,
+            functions::edge::client::local_context(&method, ip.parse().unwrap()),
+        );
         self.send(request).await
     }
 
@@ -455,10 +482,11 @@ fn reply_of(response: lambda_http::Response<Body>) -> Reply {
     let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
     assert_eq!(content_type.as_deref(), Some("application/json; charset=utf-8"));
     let http_status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
     let body = match response.into_body() {
         Body::Text(text) => serde_json::from_str(&text).unwrap(),
         Body::Binary(bytes) => serde_json::from_slice(&bytes).unwrap(),
         _ => panic!("empty response body"),
     };
-    Reply { http_status, body }
+    Reply { http_status, body, retry_after }
 }

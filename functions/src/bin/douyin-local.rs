@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use functions::local::{Backend, LocalOptions, LocalServer};
+use shared::limits::RateLimits;
 use shared::telemetry::{self, LogFormat};
 
 /// Serves every endpoint of the Douyin API on one port, on embedded engines by
@@ -33,6 +34,10 @@ struct Args {
     /// Media bucket name (aws backend).
     #[arg(long, default_value = "douyin-media")]
     bucket: String,
+    /// Rate limits: `off` (a test suite may register a hundred users a minute
+    /// from one address) or `aws` (the Lambda defaults, README).
+    #[arg(long, value_enum, default_value_t = RateLimitsArg::Off)]
+    rate_limits: RateLimitsArg,
     /// Log filter (tracing syntax).
     #[arg(long, env = "DOUYIN_LOG", default_value = "info")]
     log: String,
@@ -44,10 +49,16 @@ enum BackendArg {
     Aws,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum RateLimitsArg {
+    Off,
+    Aws,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    telemetry::init(&args.log, LogFormat::Text);
+    telemetry::init(&shared::config::safe_log_filter(&args.log), LogFormat::Text);
     let backend = match args.backend {
         BackendArg::Embedded => Backend::Embedded,
         BackendArg::Aws => Backend::Aws,
@@ -58,6 +69,10 @@ async fn main() -> ExitCode {
         backend,
         table: args.table,
         bucket: args.bucket,
+        rate_limits: match args.rate_limits {
+            RateLimitsArg::Off => RateLimits::OFF,
+            RateLimitsArg::Aws => RateLimits::DEFAULT,
+        },
         ..LocalOptions::new(args.data_dir.clone())
     };
     let server = match LocalServer::start(options).await {

@@ -3,6 +3,7 @@
 //! [`respond`], which runs a handler and turns its result (or its panic) into
 //! the contract's JSON response.
 
+pub mod client;
 pub mod params;
 pub mod reply;
 

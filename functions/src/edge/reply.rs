@@ -33,9 +33,14 @@ pub(crate) fn success(reply: Reply) -> Response<Body> {
     envelope(200, 0, "success", reply.0)
 }
 
-/// The HTTP response of an error.
+/// The HTTP response of an error; a rate limit also says when to come back
+/// (`Retry-After`, seconds).
 pub(crate) fn failure(error: &Error, extra: ErrorFields) -> Response<Body> {
-    envelope(error.http_status(), error.status_code(), &error.status_msg(), extra.fields())
+    let mut response = envelope(error.http_status(), error.status_code(), &error.status_msg(), extra.fields());
+    if let Some(seconds) = error.retry_after_secs() {
+        response.headers_mut().insert(lambda_http::http::header::RETRY_AFTER, seconds.into());
+    }
+    response
 }
 
 /// Builds `{"status_code":…,"status_msg":…, …fields}` with the JSON content type.

@@ -10,6 +10,7 @@
 mod chat;
 pub mod ids;
 mod interactions;
+mod limits;
 pub mod model;
 mod users;
 mod videos;

@@ -158,6 +158,18 @@ pub fn id_counter_key() -> Key {
     Key { pk: "COUNTER#ids".into(), sk: "COUNTER".into() }
 }
 
+/// `RATE#<scope>#<subject>#<window start>` / `RATE`: how many calls `subject`
+/// (an address or a user id) made under limit `scope` in the fixed window
+/// starting at `window_start` (epoch seconds). The window is the last part and
+/// holds no `#`, so no two (subject, window) pairs share a key.
+pub fn rate_window_key(scope: &str, subject: &str, window_start: u64) -> Key {
+    Key { pk: format!("RATE#{scope}#{subject}#{window_start}"), sk: "RATE".into() }
+}
+
+/// Calls counted in a rate window item ([`rate_window_key`]); it also carries
+/// [`TTL`], so DynamoDB deletes it some time after its window.
+pub const RATE_COUNT_ATTR: &str = "count";
+
 /// A user's profile item.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserItem {
@@ -592,5 +604,6 @@ mod tests {
         assert_eq!(user_key(5), Key { pk: "USER#5".into(), sk: "PROFILE".into() });
         assert_eq!(username_key("bob").pk, "USERNAME#bob");
         assert_eq!(follow_key(1, 2).sk, "FOLLOWS#2");
+        assert_eq!(rate_window_key("login-user", "a#1", 60).pk, "RATE#login-user#a#1#60");
     }
 }
