@@ -154,7 +154,7 @@ impl LocalServer {
                 (app, Some(s3))
             }
             Backend::Aws => {
-                let sdk = shared::app::load_sdk_config().await;
+                let sdk = shared::app::load_sdk_config(config.tls_roots).await;
                 (App::build_intercepted(config, &sdk, &Endpoints::default(), None, &options.interceptors).await, None)
             }
         };

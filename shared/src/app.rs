@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::config::SharedInterceptor;
 
 use crate::auth::password::Passwords;
 use crate::auth::token::Tokens;
-use crate::config::{Config, SecretSource};
+use crate::config::{Config, SecretSource, TlsRoots};
 use crate::error::{Error, Result};
 use crate::limits::Limiter;
 use crate::media::{LinkPolicy, Media};
@@ -78,7 +78,7 @@ impl App {
     /// Secrets Manager.
     pub async fn from_env() -> anyhow::Result<App> {
         let config = Config::from_env()?;
-        let sdk = load_sdk_config().await;
+        let sdk = load_sdk_config(config.tls_roots).await;
         App::build(config, &sdk, &Endpoints::default(), None).await
     }
 
@@ -163,9 +163,38 @@ impl App {
 }
 
 /// The SDK configuration from the environment (region, credentials,
-/// `AWS_ENDPOINT_URL_*`), with the call policy of [`with_call_policy`].
-pub async fn load_sdk_config() -> SdkConfig {
-    with_call_policy(&aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await)
+/// `AWS_ENDPOINT_URL_*`), with the call policy of [`with_call_policy`] and
+/// TLS trusting `roots`.
+pub async fn load_sdk_config(roots: TlsRoots) -> SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if roots == TlsRoots::Amazon {
+        loader = loader.http_client(amazon_trust_https_client());
+    }
+    with_call_policy(&loader.load().await)
+}
+
+/// The certificates every AWS endpoint chains to: Amazon Root CA 1–4 and
+/// Starfield Services Root G2, which cross-signs them (Amazon Trust Services;
+/// copied from Debian's ca-certificates, valid until 2037–2040).
+pub const AMAZON_TRUST_ROOTS: &[u8] = include_bytes!("../assets/amazon-trust-services-roots.pem");
+
+/// The SDK's own HTTPS client (hyper, rustls on aws-lc), trusting only
+/// [`AMAZON_TRUST_ROOTS`]. The default client reads and parses the system's
+/// whole root store (300 files on Debian) at every cold start: ~4 ms of a
+/// ~9 ms cold start here (docs/performance.md, "Cold starts").
+pub fn amazon_trust_https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    let trust = tls::TrustStore::empty().with_native_roots(false).with_pem_certificate(AMAZON_TRUST_ROOTS);
+    let builder = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
+    match tls::TlsContext::builder().with_trust_store(trust).build() {
+        Ok(context) => builder.tls_context(context).build_https(),
+        // Cannot happen with the certificates above (a test parses them);
+        // the system's roots are the safe fallback.
+        Err(_) => aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+            .build_https(),
+    }
 }
 
 /// `sdk` with bounded timeouts ([`call_timeouts`]) and the retry policy
@@ -243,6 +272,15 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_compiled_in_trust_store_is_the_five_amazon_trust_services_roots() {
+        let pem = std::str::from_utf8(AMAZON_TRUST_ROOTS).unwrap_or_default();
+        assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
+        assert_eq!(pem.matches("-----END CERTIFICATE-----").count(), 5);
+        // Builds without touching the system's root store.
+        let _client = amazon_trust_https_client();
+    }
 
     #[test]
     fn every_client_gets_the_timeouts_and_the_retry_policy() {

@@ -55,6 +55,19 @@ pub struct Config {
     pub function_name: Option<String>,
     /// Rate limits (`DOUYIN_RATE_*`, each `<calls>/<seconds>` or `off`).
     pub rate_limits: RateLimits,
+    /// Which certificates AWS endpoints are trusted by (`DOUYIN_TLS_ROOTS`,
+    /// `amazon` (default) or `native`, the system's whole root store).
+    pub tls_roots: TlsRoots,
+}
+
+/// The trust store of the SDK's HTTPS client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsRoots {
+    /// Amazon Trust Services' roots only, compiled in: no root store to load
+    /// at cold start.
+    Amazon,
+    /// The system's root store (e.g. behind a TLS-inspecting proxy).
+    Native,
 }
 
 /// Crates (target prefixes) whose debug and trace output carries request or
@@ -210,6 +223,16 @@ impl Config {
                 }
             },
             function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
+            tls_roots: match get("DOUYIN_TLS_ROOTS").as_deref().map(str::trim) {
+                None | Some("amazon") => TlsRoots::Amazon,
+                Some("native") => TlsRoots::Native,
+                Some(other) => {
+                    return Err(ConfigError {
+                        variable: "DOUYIN_TLS_ROOTS",
+                        problem: format!("expected amazon or native, found {other:?}"),
+                    });
+                }
+            },
             rate_limits: RateLimits {
                 register_ip: rate("DOUYIN_RATE_REGISTER_IP", defaults.register_ip)?,
                 login_ip: rate("DOUYIN_RATE_LOGIN_IP", defaults.login_ip)?,
@@ -246,6 +269,7 @@ impl Config {
             s3_path_style: true,
             function_name: None,
             rate_limits: RateLimits::OFF,
+            tls_roots: TlsRoots::Amazon,
         }
     }
 
@@ -307,6 +331,17 @@ mod tests {
         assert_eq!(config.argon2, Argon2Cost::OWASP);
         assert_eq!(config.token_ttl, Duration::from_secs(604_800));
         assert!(matches!(config.jwt_secret, SecretSource::SecretsManager(_)));
+    }
+
+    #[test]
+    fn aws_endpoints_are_trusted_by_amazon_roots_unless_told_native() {
+        assert_eq!(Config::from_lookup(lookup(&BASE)).unwrap().tls_roots, TlsRoots::Amazon);
+        let mut pairs = BASE.to_vec();
+        pairs.push(("DOUYIN_TLS_ROOTS", "native"));
+        assert_eq!(Config::from_lookup(lookup(&pairs)).unwrap().tls_roots, TlsRoots::Native);
+        pairs.push(("DOUYIN_TLS_ROOTS", "all"));
+        let pairs: Vec<_> = pairs.into_iter().filter(|(_, v)| *v != "native").collect();
+        assert_eq!(Config::from_lookup(lookup(&pairs)).unwrap_err().variable, "DOUYIN_TLS_ROOTS");
     }
 
     #[test]
