@@ -12,7 +12,7 @@
 //! ratios to the baselines measured in the same run.
 // A benchmark's output is its table on stdout.
 #![allow(clippy::print_stdout)]
-#![allow(clippy::print_stdout)] // the table is its output
+
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
