@@ -10,7 +10,7 @@
 //! microseconds); the embedded tier takes them all.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use futures_util::FutureExt as _;
 use futures_util::stream::{self, StreamExt as _};
@@ -225,12 +225,8 @@ async fn an_aws_failure_answers_the_generic_50000_and_logs_its_cause() {
     let table = FaultInjector::new();
     let t = TestApp::with_faults(Faults { table: Some(table.clone()), ..Faults::default() }).await;
     let alice = t.new_user("alice").await;
-    let log = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let writer = {
-        let log = Arc::clone(&log);
-        move || LogWriter(Arc::clone(&log))
-    };
-    let subscriber = tracing_subscriber::fmt().with_writer(writer).with_ansi(false).finish();
+    let log = tests::logs::LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt().with_writer(log.clone()).with_ansi(false).finish();
     let reply = {
         let _scope = tracing::subscriber::set_default(subscriber);
         table.fail_next(Fault::Refused);
@@ -238,19 +234,6 @@ async fn an_aws_failure_answers_the_generic_50000_and_logs_its_cause() {
     };
     assert_eq!((reply.http_status, reply.code(), reply.msg()), (500, 50000, "internal error"));
     assert!(!reply.body.to_string().contains("injected"), "{}", reply.body);
-    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    let log = log.text();
     assert!(log.contains("request failed") && log.contains(FAULT_TEXT), "{log}");
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }

@@ -9,35 +9,12 @@
 //! one thread), so other tests running in parallel neither add to it nor
 //! see it.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use lambda_http::http::Method;
 use shared::config::Config;
 use shared::domain::Username;
+use tests::logs::LogBuffer;
 use tests::{TEST_SECRET, TestApp, fixture, session_of};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::MakeWriter;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
 
 /// The filter a deployment gets from `DOUYIN_LOG=<level>` (through `Config`,
 /// as at cold start).
@@ -113,7 +90,7 @@ async fn no_secret_reaches_the_logs_at_any_level() {
     // keeping it out keeps the capture to requests.
     let t = TestApp::new().await;
     let broken = TestApp::without_storage().await;
-    let captured = Captured::default();
+    let captured = LogBuffer::default();
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(deployed_filter("trace"))
         .json()
@@ -125,7 +102,7 @@ async fn no_secret_reaches_the_logs_at_any_level() {
         let _capture = tracing::subscriber::set_default(subscriber);
         scenario(&t, &broken).await
     };
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     // The capture works: it holds the requests, refusals and the fault.
     assert!(logs.contains("request served"), "nothing captured");
     assert!(logs.contains("request refused") && logs.contains("request failed"), "{logs}");

@@ -226,33 +226,17 @@ async fn the_consumer_and_the_ingest_count_what_they_stored() {
 /// Log lines written while `work` runs on this thread, as the Lambda
 /// functions write them (`telemetry::json`), parsed.
 async fn json_logs<F: std::future::Future>(work: F) -> (F::Output, Vec<Value>) {
-    let buffer = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let writer = {
-        let buffer = Arc::clone(&buffer);
-        move || Capture(Arc::clone(&buffer))
-    };
+    let buffer = tests::logs::LogBuffer::default();
+    let writer = buffer.clone();
     let output = {
         // The test runtime runs everything on this thread: every line of the
         // work comes here, and no other test's.
         let _guard = tracing::subscriber::set_default(shared::telemetry::json("info", writer));
         work.await
     };
-    let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+    let text = buffer.text();
     let lines = text.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))).collect();
     (output, lines)
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// A request as Lambda delivers it: with the invocation's context.

@@ -11,6 +11,7 @@
 pub mod faults;
 pub mod http;
 pub mod invariants;
+pub mod logs;
 pub mod scenario;
 pub mod snapshot;
 
