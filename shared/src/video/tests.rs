@@ -427,6 +427,31 @@ mod props {
             check(&bytes)?;
         }
 
+        /// The container intact, the first frame or its parameter sets (`avcC`: SPS, PPS) corrupt:
+        /// this is what reaches the SPS checks and the decoder.
+        #[test]
+        fn corrupt_first_frame_or_parameter_sets_are_decoded_or_refused(
+            which in prop::sample::select(vec![0usize, 1, 3, 4, 5, 6, 10, 11, 12]),
+            in_avcc in any::<bool>(),
+            flips in prop::collection::vec((0.0..1.0f64, 1u8..=255), 1..6),
+            cut in prop::option::of(0.0..1.0f64),
+        ) {
+            let original = &fixtures()[which];
+            let probed = probe::probe(original).unwrap();
+            let region = if in_avcc { probed.avcc } else { probed.sample };
+            let start = region.as_ptr() as usize - original.as_ptr() as usize;
+            let len = region.len();
+            let mut bytes = original.clone();
+            for (at, mask) in flips {
+                bytes[start + ((len as f64 * at) as usize).min(len - 1)] ^= mask;
+            }
+            if let Some(cut) = cut {
+                // Cut inside the region: the sample then runs past the file.
+                bytes.truncate(start + (len as f64 * cut) as usize);
+            }
+            check(&bytes)?;
+        }
+
         /// A box declaring more bytes than its file or parent holds is refused, not allocated.
         #[test]
         fn a_box_larger_than_its_file_is_refused(which in 0..FIXTURES.len(), kind in 0..KINDS.len(), extra in 1u64..u64::from(u32::MAX)) {
