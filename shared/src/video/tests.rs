@@ -386,10 +386,34 @@ mod props {
             }
         }
         prop_assert_eq!(tests_caught_panics(), 0, "a panic reached the last line of defence");
+        if let Some(peak) = vm_peak() {
+            prop_assert!(peak < MAX_VM_PEAK, "the test process reserved {} MiB at its peak", peak >> 20);
+        }
         // Generous (debug build, two cores shared with other tests): a hang or a quadratic walk
         // takes far longer; a 1080p decode takes well under a second.
         prop_assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
         Ok(())
+    }
+
+    /// The most address space the test process may have reserved at any time. Whatever other tests
+    /// run alongside, it stays far below this (about 1 GiB with the allocator's per-thread arenas);
+    /// a buffer sized from a forged count or box size (2^32 and up) would cross it, even reserved
+    /// and never touched (as `mp4parse`'s fallible reservations are).
+    const MAX_VM_PEAK: u64 = 4 << 30;
+
+    /// `VmPeak` of this process (Linux), in bytes.
+    fn vm_peak() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmPeak:"))?;
+        let kib: u64 = line.trim_start_matches("VmPeak:").trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kib << 10)
+    }
+
+    #[test]
+    fn vm_peak_is_read() {
+        let peak = vm_peak();
+        eprintln!("VmPeak {:?} MiB", peak.map(|p| p >> 20));
+        assert!(!cfg!(target_os = "linux") || peak.is_some());
     }
 
     proptest! {
