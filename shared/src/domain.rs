@@ -337,4 +337,139 @@ mod tests {
         }
         assert!(UserId::parse("user_id", "9007199254740991").is_ok());
     }
+
+    /// Property tests: every parser takes any string without panicking, and accepts exactly the
+    /// values its documentation describes (a reference model written from the doc comments).
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Strings rich in what the parsers care about: white space, control characters, digits,
+        /// multi-byte characters, `#`; up to 600 characters (past every limit).
+        fn text() -> impl Strategy<Value = String> {
+            let interesting = prop_oneof![
+                4 => any::<char>(),
+                2 => prop::sample::select(vec![' ', '\t', '\n', '\r', '\u{7}', '\u{85}', '\u{a0}', '\u{3000}', '#']),
+                2 => prop::char::range('a', 'z'),
+                2 => prop::char::range('0', '9'),
+                1 => prop::sample::select(vec!['字', '密', '😀', '\u{301}']),
+            ];
+            prop::collection::vec(interesting, 0..600).prop_map(String::from_iter)
+        }
+
+        /// What a trimmed text parser documents: 1 to `max` characters after trimming, no control.
+        fn text_ok(raw: &str, max: usize) -> bool {
+            let text = raw.trim();
+            (1..=max).contains(&text.chars().count()) && !text.chars().any(char::is_control)
+        }
+
+        fn refused<T: std::fmt::Debug>(result: Result<T>, field: &str) -> std::result::Result<(), TestCaseError> {
+            let error = result.unwrap_err();
+            prop_assert_eq!(error.status_code(), 10001);
+            prop_assert!(error.to_string().starts_with(&format!("{field}: ")), "{}", error);
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(crate::proptest_config(256))]
+
+            #[test]
+            fn username_accepts_exactly_the_documented_names(raw in text()) {
+                let model = text_ok(&raw, Username::MAX_CHARS) && !raw.trim().chars().any(char::is_whitespace);
+                match Username::parse("username", &raw) {
+                    Ok(name) => {
+                        prop_assert!(model, "accepted {:?}", raw);
+                        prop_assert_eq!(name.as_str(), raw.trim());
+                    }
+                    result => {
+                        prop_assert!(!model, "refused {:?}", raw);
+                        refused(result, "username")?;
+                    }
+                }
+            }
+
+            #[test]
+            fn password_accepts_exactly_6_to_32_bytes_without_control(raw in text()) {
+                let model = (6..=32).contains(&raw.len()) && !raw.chars().any(char::is_control);
+                match Password::parse("password", &raw) {
+                    Ok(password) => {
+                        prop_assert!(model, "accepted {:?}", raw);
+                        prop_assert_eq!(password.expose(), raw.as_str());
+                        prop_assert_eq!(format!("{password:?}"), "Password(<redacted>)");
+                    }
+                    result => {
+                        prop_assert!(!model, "refused {:?}", raw);
+                        refused(result, "password")?;
+                    }
+                }
+            }
+
+            #[test]
+            fn texts_accept_exactly_trimmed_bounded_text(raw in text()) {
+                let title = VideoTitle::parse("title", &raw);
+                prop_assert_eq!(title.is_ok(), text_ok(&raw, VideoTitle::MAX_CHARS));
+                match title {
+                    Ok(title) => prop_assert_eq!(title.as_str(), raw.trim()),
+                    result => refused(result, "title")?,
+                }
+                let comment = CommentText::parse("comment_text", &raw);
+                prop_assert_eq!(comment.is_ok(), text_ok(&raw, CommentText::MAX_CHARS));
+                match comment {
+                    Ok(comment) => prop_assert_eq!(comment.as_str(), raw.trim()),
+                    result => refused(result, "comment_text")?,
+                }
+                let message = MessageText::parse("content", &raw);
+                prop_assert_eq!(message.is_ok(), text_ok(&raw, MessageText::MAX_CHARS));
+                match message {
+                    Ok(message) => prop_assert_eq!(message.as_str(), raw.trim()),
+                    result => refused(result, "content")?,
+                }
+            }
+
+            #[test]
+            fn ids_accept_any_text_and_only_1_to_2_pow_53(raw in text()) {
+                match UserId::parse("user_id", &raw) {
+                    Ok(UserId(id)) => {
+                        prop_assert!((1..=MAX_SAFE_INTEGER).contains(&id));
+                        prop_assert_eq!(raw.trim().parse::<u64>(), Ok(id));
+                    }
+                    result => refused(result, "user_id")?,
+                }
+            }
+
+            #[test]
+            fn ids_round_trip_and_refuse_past_the_limit(id in any::<u64>(), pad in "[ \t]{0,2}") {
+                let parsed = parse_id("video_id", &format!("{pad}{id}{pad}"));
+                if (1..=MAX_SAFE_INTEGER).contains(&id) {
+                    prop_assert_eq!(parsed.unwrap(), id);
+                } else {
+                    refused(parsed, "video_id")?;
+                }
+            }
+
+            #[test]
+            fn cursors_accept_any_text_and_only_their_shape(raw in text()) {
+                match parse_cursor("cursor", &raw) {
+                    Ok(cursor) => {
+                        let (a, b) = cursor.split_once('#').unwrap();
+                        prop_assert!(a.len() == 16 && b.len() == 16, "{}", cursor);
+                        prop_assert!(a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit()), "{}", cursor);
+                    }
+                    result => refused(result, "cursor")?,
+                }
+            }
+
+            #[test]
+            fn cursors_round_trip(cursor in "[0-9]{16}#[0-9]{16}") {
+                prop_assert_eq!(parse_cursor("cursor", &format!(" {cursor}\t")).unwrap(), cursor);
+            }
+
+            #[test]
+            fn feed_cursor_is_never_after_now(latest in any::<Option<i64>>(), now in 0u64..(1 << 50)) {
+                let cursor = feed_cursor(latest, now);
+                prop_assert!((1..=now + 1).contains(&cursor), "{:?} at {} gave {}", latest, now, cursor);
+            }
+        }
+    }
 }

@@ -35,3 +35,22 @@ pub mod videos;
 
 pub use app::App;
 pub use error::{Error, Result};
+
+/// Settings of the property tests ("fuzz properties"): `default_cases` cases from a fixed seed, so
+/// that CI runs the same inputs every time and a failure reproduces. `PROPTEST_CASES` and
+/// `PROPTEST_RNG_SEED` override both for a longer or different run (docs/security.md, "Bad input").
+/// No failure file is written: a failing input is printed, and kept as a plain `#[test]`.
+#[cfg(test)]
+pub(crate) fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
+    use proptest::test_runner::{Config, RngAlgorithm, RngSeed};
+    let mut config = Config::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = default_cases;
+    }
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = RngSeed::Fixed(20261124);
+    }
+    config.rng_algorithm = RngAlgorithm::ChaCha;
+    config.failure_persistence = None;
+    config
+}

@@ -227,3 +227,282 @@ fn truncated_and_mutated_inputs_never_panic() {
     assert!(accepted > 0 && accepted < inputs, "{accepted} of {inputs} accepted");
     assert!(started.elapsed().as_secs() < 20, "took {:?}", started.elapsed());
 }
+
+/// Property tests ("fuzz properties") of the probe and the cover: arbitrary bytes, and mutations of
+/// every fixture (bit flips, truncation, box-size corruption, splices, insertions and deletions).
+/// `probe` runs on every input; the cover decode (`inspect`) only on inputs the probe accepts.
+mod props {
+    use std::time::{Duration, Instant};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Every ISO BMFF fixture, accepted or refused (the WebM and text files are in `arbitrary`'s
+    /// reach anyway).
+    const FIXTURES: [&str; 13] = [
+        "h264-320x240-2s.mp4",
+        "h264-aac-640x360-1s.mp4",
+        "h264-1920x1080-1s.mp4",
+        "h264-320x240-1s.mov",
+        "h264-level6-320x240.mp4",
+        "portrait-red-360x640-1s.mp4",
+        "h264-rotated90-320x240-1s.mp4",
+        "hevc-320x240-1s.mp4",
+        "truncated.mp4",
+        "h264-fragmented-320x240-1s.mp4",
+        "h264-10bit-320x240.mp4",
+        "h264-interlaced-320x240.mp4",
+        "h264-8192x4320-1frame.mp4",
+    ];
+
+    /// Box types whose size field the corruption targets (containers, tables, entries, payload).
+    const KINDS: [&[u8; 4]; 18] = [
+        b"ftyp", b"moov", b"mvhd", b"trak", b"tkhd", b"mdia", b"mdhd", b"hdlr", b"minf", b"stbl", b"stsd", b"avc1",
+        b"avcC", b"stts", b"stsc", b"stsz", b"stco", b"mdat",
+    ];
+
+    fn fixtures() -> &'static [Vec<u8>] {
+        static CELL: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+        CELL.get_or_init(|| FIXTURES.iter().map(|name| fixture(name)).collect())
+    }
+
+    /// One change to a file; offsets are fractions of its length so they always land inside.
+    #[derive(Clone, Debug)]
+    enum Mutation {
+        /// XOR one bit of the byte at this fraction.
+        FlipBit(f64, u8),
+        /// Set the byte at this fraction.
+        SetByte(f64, u8),
+        /// Keep only this fraction of the file.
+        Truncate(f64),
+        /// Set the 32-bit size field of the n-th box of a type (n modulo its occurrences).
+        BoxSize(usize, usize, SizeValue),
+        /// Copy `len` bytes from one fraction over another (a splice within the file).
+        Splice(f64, f64, usize),
+        /// Insert bytes at a fraction.
+        Insert(f64, Vec<u8>),
+        /// Delete `len` bytes at a fraction.
+        Delete(f64, usize),
+    }
+
+    /// What a corrupted size field says.
+    #[derive(Clone, Debug)]
+    enum SizeValue {
+        /// 0 (to the end), 1 (a 64-bit size follows), 7 (below the header), `u32::MAX`.
+        Fixed(u32),
+        /// The original size plus or minus a little.
+        Nudge(i32),
+        /// Anything.
+        Any(u32),
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        let fraction = 0.0..1.0f64;
+        let size = prop_oneof![
+            prop::sample::select(vec![0u32, 1, 7, 8, 16, u32::MAX]).prop_map(SizeValue::Fixed),
+            (-16i32..=16).prop_map(SizeValue::Nudge),
+            any::<u32>().prop_map(SizeValue::Any),
+        ];
+        prop_oneof![
+            3 => (fraction.clone(), 0u8..8).prop_map(|(at, bit)| Mutation::FlipBit(at, bit)),
+            2 => (fraction.clone(), any::<u8>()).prop_map(|(at, byte)| Mutation::SetByte(at, byte)),
+            1 => fraction.clone().prop_map(Mutation::Truncate),
+            3 => (0..KINDS.len(), 0usize..4, size).prop_map(|(kind, nth, size)| Mutation::BoxSize(kind, nth, size)),
+            1 => (fraction.clone(), fraction.clone(), 1usize..512).prop_map(|(from, to, len)| Mutation::Splice(from, to, len)),
+            1 => (fraction.clone(), prop::collection::vec(any::<u8>(), 1..64)).prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
+            1 => (fraction, 1usize..256).prop_map(|(at, len)| Mutation::Delete(at, len)),
+        ]
+    }
+
+    fn at(bytes: &[u8], fraction: f64) -> usize {
+        ((bytes.len() as f64 * fraction) as usize).min(bytes.len().saturating_sub(1))
+    }
+
+    /// Offsets of the size fields of the boxes of type `kind` (by name: good enough on fixtures).
+    fn size_fields(bytes: &[u8], kind: &[u8; 4]) -> Vec<usize> {
+        bytes.windows(4).enumerate().filter(|(i, w)| *i >= 4 && w == kind).map(|(i, _)| i - 4).collect()
+    }
+
+    fn apply(bytes: &mut Vec<u8>, mutation: &Mutation) {
+        if bytes.is_empty() {
+            return;
+        }
+        match *mutation {
+            Mutation::FlipBit(f, bit) => {
+                let i = at(bytes, f);
+                bytes[i] ^= 1 << bit;
+            }
+            Mutation::SetByte(f, byte) => {
+                let i = at(bytes, f);
+                bytes[i] = byte;
+            }
+            Mutation::Truncate(f) => bytes.truncate(at(bytes, f)),
+            Mutation::BoxSize(kind, nth, ref value) => {
+                let fields = size_fields(bytes, KINDS[kind]);
+                let Some(&i) = fields.get(nth % fields.len().max(1)) else { return };
+                let old = u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
+                let new = match *value {
+                    SizeValue::Fixed(v) | SizeValue::Any(v) => v,
+                    SizeValue::Nudge(d) => old.wrapping_add_signed(d),
+                };
+                bytes[i..i + 4].copy_from_slice(&new.to_be_bytes());
+            }
+            Mutation::Splice(from, to, len) => {
+                let (from, to) = (at(bytes, from), at(bytes, to));
+                let len = len.min(bytes.len() - from).min(bytes.len() - to);
+                bytes.copy_within(from..from + len, to);
+            }
+            Mutation::Insert(f, ref extra) => {
+                let i = at(bytes, f);
+                bytes.splice(i..i, extra.iter().copied());
+            }
+            Mutation::Delete(f, len) => {
+                let i = at(bytes, f);
+                let end = (i + len).min(bytes.len());
+                bytes.drain(i..end);
+            }
+        }
+    }
+
+    /// The property every input must have: `probe` and, when it accepts, `inspect` return without
+    /// panicking and in bounded time; an accepted video is within the limits, its sample inside the
+    /// input, its cover the size it reports; nothing panicked behind `catch_unwind`.
+    fn check(bytes: &[u8]) -> std::result::Result<(), TestCaseError> {
+        let started = Instant::now();
+        let probed = probe::probe(bytes);
+        if let Ok(probed) = &probed {
+            prop_assert!(!probed.avcc.is_empty() && !probed.sample.is_empty());
+            let input = bytes.as_ptr_range();
+            prop_assert!(input.contains(&probed.sample.as_ptr()), "the sample is not a slice of the input");
+            match inspect(bytes) {
+                Ok((info, cover)) => {
+                    prop_assert_eq!(fits(info.width, info.height), Ok(()));
+                    prop_assert!(info.duration_ms <= MAX_DURATION_MS);
+                    prop_assert_eq!((cover.width, cover.height), (info.width, info.height));
+                    prop_assert_eq!(&cover.jpeg[..2], &[0xFF, 0xD8]);
+                }
+                Err(error) => prop_assert!(!error.to_string().is_empty()),
+            }
+        }
+        prop_assert_eq!(tests_caught_panics(), 0, "a panic reached the last line of defence");
+        if let Some(peak) = vm_peak() {
+            prop_assert!(peak < MAX_VM_PEAK, "the test process reserved {} MiB at its peak", peak >> 20);
+        }
+        // Generous (debug build, two cores shared with other tests): a hang or a quadratic walk
+        // takes far longer; a 1080p decode takes well under a second.
+        prop_assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+        Ok(())
+    }
+
+    /// The most address space the test process may have reserved at any time. Whatever other tests
+    /// run alongside, it stays far below this (about 1 GiB with the allocator's per-thread arenas);
+    /// a buffer sized from a forged count or box size (2^32 and up) would cross it, even reserved
+    /// and never touched (as `mp4parse`'s fallible reservations are).
+    const MAX_VM_PEAK: u64 = 4 << 30;
+
+    /// `VmPeak` of this process (Linux), in bytes.
+    fn vm_peak() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmPeak:"))?;
+        let kib: u64 = line.trim_start_matches("VmPeak:").trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kib << 10)
+    }
+
+    #[test]
+    fn vm_peak_is_read() {
+        let peak = vm_peak();
+        eprintln!("VmPeak {:?} MiB", peak.map(|p| p >> 20));
+        assert!(!cfg!(target_os = "linux") || peak.is_some());
+    }
+
+    proptest! {
+        #![proptest_config(crate::proptest_config(256))]
+
+        #[test]
+        fn arbitrary_bytes_are_refused_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+            check(&bytes)?;
+            // Without a known first box, nothing else is looked at.
+            let known = bytes.get(4..8).is_some_and(|kind| [b"ftyp", b"moov", b"mdat", b"free"].iter().any(|b| *b == kind));
+            if !known {
+                prop_assert!(inspect(&bytes).is_err());
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_behind_a_real_header_never_panic(
+            cut in 8usize..200,
+            tail in prop::collection::vec(any::<u8>(), 0..4096),
+        ) {
+            let mut bytes = fixtures()[0][..cut].to_vec();
+            bytes.extend(tail);
+            check(&bytes)?;
+        }
+
+        #[test]
+        fn mutated_fixtures_never_panic(
+            which in 0..FIXTURES.len(),
+            mutations in prop::collection::vec(mutation(), 1..5),
+        ) {
+            let mut bytes = fixtures()[which].clone();
+            for m in &mutations {
+                apply(&mut bytes, m);
+            }
+            check(&bytes)?;
+        }
+
+        /// The container intact, the first frame or its parameter sets (`avcC`: SPS, PPS) corrupt:
+        /// this is what reaches the SPS checks and the decoder.
+        #[test]
+        fn corrupt_first_frame_or_parameter_sets_are_decoded_or_refused(
+            which in prop::sample::select(vec![0usize, 1, 3, 4, 5, 6, 10, 11, 12]),
+            in_avcc in any::<bool>(),
+            flips in prop::collection::vec((0.0..1.0f64, 1u8..=255), 1..6),
+            cut in prop::option::of(0.0..1.0f64),
+        ) {
+            let original = &fixtures()[which];
+            let probed = probe::probe(original).unwrap();
+            let region = if in_avcc { probed.avcc } else { probed.sample };
+            let start = region.as_ptr() as usize - original.as_ptr() as usize;
+            let len = region.len();
+            let mut bytes = original.clone();
+            for (at, mask) in flips {
+                bytes[start + ((len as f64 * at) as usize).min(len - 1)] ^= mask;
+            }
+            if let Some(cut) = cut {
+                // Cut inside the region: the sample then runs past the file.
+                bytes.truncate(start + (len as f64 * cut) as usize);
+            }
+            check(&bytes)?;
+        }
+
+        /// A box declaring more bytes than its file or parent holds is refused, not allocated.
+        #[test]
+        fn a_box_larger_than_its_file_is_refused(which in 0..FIXTURES.len(), kind in 0..KINDS.len(), extra in 1u64..u64::from(u32::MAX)) {
+            let mut bytes = fixtures()[which].clone();
+            let Some(&i) = size_fields(&bytes, KINDS[kind]).first() else { return Ok(()) };
+            // Only a real size field (the name also occurs in `ftyp`'s brands: `avc1`).
+            let old = u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
+            if !(8..=(bytes.len() - i) as u64).contains(&u64::from(old)) {
+                return Ok(());
+            }
+            let declared = u32::try_from((bytes.len() - i) as u64 + extra).unwrap_or(u32::MAX);
+            bytes[i..i + 4].copy_from_slice(&declared.to_be_bytes());
+            check(&bytes)?;
+            prop_assert!(probe::probe(&bytes).is_err(), "{} at {} declared {} bytes", String::from_utf8_lossy(KINDS[kind]), i, declared);
+        }
+
+        /// The same with a 64-bit size (`size` 1, then a `largesize` up to 2^64 − 1).
+        #[test]
+        fn a_64_bit_box_size_past_the_file_is_refused(which in 0..FIXTURES.len(), largesize in any::<u64>()) {
+            let mut bytes = fixtures()[which].clone();
+            let Some(&i) = size_fields(&bytes, b"mdat").first() else { return Ok(()) };
+            bytes[i..i + 4].copy_from_slice(&1u32.to_be_bytes());
+            bytes[i + 8..i + 16].copy_from_slice(&largesize.to_be_bytes());
+            check(&bytes)?;
+            if largesize > (bytes.len() - i) as u64 {
+                prop_assert!(probe::probe(&bytes).is_err());
+            }
+        }
+    }
+}
