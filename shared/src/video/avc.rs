@@ -79,10 +79,22 @@ pub(super) fn annex_b(config: &AvcConfig<'_>, sample: &[u8]) -> Result<(Vec<u8>,
     Ok((out, found))
 }
 
+/// NAL unit types of the H.264 extensions (SVC, MVC, 3D-AVC) that are dropped.
+const NAL_PREFIX: u8 = 14;
+const NAL_SUBSET_SPS: u8 = 15;
+const NAL_SLICE_EXTENSION: u8 = 20;
+const NAL_SLICE_EXTENSION_3D: u8 = 21;
+
 fn push_nal(out: &mut Vec<u8>, found: &mut Vec<Sps>, nal: &[u8]) -> Result<(), VideoError> {
     let Some(&header) = nal.first() else {
         return Ok(());
     };
+    // Scalable and multi-view extensions (prefix NAL, subset SPS, slice
+    // extensions): the profiles we accept never carry them, and the decoder
+    // would parse a subset SPS without the size checks an SPS gets here.
+    if matches!(header & 0x1f, NAL_PREFIX | NAL_SUBSET_SPS | NAL_SLICE_EXTENSION | NAL_SLICE_EXTENSION_3D) {
+        return Ok(());
+    }
     out.extend_from_slice(&START_CODE);
     if header & 0x1f == NAL_SPS {
         let (sps, rewritten) = sps::prepare(nal)?;
@@ -97,6 +109,17 @@ fn push_nal(out: &mut Vec<u8>, found: &mut Vec<Sps>, nal: &[u8]) -> Result<(), V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extension_nal_units_never_reach_the_decoder() {
+        let (mut out, mut found) = (Vec::new(), Vec::new());
+        for nal_type in [14u8, 15, 20, 21] {
+            push_nal(&mut out, &mut found, &[0x60 | nal_type, 0xaa, 0xbb]).unwrap();
+        }
+        assert!(out.is_empty(), "{out:?}");
+        push_nal(&mut out, &mut found, &[0x65, 0x88]).unwrap();
+        assert_eq!(out, [&START_CODE[..], &[0x65, 0x88]].concat());
+    }
 
     #[test]
     fn annex_b_refuses_a_nal_length_past_the_sample() {
