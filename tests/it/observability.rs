@@ -4,32 +4,18 @@
 //! caller and the outcome, never a secret.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::SqsEvent;
-use futures_util::future::BoxFuture;
 use lambda_http::http::Method;
 use lambda_http::{Body, Context, LambdaEvent};
 use serde_json::{Value, json};
 use shared::chat::ChatConsumer;
 use shared::metrics::Emitter;
-use shared::queue::{Outgoing, Queue};
 use shared::store::NewMessage;
 use tests::http::put_ticket;
-use tests::{TestApp, fixture, form_encode};
-
-/// A chat queue that keeps what is sent and delivers nothing, so that only
-/// the send path persists and the consumer runs when a test says so.
-#[derive(Debug, Default)]
-struct HeldQueue(Mutex<Vec<Outgoing>>);
-
-impl Queue for HeldQueue {
-    fn send(&self, message: Outgoing) -> BoxFuture<'_, shared::Result<()>> {
-        self.0.lock().unwrap().push(message);
-        Box::pin(async { Ok(()) })
-    }
-}
+use tests::{HeldQueue, TestApp, fixture, form_encode};
 
 /// An application whose metrics lines are kept, and whose chat is held.
 async fn observed(function_name: Option<&str>) -> TestApp {

@@ -491,3 +491,15 @@ fn reply_of(response: lambda_http::Response<Body>) -> Reply {
     };
     Reply { http_status, body, retry_after }
 }
+
+/// A chat queue that keeps what is sent and delivers nothing, so that only
+/// the send path persists and the consumer runs when a test says so.
+#[derive(Debug, Default)]
+pub struct HeldQueue(pub std::sync::Mutex<Vec<shared::queue::Outgoing>>);
+
+impl shared::queue::Queue for HeldQueue {
+    fn send(&self, message: shared::queue::Outgoing) -> futures_util::future::BoxFuture<'_, shared::Result<()>> {
+        self.0.lock().unwrap().push(message);
+        Box::pin(async { Ok(()) })
+    }
+}
