@@ -589,3 +589,17 @@ fn every_custom_metric_the_dashboard_plots_is_one_the_code_emits_with_the_same_d
     }
     assert!(plotted > 0 && searched > 0, "no custom metric on the dashboard");
 }
+
+/// A web client hosted on another origin can call the API: the HTTP API
+/// allows every method the router serves, from the deployer's origins.
+#[test]
+fn the_api_allows_browsers_every_method_of_the_router() {
+    let template = template();
+    let cors = &template["Resources"]["Api"]["Properties"]["CorsConfiguration"];
+    let allowed: BTreeSet<String> =
+        cors["AllowMethods"].as_sequence().unwrap().iter().map(|m| m.as_str().unwrap().to_owned()).collect();
+    for endpoint in ENDPOINTS {
+        assert!(allowed.contains(endpoint.method.as_str()), "{endpoint:?} not allowed by CORS: {allowed:?}");
+    }
+    assert!(format!("{:?}", cors["AllowOrigins"]).contains("WebOrigins"), "origins from the WebOrigins parameter");
+}
