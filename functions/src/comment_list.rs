@@ -10,16 +10,11 @@ use crate::routes::{Endpoint, ErrorFields, RouteKey};
 
 /// Where this endpoint is served (no handler: the fallback routes on this alone).
 pub const ROUTE: RouteKey =
-    RouteKey { name: "comment-list", method: lambda_http::http::Method::GET, path: "/douyin/comment/list/" };
+    RouteKey { name: "comment-list", method: &lambda_http::http::Method::GET, path: "/douyin/comment/list/" };
 
 /// The route.
-pub const ENDPOINT: Endpoint = Endpoint {
-    name: ROUTE.name,
-    method: ROUTE.method,
-    path: ROUTE.path,
-    handler: |app, request| Box::pin(handle(app, request)),
-    error_fields: ErrorFields::EnvelopeOnly,
-};
+pub const ENDPOINT: Endpoint =
+    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 #[derive(Serialize)]
 struct List {

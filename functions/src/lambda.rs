@@ -120,9 +120,14 @@ pub async fn ingest(app: &App, event: LambdaEvent<S3Event>) -> Result<(), lambda
 /// Logging, configuration and the app, once per process. The app lives as
 /// long as the process; leaking it lets every invocation borrow it.
 async fn cold_start() -> Option<&'static App> {
-    let filter = Config::from_env().map(|config| config.log_filter).unwrap_or_else(|_| "info".into());
-    telemetry::init(&filter, LogFormat::Json);
-    match App::from_env().await {
+    // The environment is read once: first for the log filter, then for the app.
+    let config = Config::from_env();
+    telemetry::init(config.as_ref().map_or("info", |config| config.log_filter.as_str()), LogFormat::Json);
+    let app = match config {
+        Ok(config) => App::for_lambda(config).await,
+        Err(error) => Err(error.into()),
+    };
+    match app {
         Ok(app) => Some(Box::leak(Box::new(app))),
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "cold start failed");

@@ -25,12 +25,12 @@ pub enum ErrorFields {
 }
 
 /// Where an endpoint is served, without its handler.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct RouteKey {
     /// The endpoint's word.
     pub name: &'static str,
     /// Its method.
-    pub method: Method,
+    pub method: &'static Method,
     /// Its path, with the trailing slash.
     pub path: &'static str,
 }
@@ -63,13 +63,20 @@ pub struct Endpoint {
     /// The endpoint's word, as in its bin, module, event and SAM id.
     pub name: &'static str,
     /// Its method.
-    pub method: Method,
+    pub method: &'static Method,
     /// Its path, with the trailing slash.
     pub path: &'static str,
     /// Its handler.
     pub handler: Handler,
     /// Extra keys of its error bodies.
     pub error_fields: ErrorFields,
+}
+
+impl Endpoint {
+    /// The endpoint served at `route`.
+    pub const fn new(route: RouteKey, handler: Handler, error_fields: ErrorFields) -> Endpoint {
+        Endpoint { name: route.name, method: route.method, path: route.path, handler, error_fields }
+    }
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -170,8 +177,8 @@ mod tests {
 
     #[test]
     fn the_route_keys_are_the_endpoints_without_handlers() {
-        let keys: Vec<_> = ROUTE_KEYS.iter().map(|k| (k.name, k.method.clone(), k.path)).collect();
-        let endpoints: Vec<_> = ENDPOINTS.iter().map(|e| (e.name, e.method.clone(), e.path)).collect();
+        let keys: Vec<_> = ROUTE_KEYS.iter().map(|k| (k.name, k.method, k.path)).collect();
+        let endpoints: Vec<_> = ENDPOINTS.iter().map(|e| (e.name, e.method, e.path)).collect();
         assert_eq!(keys, endpoints);
     }
 

@@ -11,16 +11,11 @@ use crate::routes::{Endpoint, ErrorFields, RouteKey};
 
 /// Where this endpoint is served (no handler: the fallback routes on this alone).
 pub const ROUTE: RouteKey =
-    RouteKey { name: "user-register", method: lambda_http::http::Method::POST, path: "/douyin/user/register/" };
+    RouteKey { name: "user-register", method: &lambda_http::http::Method::POST, path: "/douyin/user/register/" };
 
 /// The route.
-pub const ENDPOINT: Endpoint = Endpoint {
-    name: ROUTE.name,
-    method: ROUTE.method,
-    path: ROUTE.path,
-    handler: |app, request| Box::pin(handle(app, request)),
-    error_fields: ErrorFields::Session,
-};
+pub const ENDPOINT: Endpoint =
+    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::Session);
 
 #[derive(Serialize)]
 struct Registered {

@@ -41,7 +41,7 @@ async fn a_panicking_handler_answers_the_500_envelope() {
     let t = TestApp::new().await;
     let endpoint = functions::routes::Endpoint {
         name: "panics",
-        method: Method::GET,
+        method: &Method::GET,
         path: "/douyin/panics/",
         handler: |_, _| Box::pin(async { panic!("boom") }),
         error_fields: functions::routes::ErrorFields::EnvelopeOnly,
