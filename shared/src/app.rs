@@ -73,11 +73,11 @@ pub struct Interceptors {
 }
 
 impl App {
-    /// Builds the app of a Lambda function: configuration from the environment,
-    /// SDK configuration from the SDK's usual chain, the signing secret from
+    /// Builds the app of a Lambda function from its configuration (read from
+    /// the environment by the caller, which needs it first for logging): SDK
+    /// configuration from the SDK's usual chain, the signing secret from
     /// Secrets Manager.
-    pub async fn from_env() -> anyhow::Result<App> {
-        let config = Config::from_env()?;
+    pub async fn for_lambda(config: Config) -> anyhow::Result<App> {
         let sdk = load_sdk_config(config.tls_roots).await;
         App::build(config, &sdk, &Endpoints::default(), None).await
     }
@@ -191,9 +191,7 @@ pub fn amazon_trust_https_client() -> aws_sdk_dynamodb::config::SharedHttpClient
         Ok(context) => builder.tls_context(context).build_https(),
         // Cannot happen with the certificates above (a test parses them);
         // the system's roots are the safe fallback.
-        Err(_) => aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
-            .build_https(),
+        Err(_) => builder.build_https(),
     }
 }
 
