@@ -262,33 +262,33 @@ pub struct FeedPage {
 pub async fn feed(app: &App, viewer: Option<UserId>, latest_time: Option<i64>) -> Result<FeedPage> {
     let now = now_ms();
     let cursor = feed_cursor(latest_time, now);
-    let newest = cursor > now;
     let ttl = app.config.feed_cache;
-    let cached = if newest && !ttl.is_zero() { app.feed_cache.get(ttl, Instant::now()) } else { None };
-    let page = match &cached {
-        Some(hit) => hit.items.clone(),
+    let caching = cursor > now && !ttl.is_zero();
+    let cached = if caching { app.feed_cache.get(ttl, Instant::now()) } else { None };
+    let fresh_read = cached.is_none();
+    let (items, read_at) = match cached {
+        Some(hit) => {
+            if viewer.is_none()
+                && let Some(videos) = &hit.anonymous
+            {
+                let next_time = hit.items.last().map_or(cursor, |video| video.created_at_ms);
+                return Ok(FeedPage { videos: videos.as_ref().clone(), next_time });
+            }
+            (hit.items, hit.read_at)
+        }
         None => {
+            let read_at = Instant::now();
             let items = app.table.feed(app.config.feed_shards, cursor, PAGE_SIZE + 1).await?;
-            whole_milliseconds(items, PAGE_SIZE)
+            (whole_milliseconds(items, PAGE_SIZE), read_at)
         }
     };
-    let next_time = page.last().map_or(cursor, |video| video.created_at_ms);
-    if let (Some(hit), None) = (&cached, viewer)
-        && let Some(videos) = &hit.anonymous
-    {
-        return Ok(FeedPage { videos: videos.as_ref().clone(), next_time });
-    }
-    let videos = views(app, page.clone(), viewer).await?;
-    if newest && !ttl.is_zero() {
+    let next_time = items.last().map_or(cursor, |video| video.created_at_ms);
+    // Kept when it adds to the cache: a new read, or a guest's rendering.
+    let kept = (caching && (fresh_read || viewer.is_none())).then(|| items.clone());
+    let videos = views(app, items, viewer).await?;
+    if let Some(items) = kept {
         let anonymous = viewer.is_none().then(|| Arc::new(videos.clone()));
-        match cached {
-            Some(hit) => {
-                if anonymous.is_some() {
-                    app.feed_cache.put(CachedFeed { anonymous, ..hit });
-                }
-            }
-            None => app.feed_cache.put(CachedFeed { read_at: Instant::now(), items: page, anonymous }),
-        }
+        app.feed_cache.put(CachedFeed { read_at, items, anonymous });
     }
     Ok(FeedPage { videos, next_time })
 }
