@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use shared::telemetry::CallCount;
 use tests::TestApp;
-use tests::scenario::{cases, cast};
+use tests::scenario::{calls_of, cases, cast};
 
 /// The calls of one request of every case, by label.
 async fn calls_per_case(n: usize) -> BTreeMap<&'static str, CallCount> {
@@ -20,11 +20,7 @@ async fn calls_per_case(n: usize) -> BTreeMap<&'static str, CallCount> {
     t.app.chat_queue = Some(std::sync::Arc::new(tests::HeldQueue::default()));
     let mut calls = BTreeMap::new();
     for case in cases(&cast) {
-        let before = t.app.dynamodb_calls.snapshot();
-        let reply = t.send((case.request)(0)).await;
-        let used = t.app.dynamodb_calls.snapshot() - before;
-        reply.ok();
-        calls.insert(case.label, used);
+        calls.insert(case.label, calls_of(&t, (case.request)(0)).await);
     }
     calls
 }

@@ -5,6 +5,8 @@
 use lambda_http::Body;
 use lambda_http::http::{Method, Request};
 
+use shared::telemetry::CallCount;
+
 use crate::{Session, TestApp, fixture, form_encode};
 
 /// One benchmarked call: a label and how to build its request (the n-th call).
@@ -37,6 +39,15 @@ pub struct Cast {
     pub liked: u64,
     /// The video with `n` comments.
     pub commented: u64,
+}
+
+/// Sends `request` and returns the DynamoDB calls it made; it must succeed.
+pub async fn calls_of(t: &TestApp, request: Request<Body>) -> CallCount {
+    let before = t.app.dynamodb_calls.snapshot();
+    let reply = t.send(request).await;
+    let used = t.app.dynamodb_calls.snapshot() - before;
+    reply.ok();
+    used
 }
 
 /// alice publishes `n` videos; bob likes all of them and comments `n` times on

@@ -17,7 +17,6 @@ use functions::routes::{self, Route};
 use lambda_http::Body;
 use lambda_http::http::Request;
 use shared::config::Argon2Cost;
-use shared::telemetry::CallCount;
 use tests::TestApp;
 use tests::scenario::{self, Case, cases, cast};
 
@@ -67,7 +66,7 @@ async fn main() {
 
 /// Times `iterations` calls of `case` and prints its row.
 async fn measure(t: &TestApp, case: &Case, label: &str, iterations: usize) {
-    let calls = one_call(t, &case.request, 0).await;
+    let calls = scenario::calls_of(t, (case.request)(0)).await;
     for n in 0..iterations / 10 {
         call(t, (case.request)(n + 1)).await;
     }
@@ -97,15 +96,6 @@ async fn call(t: &TestApp, request: Request<Body>) -> Duration {
     let elapsed = started.elapsed();
     assert_eq!(response.status(), 200, "{}", endpoint.name);
     elapsed
-}
-
-/// The DynamoDB calls of one call, checked for success.
-async fn one_call(t: &TestApp, request: &dyn Fn(usize) -> Request<Body>, n: usize) -> CallCount {
-    let before = t.app.dynamodb_calls.snapshot();
-    let reply = t.send(request(n)).await;
-    let after = t.app.dynamodb_calls.snapshot();
-    reply.ok();
-    after - before
 }
 
 /// Logins at the production cost: p50/p99 of a login with 8 running at once,
