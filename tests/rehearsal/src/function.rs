@@ -336,7 +336,6 @@ impl Function {
             }
         };
         invocation.handed = Some(handed_at);
-        self.platform_log_start(instance, &id);
         tokio::select! {
             reply = reply => match reply {
                 Ok(Reply::Response { body, at }) => (Outcome::Response(body), at, true),
@@ -445,10 +444,6 @@ impl Function {
                 started_at: rfc3339(started_at),
             });
         });
-    }
-
-    fn platform_log_start(&self, instance: &Instance, id: &str) {
-        instance.platform_log(&format!("START RequestId: {id} Version: $LATEST"));
     }
 
     /// Lambda's END and REPORT lines (and the timeout line) for one invocation.

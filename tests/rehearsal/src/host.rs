@@ -63,13 +63,18 @@ impl Host {
     /// Serves the Invoke and control APIs on `listener` until `/_host/shutdown`
     /// or `stop` completes, then kills every instance.
     pub async fn serve(self: &Arc<Self>, listener: TcpListener, stop: impl Future<Output = ()>) {
-        let server = tokio::spawn(http::serve(listener, Arc::clone(self), handle));
+        let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(http::serve_until(listener, Arc::clone(self), handle, async {
+            let _ = server_stopped.await;
+        }));
         tokio::select! {
             () = stop => {}
             () = self.stop.notified() => {}
         }
         self.shutdown().await;
-        server.abort();
+        // The answers in progress (the `/_host/shutdown` one among them) are written before returning.
+        let _ = stop_server.send(());
+        let _ = server.await;
     }
 
     /// Kills every instance of every function and waits for them.

@@ -126,7 +126,21 @@ pub struct Instance {
     init_done: watch::Receiver<Option<Instant>>,
     death: watch::Receiver<Option<Death>>,
     kill: mpsc::UnboundedSender<KillReason>,
-    log: Mutex<Option<File>>,
+    log: PlatformLog,
+}
+
+/// Where Lambda's platform lines go: the instance's log, if wanted.
+#[derive(Clone)]
+struct PlatformLog(Arc<Mutex<Option<File>>>);
+
+impl PlatformLog {
+    fn write(&self, line: &str) {
+        if let Ok(mut log) = self.0.lock()
+            && let Some(file) = log.as_mut()
+        {
+            let _ = writeln!(file, "{line}");
+        }
+    }
 }
 
 impl Drop for Instance {
@@ -144,6 +158,7 @@ struct Api {
     arn: String,
     cgroup: Option<Arc<CpuCgroup>>,
     invoke_quota: f64,
+    log: PlatformLog,
 }
 
 impl Instance {
@@ -171,6 +186,8 @@ impl Instance {
             None => None,
         };
 
+        let platform_log =
+            PlatformLog(Arc::new(Mutex::new(if options.platform_log { Some(log.try_clone()?) } else { None })));
         let (jobs_tx, jobs_rx) = mpsc::channel(1);
         let (init_done_tx, init_done_rx) = watch::channel(None);
         let (init_errors_tx, init_errors_rx) = mpsc::unbounded_channel();
@@ -182,6 +199,7 @@ impl Instance {
             arn: config.arn.clone(),
             cgroup: cgroup.clone(),
             invoke_quota: config.cpu.map_or(1.0, |cpu| cpu.invoke_quota),
+            log: platform_log.clone(),
         });
         let server = tokio::spawn(http::serve(listener, api, runtime_api));
 
@@ -237,7 +255,7 @@ impl Instance {
             init_done: init_done_rx,
             death: death_rx,
             kill: kill_tx,
-            log: Mutex::new(options.platform_log.then_some(log)),
+            log: platform_log,
         }))
     }
 
@@ -270,13 +288,9 @@ impl Instance {
         self.jobs.send(job).await.is_ok()
     }
 
-    /// Appends a platform line (START, END, REPORT…) to the instance's log.
+    /// Appends a platform line (END, REPORT…) to the instance's log.
     pub(crate) fn platform_log(&self, line: &str) {
-        if let Ok(mut log) = self.log.lock()
-            && let Some(file) = log.as_mut()
-        {
-            let _ = writeln!(file, "{line}");
-        }
+        self.log.write(line);
     }
 
     /// Peak resident memory of the process (MB), as Lambda's REPORT line shows it.
@@ -431,6 +445,8 @@ async fn next(api: &Api) -> Response<Body> {
     if let Ok(mut current) = api.current.lock() {
         *current = Some((job.request_id.clone(), job.reply));
     }
+    // Lambda's START line comes before anything the function writes for this event.
+    api.log.write(&format!("START RequestId: {} Version: $LATEST", job.request_id));
     let _ = job.handed.send(handed);
     let mut response = Response::builder()
         .status(StatusCode::OK)

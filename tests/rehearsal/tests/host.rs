@@ -496,3 +496,202 @@ async fn lambda_host_serves_a_manifest_and_leaves_no_child_behind() {
     let logs: Vec<PathBuf> = std::fs::read_dir(dir.path().join("logs")).unwrap().map(|e| e.unwrap().path()).collect();
     assert!(logs.iter().any(|p| p.file_name().unwrap() == "f-1.log"), "{logs:?}");
 }
+
+/// Builds the real `route-fallback` bootstrap as it is deployed (no local
+/// engines) and returns its path.
+fn build_route_fallback() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let output = std::process::Command::new(cargo)
+        .current_dir(&root)
+        .args(["build", "--locked", "-p", "functions", "--no-default-features", "--bin", "route-fallback"])
+        .arg("--message-format=json-render-diagnostics")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "cargo build of route-fallback failed");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact" && message["target"]["name"] == "route-fallback")
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .expect("cargo names the route-fallback executable")
+}
+
+/// One real function through the host: `route-fallback` needs no AWS and
+/// answers API Gateway HTTP API (v2) events with the 404/405 envelopes.
+#[tokio::test]
+async fn the_real_route_fallback_answers_api_gateway_events() {
+    let bootstrap = build_route_fallback();
+    let harness = Harness::start(vec![FunctionConfig::new("route-fallback", bootstrap, Some("eu-west-1"))]).await;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("events/route-fallback.json")).unwrap()).unwrap();
+    let envelope = |answer: &Value| -> Value { serde_json::from_str(answer["body"].as_str().unwrap()).unwrap() };
+
+    let response = harness.invoke("route-fallback", event.clone()).await;
+    let answer = ok(&response);
+    assert_eq!(answer["statusCode"], 404);
+    assert_eq!(envelope(&answer)["status_code"], 10004);
+
+    event["rawPath"] = json!("/douyin/user/register/");
+    event["requestContext"]["http"]["path"] = json!("/douyin/user/register/");
+    let answer = ok(&harness.invoke("route-fallback", event).await);
+    assert_eq!(answer["statusCode"], 405);
+    assert_eq!(envelope(&answer)["status_code"], 10001);
+
+    let stats = harness.stats("route-fallback").await;
+    assert_eq!((stats["cold_starts"].as_u64(), stats["invocations"].as_u64()), (Some(1), Some(2)));
+    // Its JSON log lines, with the request id the host gave, are in the instance's log.
+    let log = std::fs::read_to_string(stats["instances"][0]["log"].as_str().unwrap()).unwrap();
+    let id = response.header("x-amzn-requestid").unwrap();
+    assert!(
+        log.lines().any(|line| line.starts_with('{') && line.contains("request refused") && line.contains(id)),
+        "{log}"
+    );
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn an_init_longer_than_its_limit_fails_and_the_process_is_killed() {
+    let harness_logs = tempfile::tempdir().unwrap();
+    let never = harness_logs.path().join("never");
+    let mut config = function("stuck", Some(&format!("hold:{}", never.display())));
+    config.init_timeout = Duration::from_millis(500);
+    let harness = Harness::start(vec![config]).await;
+    let response = harness.invoke("stuck", json!({})).await;
+    let (error_type, message) = failed(&response);
+    assert_eq!(error_type, "Sandbox.Timedout");
+    assert!(message.ends_with("Init timed out after 0.50 seconds"), "{message}");
+    let stats = harness.stats("stuck").await;
+    assert_eq!((stats["timeouts"].as_u64(), stats["live_instances"].as_u64()), (Some(1), Some(0)));
+    assert!(gone(stats["instances"][0]["pid"].as_u64().unwrap()));
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn log_type_tail_returns_the_invocations_log_lines() {
+    let harness = Harness::start(vec![function("f", None)]).await;
+    harness.invoke("f", json!({"action": "pid"})).await;
+    let response = harness.invoke_with("f", &[("X-Amz-Log-Type", "Tail")], br#"{"action": "panic"}"#).await;
+    let id = response.header("x-amzn-requestid").unwrap();
+    let tail = base64::engine::general_purpose::STANDARD.decode(response.header("x-amz-log-result").unwrap()).unwrap();
+    let tail = String::from_utf8(tail).unwrap();
+    assert!(tail.starts_with(&format!("START RequestId: {id}")), "only this invocation's lines: {tail}");
+    assert!(
+        tail.contains("the handler panicked on purpose") && tail.contains(&format!("REPORT RequestId: {id}")),
+        "{tail}"
+    );
+    harness.stop().await;
+}
+
+/// Issue J's hook: with `cpu`, the process runs in its own cgroup at the
+/// init quota until its first `next`, then at the invoke quota.
+#[tokio::test]
+async fn cpu_quotas_follow_the_init_boost_then_the_memory_share() {
+    if let Err(error) = rehearsal::cgroup::CpuCgroup::create("probe", 1.0).and_then(|probe| probe.remove()) {
+        eprintln!(
+            "\n!!!! SKIPPED cpu_quotas_follow_the_init_boost_then_the_memory_share: no writable cgroup cpu \
+             controller ({error}); CPU quotas (issue J) are NOT tested on this machine !!!!\n"
+        );
+        return;
+    }
+    let gate_dir = tempfile::tempdir().unwrap();
+    let gate = gate_dir.path().join("gate");
+    let mut config = function("throttled", Some(&format!("hold:{}", gate.display())));
+    config.cpu = Some(rehearsal::config::CpuQuota { init_quota: 1.0, invoke_quota: 0.25 });
+    let harness = Harness::start(vec![config]).await;
+    let quota_of = |pid: u64| -> f64 {
+        let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+        let dir = cgroups
+            .lines()
+            .find_map(|line| line.split_once(":cpu:").map(|(_, path)| path.to_owned()))
+            .or_else(|| cgroups.lines().find_map(|line| line.strip_prefix("0::").map(str::to_owned)))
+            .unwrap();
+        assert!(dir.contains("lambda-host-"), "the process is in its own cgroup: {cgroups}");
+        let v1 = Path::new("/sys/fs/cgroup/cpu").join(dir.trim_start_matches('/'));
+        if v1.join("cpu.cfs_quota_us").exists() {
+            let read = |file: &str| std::fs::read_to_string(v1.join(file)).unwrap().trim().parse::<f64>().unwrap();
+            read("cpu.cfs_quota_us") / read("cpu.cfs_period_us")
+        } else {
+            let max =
+                std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(dir.trim_start_matches('/')).join("cpu.max"))
+                    .unwrap();
+            let (quota, period) = max.trim().split_once(' ').unwrap();
+            quota.parse::<f64>().unwrap() / period.parse::<f64>().unwrap()
+        }
+    };
+    let invocation = harness.invoke("throttled", json!({"action": "pid"}));
+    let observe = async {
+        let mut child = 0;
+        eventually("the instance is started", async || {
+            child = harness.stats("throttled").await["instances"][0]["pid"].as_u64().unwrap_or(0);
+            child != 0
+        })
+        .await;
+        // Still in init (held by the gate): the init quota.
+        assert_eq!(quota_of(child), 1.0);
+        std::fs::write(&gate, "open").unwrap();
+        child
+    };
+    let (response, child) = tokio::join!(invocation, observe);
+    assert_eq!(pid(&response), child);
+    assert_eq!(quota_of(child), 0.25, "after the first next: the invoke quota");
+    let cgroup_dir = std::fs::read_to_string(format!("/proc/{child}/cgroup")).unwrap();
+    harness.stop().await;
+    let name = cgroup_dir.split("lambda-host-").nth(1).unwrap().lines().next().unwrap().to_owned();
+    let leftovers = [Path::new("/sys/fs/cgroup/cpu"), Path::new("/sys/fs/cgroup")]
+        .iter()
+        .any(|root| root.join(format!("lambda-host-{name}")).exists());
+    assert!(!leftovers, "the cgroup is removed with its process");
+}
+
+/// The AWS SDK's own Lambda client (boto3, where Python has it) calls the
+/// host unchanged: payloads, function errors, log tails, `Event`, and the
+/// modelled `ResourceNotFoundException`.
+#[tokio::test]
+async fn the_aws_sdks_lambda_client_calls_the_host_unchanged() {
+    let has_boto3 =
+        std::process::Command::new("python3").args(["-c", "import boto3"]).status().is_ok_and(|s| s.success());
+    if !has_boto3 {
+        eprintln!(
+            "\n!!!! SKIPPED the_aws_sdks_lambda_client_calls_the_host_unchanged: python3 has no boto3; the Invoke API \
+             is tested over raw HTTP only !!!!\n"
+        );
+        return;
+    }
+    let harness = Harness::start(vec![function("f", None)]).await;
+    let script = r#"
+import base64, json, sys, boto3
+from botocore.config import Config
+c = boto3.client("lambda", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="AKID",
+                 aws_secret_access_key="secret", config=Config(retries={"max_attempts": 1}))
+r = c.invoke(FunctionName="f", Payload=json.dumps({"action": "echo", "n": 1}))
+assert (r["StatusCode"], r["ExecutedVersion"]) == (200, "$LATEST"), r
+assert "FunctionError" not in r and json.load(r["Payload"]) == {"action": "echo", "n": 1}
+r = c.invoke(FunctionName="arn:aws:lambda:us-east-1:123456789012:function:f", Payload=b'{"action": "error"}', LogType="Tail")
+assert r["FunctionError"] == "Unhandled", r
+assert json.load(r["Payload"])["errorMessage"] == "the handler failed on purpose"
+assert "REPORT RequestId" in base64.b64decode(r["LogResult"]).decode()
+assert c.invoke(FunctionName="f", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+try:
+    c.invoke(FunctionName="nope", Payload=b"{}")
+    raise SystemExit("no error for an unknown function")
+except c.exceptions.ResourceNotFoundException as e:
+    assert "Function not found" in str(e), e
+print("boto3 ok")
+"#;
+    let output = tokio::process::Command::new("python3")
+        .args(["-c", script, &format!("http://{}", harness.address)])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    harness.stop().await;
+}

@@ -4,7 +4,8 @@
 //!
 //! Init, by `TEST_BOOTSTRAP_INIT`: unset or `ok`; `exit` (exits 3 before
 //! polling); `init-error` (posts `/init/error`, then exits 1, as a custom
-//! runtime does); `init-error-hang` (posts it, then never exits).
+//! runtime does); `init-error-hang` (posts it, then never exits); `hold:PATH`
+//! (init lasts until the file PATH exists, at most 30 s).
 //!
 //! Events `{"action": …}`: `echo` (the event back), `env` (the process's
 //! environment), `context` (what the runtime received with the event),
@@ -28,6 +29,16 @@ async fn main() -> Result<(), Error> {
         Ok("init-error-hang") => {
             post_init_error()?;
             std::future::pending::<()>().await;
+        }
+        Ok(other) if other.starts_with("hold:") => {
+            // Init lasts until the file exists (at most 30 s).
+            let path = std::path::Path::new(&other["hold:".len()..]);
+            for _ in 0..3000 {
+                if path.exists() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         }
         _ => {}
     }
