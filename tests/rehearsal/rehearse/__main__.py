@@ -94,6 +94,24 @@ def rehearse_environment(name: str, args: argparse.Namespace, stages: set[int]) 
     return findings
 
 
+def same_as(name: str, args: argparse.Namespace, rehearsed: dict[tuple[Any, ...], str]) -> str | None:
+    """The environment already rehearsed that deploys exactly what `name` deploys (samconfig's
+    `default` and `dev` are one stack on purpose), or None (and `name` is remembered)."""
+    environment = translate_stage.load_environment(args.samconfig, name, Findings())
+    if environment is None:
+        return None
+    key = (
+        environment.stack_name,
+        environment.region,
+        tuple(sorted(environment.parameter_overrides.items())),
+        tuple(sorted(environment.capabilities)),
+    )
+    if key in rehearsed:
+        return rehearsed[key]
+    rehearsed[key] = name
+    return None
+
+
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -117,7 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         translate_stage.config_environments(args.samconfig) if args.config_env == "all" else [args.config_env]
     )
     total = 0
+    rehearsed: dict[tuple[Any, ...], str] = {}
     for name in names:
+        same = same_as(name, args, rehearsed)
+        if same:
+            say(f"==> rehearsal: environment {name}: the same stack, region and parameters as {same}, not deployed twice")
+            continue
         say(f"==> rehearsal: environment {name} ({args.template}, stages {min(args.stages)}-{max(args.stages)})")
         findings = rehearse_environment(name, args, args.stages)
         total += len(findings)

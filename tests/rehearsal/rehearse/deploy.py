@@ -1041,5 +1041,393 @@ def _api_stage(gateway: Any, props: dict[str, Any]) -> None:
     gateway.create_stage(**kwargs)
 
 
-def verify(deployment, state, findings):
-    pass
+# ----------------------------------------------------------------- verify
+
+
+def verify(deployment: Deployment, state: dict[str, Any], findings: Findings) -> None:
+    """Every carried property, as resolved from the template, against what the services report.
+
+    A difference is a stage-2 finding `read-back`: moto (or the adapter) did
+    not store what the template says, so the later stages would check and run
+    something else than AWS would deploy.
+    """
+    def differ(logical_id: str, what: str, want: Any, got: Any) -> None:
+        findings.add(2, "read-back", logical_id, f"{what}: the template says {want!r}, the emulator holds {got!r}")
+
+    def expect(logical_id: str, what: str, want: Any, got: Any) -> None:
+        if _normal(want) != _normal(got):
+            differ(logical_id, what, want, got)
+
+    function_by_name = {f["name"]: f for f in state["functions"].values()}
+    function_by_arn = {f["arn"]: f for f in state["functions"].values()}
+    queue_by_arn = {q["arn"]: q for q in state["queues"].values()}
+    for logical_id, resource in deployment.active.items():
+        kind, props = resource["Type"], deployment.resolved[logical_id]
+        verifier = _VERIFIERS.get(kind)
+        if verifier is None:
+            continue
+        try:
+            verifier(logical_id, props, state, expect, differ, function_by_name, function_by_arn, queue_by_arn, deployment)
+        except (KeyError, TypeError) as error:
+            findings.add(2, "read-back", logical_id, f"not found as deployed ({type(error).__name__}: {error})")
+
+
+def _normal(value: Any) -> Any:
+    """Comparable form: CloudFormation's text numbers and booleans as Python values, lists of dicts sorted."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        if value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if isinstance(value, dict):
+        return {key: _normal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        items = [_normal(item) for item in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True)) if all(isinstance(i, dict) for i in items) else items
+    return value
+
+
+def _tag_map(tags: Any) -> dict[str, str]:
+    return _tags_dict(tags) if tags else {}
+
+
+def _verify_function(logical_id, props, state, expect, differ, by_name, by_arn, queues, deployment) -> None:
+    function = state["functions"][logical_id]
+    expect(logical_id, "Runtime", props.get("Runtime"), function["runtime"])
+    expect(logical_id, "Handler", props.get("Handler"), function["handler"])
+    expect(logical_id, "MemorySize", props.get("MemorySize", 128), function["memory_size"])
+    expect(logical_id, "Timeout", props.get("Timeout", 3), function["timeout"])
+    expect(logical_id, "Role", props["Role"], function["role_arn"])
+    expect(logical_id, "Description", props.get("Description", ""), function["description"])
+    want_env = {k: _env_text(v) for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()}
+    if want_env != function["environment"]:
+        differ(logical_id, "Environment", want_env, function["environment"])
+    expect(logical_id, "Architectures", props.get("Architectures", ["x86_64"]), function["architectures"])
+    expect(logical_id, "TracingConfig", (props.get("TracingConfig") or {}).get("Mode", "PassThrough"), function["tracing"])
+    want_tags = _tag_map(props.get("Tags"))
+    if any(function["tags"].get(key) != value for key, value in want_tags.items()):
+        differ(logical_id, "Tags", want_tags, function["tags"])
+    expect(logical_id, "ReservedConcurrentExecutions", props.get("ReservedConcurrentExecutions"), function["reserved_concurrency"])
+    if not function["code_size"]:
+        differ(logical_id, "Code", props["Code"], "no code")
+
+
+def _verify_role(logical_id, props, state, expect, differ, *_: Any) -> None:
+    role = state["roles"][logical_id]
+    expect(logical_id, "AssumeRolePolicyDocument", props["AssumeRolePolicyDocument"], role["assume_role_policy"])
+    want = {policy["PolicyName"]: policy["PolicyDocument"] for policy in props.get("Policies") or []}
+    expect(logical_id, "Policies", want, role["inline_policies"])
+    expect(logical_id, "ManagedPolicyArns", sorted(props.get("ManagedPolicyArns") or []), sorted(role["managed_policies"]))
+    for arn, document in role["managed_policies"].items():
+        if arn in managed_policies.BY_ARN and _normal(document) != _normal(managed_policies.BY_ARN[arn]):
+            differ(logical_id, f"managed policy {arn}", managed_policies.BY_ARN[arn], document)
+    want_tags = _tag_map(props.get("Tags"))
+    if any(role["tags"].get(key) != value for key, value in want_tags.items()):
+        differ(logical_id, "Tags", want_tags, role["tags"])
+
+
+def _verify_permission(logical_id, props, state, expect, differ, by_name, by_arn, *_: Any) -> None:
+    target = props["FunctionName"]
+    function = by_name.get(target) or by_arn.get(target)
+    if function is None:
+        differ(logical_id, "FunctionName", target, "no such function")
+        return
+    statement = next((p for p in function["permissions"] if p["sid"] == logical_id), None)
+    if statement is None:
+        differ(logical_id, "statement", logical_id, [p["sid"] for p in function["permissions"]])
+        return
+    expect(logical_id, "Principal", props["Principal"], statement["principal"])
+    expect(logical_id, "Action", props["Action"], statement["action"])
+    expect(logical_id, "SourceArn", props.get("SourceArn"), statement["source_arn"])
+    expect(logical_id, "SourceAccount", props.get("SourceAccount"), statement["source_account"])
+
+
+def _verify_mapping(logical_id, props, state, expect, differ, by_name, by_arn, *_: Any) -> None:
+    function = by_name.get(props["FunctionName"]) or by_arn.get(props["FunctionName"])
+    mapping = next(
+        (m for m in state["event_source_mappings"] if function and m["function_arn"] == function["arn"] and m["source_arn"] == props["EventSourceArn"]),
+        None,
+    )
+    if mapping is None:
+        differ(logical_id, "mapping", f"{props['EventSourceArn']} -> {props['FunctionName']}", "none")
+        return
+    expect(logical_id, "BatchSize", props.get("BatchSize", 10), mapping["batch_size"])
+    expect(logical_id, "FunctionResponseTypes", props.get("FunctionResponseTypes", []), mapping["function_response_types"])
+    expect(logical_id, "Enabled", props.get("Enabled", True), mapping["enabled"])
+    if "MaximumBatchingWindowInSeconds" in props:
+        expect(logical_id, "MaximumBatchingWindowInSeconds", props["MaximumBatchingWindowInSeconds"], mapping["maximum_batching_window"])
+
+
+def _verify_invoke_config(logical_id, props, state, expect, differ, by_name, by_arn, *_: Any) -> None:
+    function = by_name.get(props["FunctionName"]) or by_arn.get(props["FunctionName"])
+    config = function["event_invoke_config"] if function else None
+    if config is None:
+        differ(logical_id, "event invoke config", props, None)
+        return
+    expect(logical_id, "MaximumRetryAttempts", props.get("MaximumRetryAttempts"), config["maximum_retry_attempts"])
+    if "MaximumEventAgeInSeconds" in props:
+        expect(logical_id, "MaximumEventAgeInSeconds", props["MaximumEventAgeInSeconds"], config["maximum_event_age_seconds"])
+    destinations = props.get("DestinationConfig") or {}
+    expect(logical_id, "OnFailure", (destinations.get("OnFailure") or {}).get("Destination"), config["on_failure"])
+    expect(logical_id, "OnSuccess", (destinations.get("OnSuccess") or {}).get("Destination"), config["on_success"])
+
+
+_QUEUE_ATTRIBUTES = {
+    "FifoQueue": ("fifo", False),
+    "ContentBasedDeduplication": ("content_based_deduplication", False),
+    "VisibilityTimeout": ("visibility_timeout", 30),
+    "MessageRetentionPeriod": ("retention", 345600),
+    "DelaySeconds": ("delay", 0),
+    "MaximumMessageSize": ("max_message_size", 1048576),  # SQS default since 2025 (1 MiB)
+    "ReceiveMessageWaitTimeSeconds": ("receive_wait", 0),
+    "SqsManagedSseEnabled": ("sse", True),
+    "DeduplicationScope": ("deduplication_scope", None),
+    "FifoThroughputLimit": ("fifo_throughput_limit", None),
+}
+
+
+def _verify_queue(logical_id, props, state, expect, differ, *_: Any) -> None:
+    queue = state["queues"][logical_id]
+    for name, (field, default) in _QUEUE_ATTRIBUTES.items():
+        if name in props or default is not None:
+            expect(logical_id, name, props.get(name, default), queue[field])
+    if "QueueName" in props:
+        expect(logical_id, "QueueName", props["QueueName"], queue["name"])
+    redrive = props.get("RedrivePolicy")
+    got = queue["redrive_policy"]
+    if redrive:
+        if got is None:
+            differ(logical_id, "RedrivePolicy", redrive, None)
+        else:
+            expect(logical_id, "RedrivePolicy.deadLetterTargetArn", redrive["deadLetterTargetArn"], got["dead_letter_target_arn"])
+            expect(logical_id, "RedrivePolicy.maxReceiveCount", redrive["maxReceiveCount"], got["max_receive_count"])
+    elif got is not None:
+        differ(logical_id, "RedrivePolicy", None, got)
+    want_tags = _tag_map(props.get("Tags"))
+    if any(queue["tags"].get(key) != value for key, value in want_tags.items()):
+        differ(logical_id, "Tags", want_tags, queue["tags"])
+
+
+def _keys_of(schema: list[dict[str, str]]) -> tuple[str | None, str | None]:
+    return (
+        next((k["AttributeName"] for k in schema if k["KeyType"] == "HASH"), None),
+        next((k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"), None),
+    )
+
+
+def _verify_table(logical_id, props, state, expect, differ, *_: Any) -> None:
+    table = state["tables"][logical_id]
+    expect(logical_id, "KeySchema", _keys_of(props["KeySchema"]), (table["hash_key"], table["range_key"]))
+    expect(
+        logical_id,
+        "AttributeDefinitions",
+        {d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]},
+        table["attribute_definitions"],
+    )
+    for kind, field in (("GlobalSecondaryIndexes", "gsis"), ("LocalSecondaryIndexes", "lsis")):
+        want = {
+            index["IndexName"]: {
+                "keys": _keys_of(index["KeySchema"]),
+                "projection": index["Projection"].get("ProjectionType"),
+                "non_key_attributes": sorted(index["Projection"].get("NonKeyAttributes") or []),
+            }
+            for index in props.get(kind) or []
+        }
+        got = {
+            name: {"keys": (index["hash_key"], index["range_key"]), "projection": index["projection"], "non_key_attributes": sorted(index["non_key_attributes"])}
+            for name, index in table[field].items()
+        }
+        expect(logical_id, kind, want, got)
+    expect(logical_id, "BillingMode", props.get("BillingMode", "PROVISIONED"), table["billing_mode"])
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl:
+        want_status = "ENABLED" if _truthy(ttl.get("Enabled")) else "DISABLED"
+        expect(logical_id, "TimeToLiveSpecification", (want_status, ttl["AttributeName"] if want_status == "ENABLED" else None),
+               (table["ttl"]["status"], table["ttl"]["attribute"] if table["ttl"]["status"] == "ENABLED" else None))
+    pitr = _truthy((props.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled"))
+    expect(logical_id, "PointInTimeRecoverySpecification", pitr, table["pitr"])
+    expect(logical_id, "DeletionProtectionEnabled", _truthy(props.get("DeletionProtectionEnabled")), table["deletion_protection"])
+    want_tags = _tag_map(props.get("Tags"))
+    if any(table["tags"].get(key) != value for key, value in want_tags.items()):
+        differ(logical_id, "Tags", want_tags, table["tags"])
+
+
+def _verify_bucket(logical_id, props, state, expect, differ, *_: Any) -> None:
+    bucket = state["buckets"][logical_id]
+    if "BucketName" in props:
+        expect(logical_id, "BucketName", props["BucketName"], bucket["name"])
+    if "BucketEncryption" in props:
+        want = [
+            rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+            for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        got = [rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for rule in bucket["encryption"] or []]
+        expect(logical_id, "BucketEncryption", want, got)
+    if "PublicAccessBlockConfiguration" in props:
+        expect(logical_id, "PublicAccessBlockConfiguration", props["PublicAccessBlockConfiguration"], bucket["public_access_block"])
+    if "OwnershipControls" in props:
+        expect(logical_id, "OwnershipControls", props["OwnershipControls"]["Rules"], bucket["ownership"])
+    if "CorsConfiguration" in props:
+        want = [
+            {"methods": sorted(r["AllowedMethods"]), "origins": sorted(r["AllowedOrigins"]), "headers": sorted(r.get("AllowedHeaders", [])), "max_age": r.get("MaxAge")}
+            for r in props["CorsConfiguration"]["CorsRules"]
+        ]
+        got = [
+            {"methods": sorted(r["AllowedMethods"]), "origins": sorted(r["AllowedOrigins"]), "headers": sorted(r.get("AllowedHeaders", [])), "max_age": r.get("MaxAgeSeconds")}
+            for r in bucket["cors"] or []
+        ]
+        expect(logical_id, "CorsConfiguration", want, got)
+    notification = props.get("NotificationConfiguration") or {}
+    for source, kind, target, field in (
+        ("LambdaConfigurations", "lambda", "Function", "function_arn"),
+        ("QueueConfigurations", "queue", "Queue", "queue_arn"),
+        ("TopicConfigurations", "topic", "Topic", "topic_arn"),
+    ):
+        want = []
+        for item in notification.get(source) or []:
+            rules = ((item.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+            want.append({
+                "target": item[target],
+                "events": [item["Event"]],
+                "prefix": next((r["Value"] for r in rules if r["Name"].lower() == "prefix"), ""),
+                "suffix": next((r["Value"] for r in rules if r["Name"].lower() == "suffix"), ""),
+            })
+        got = [
+            {"target": n[field], "events": n["events"], "prefix": n["prefix"], "suffix": n["suffix"]}
+            for n in bucket["notifications"][kind]
+        ]
+        expect(logical_id, f"NotificationConfiguration.{source}", want, got)
+    want_tags = _tag_map(props.get("Tags"))
+    if any(bucket["tags"].get(key) != value for key, value in want_tags.items()):
+        differ(logical_id, "Tags", want_tags, bucket["tags"])
+
+
+def _verify_bucket_policy(logical_id, props, state, expect, differ, *_: Any) -> None:
+    bucket = next((b for b in state["buckets"].values() if b["name"] == props["Bucket"]), None)
+    if bucket is None:
+        differ(logical_id, "Bucket", props["Bucket"], "no such bucket")
+        return
+    expect(logical_id, "PolicyDocument", props["PolicyDocument"], bucket["policy"])
+
+
+def _verify_secret(logical_id, props, state, expect, differ, *_: Any) -> None:
+    secret = state["secrets"][logical_id]
+    if not secret["has_value"]:
+        differ(logical_id, "GenerateSecretString", "a generated value", "no value")
+    if "Description" in props:
+        expect(logical_id, "Description", props["Description"], secret["description"])
+
+
+def _verify_topic(logical_id, props, state, expect, differ, *_: Any) -> None:
+    topic = state["topics"][logical_id]
+    if "DisplayName" in props:
+        expect(logical_id, "DisplayName", props["DisplayName"], topic["display_name"])
+
+
+def _verify_subscription(logical_id, props, state, expect, differ, *_: Any) -> None:
+    topic = next((t for t in state["topics"].values() if t["arn"] == props["TopicArn"]), None)
+    found = topic and any(s["protocol"] == props["Protocol"] and s["endpoint"] == props["Endpoint"] for s in topic["subscriptions"])
+    if not found:
+        differ(logical_id, "subscription", f"{props['Protocol']}:{props['Endpoint']}", topic["subscriptions"] if topic else None)
+
+
+def _verify_alarm(logical_id, props, state, expect, differ, *_: Any) -> None:
+    alarm = state["alarms"][logical_id]
+    for name, field in (
+        ("Namespace", "namespace"),
+        ("MetricName", "metric_name"),
+        ("Statistic", "statistic"),
+        ("ExtendedStatistic", "extended_statistic"),
+        ("Period", "period"),
+        ("EvaluationPeriods", "evaluation_periods"),
+        ("DatapointsToAlarm", "datapoints_to_alarm"),
+        ("Threshold", "threshold"),
+        ("ComparisonOperator", "comparison_operator"),
+        ("TreatMissingData", "treat_missing_data"),
+        ("AlarmActions", "alarm_actions"),
+        ("OKActions", "ok_actions"),
+    ):
+        if name in props:
+            expect(logical_id, name, props[name], alarm[field])
+    if "Dimensions" in props:
+        expect(logical_id, "Dimensions", {d["Name"]: d["Value"] for d in props["Dimensions"]}, alarm["dimensions"])
+    if "Metrics" in props:
+        expect(logical_id, "Metrics", sorted(m["Id"] for m in props["Metrics"]), sorted(m["Id"] for m in alarm["metrics"]))
+
+
+def _verify_dashboard(logical_id, props, state, expect, differ, *_: Any) -> None:
+    dashboard = state["dashboards"][logical_id]
+    expect(logical_id, "DashboardBody", json.loads(props["DashboardBody"]), dashboard["body"])
+
+
+def _verify_log_group(logical_id, props, state, expect, differ, *_: Any) -> None:
+    name = props.get("LogGroupName")
+    group = state["log_groups"].get(name) if name else next((g for g in state["log_groups"].values() if g["logical_id"] == logical_id), None)
+    if group is None:
+        differ(logical_id, "LogGroupName", name, "no such log group")
+        return
+    expect(logical_id, "RetentionInDays", props.get("RetentionInDays"), group["retention_in_days"])
+
+
+def _verify_api(logical_id, props, state, expect, differ, by_name, by_arn, *_: Any) -> None:
+    api = state["http_apis"][logical_id]
+    body = props.get("Body") or {}
+    want = {
+        key: {"uri": integration["uri"], "format": str(integration.get("payloadFormatVersion", "2.0"))}
+        for key, integration in route_keys_of_body(body).items()
+    }
+    got = {key: {"uri": route["integration_uri"], "format": route["payload_format_version"]} for key, route in api["routes"].items()}
+    for key in sorted(set(want) | set(got)):
+        if want.get(key) != got.get(key):
+            differ(logical_id, f"route {key}", want.get(key), got.get(key))
+    cors = body.get("x-amazon-apigateway-cors")
+    if cors:
+        got_cors = api["cors"] or {}
+        for key, field in (("allowOrigins", "allow_origins"), ("allowMethods", "allow_methods"), ("allowHeaders", "allow_headers"), ("maxAge", "max_age")):
+            if key in cors:
+                expect(logical_id, f"cors {key}", cors[key], got_cors.get(field))
+    expect(logical_id, "name", (body.get("info") or {}).get("title"), api["name"])
+
+
+def _verify_stage(logical_id, props, state, expect, differ, *_: Any) -> None:
+    api = next((a for a in state["http_apis"].values() if a["id"] == props["ApiId"]), None)
+    stage = api["stages"].get(props["StageName"]) if api else None
+    if stage is None:
+        differ(logical_id, "StageName", props["StageName"], "no such stage")
+        return
+    settings = props.get("DefaultRouteSettings") or {}
+    if "ThrottlingBurstLimit" in settings:
+        expect(logical_id, "ThrottlingBurstLimit", settings["ThrottlingBurstLimit"], stage["throttling_burst_limit"])
+    if "ThrottlingRateLimit" in settings:
+        expect(logical_id, "ThrottlingRateLimit", settings["ThrottlingRateLimit"], stage["throttling_rate_limit"])
+    access = props.get("AccessLogSettings")
+    got = stage["access_log"]
+    expect(logical_id, "AccessLogSettings", access, {"DestinationArn": got["destination_arn"], "Format": got["format"]} if got else None)
+    expect(logical_id, "AutoDeploy", props.get("AutoDeploy", False), stage["auto_deploy"])
+
+
+_VERIFIERS: dict[str, Callable[..., None]] = {
+    "AWS::Lambda::Function": _verify_function,
+    "AWS::IAM::Role": _verify_role,
+    "AWS::Lambda::Permission": _verify_permission,
+    "AWS::Lambda::EventSourceMapping": _verify_mapping,
+    "AWS::Lambda::EventInvokeConfig": _verify_invoke_config,
+    "AWS::SQS::Queue": _verify_queue,
+    "AWS::DynamoDB::Table": _verify_table,
+    "AWS::S3::Bucket": _verify_bucket,
+    "AWS::S3::BucketPolicy": _verify_bucket_policy,
+    "AWS::SecretsManager::Secret": _verify_secret,
+    "AWS::SNS::Topic": _verify_topic,
+    "AWS::SNS::Subscription": _verify_subscription,
+    "AWS::CloudWatch::Alarm": _verify_alarm,
+    "AWS::CloudWatch::Dashboard": _verify_dashboard,
+    "AWS::Logs::LogGroup": _verify_log_group,
+    "AWS::ApiGatewayV2::Api": _verify_api,
+    "AWS::ApiGatewayV2::Stage": _verify_stage,
+}

@@ -558,7 +558,7 @@ def _queue(aws: _Clients, logical_id: str, url: str) -> dict[str, Any]:
         "visibility_timeout": int(attributes.get("VisibilityTimeout", 30)),
         "retention": int(attributes.get("MessageRetentionPeriod", 345600)),
         "delay": int(attributes.get("DelaySeconds", 0)),
-        "max_message_size": int(attributes.get("MaximumMessageSize", 262144)),
+        "max_message_size": int(attributes.get("MaximumMessageSize", 1048576)),
         "receive_wait": int(attributes.get("ReceiveMessageWaitTimeSeconds", 0)),
         "content_based_deduplication": attributes.get("ContentBasedDeduplication") == "true",
         "deduplication_scope": attributes.get("DeduplicationScope"),

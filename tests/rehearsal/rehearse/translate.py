@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+import logging
 import re
 import tomllib
 from pathlib import Path
@@ -323,6 +324,7 @@ def translate(
     from samtranslator.translator.translator import Translator
     import boto3
 
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)  # not its metrics' "unpublished" warning
     before = len(findings)
     try:
         sam_template = load_template(template_path)
