@@ -975,6 +975,8 @@ def _apply_bucket(s3: Any, name: str, props: dict[str, Any]) -> None:
             for item in notification.get(source) or []:
                 entry: dict[str, Any] = {arn_key: item[cfn_arn], "Events": [item["Event"]]}
                 rules = ((item.get("Filter") or {}).get("S3Key") or {}).get("Rules")
+                # An empty prefix or suffix matches every key, as no rule does; moto fails (500) on one.
+                rules = [rule for rule in rules or [] if rule.get("Value")]
                 if rules:
                     entry["Filter"] = {"Key": {"FilterRules": _s3_rules(rules)}}
                 configuration.setdefault(target, []).append(entry)
