@@ -84,7 +84,8 @@ fn largest_refused_publish_event(token: &str) -> (String, usize, usize) {
     let (content_type, body) =
         tests::multipart(&[("token", token), ("title", &title)], Some(("data", "VID_20261123_235959.mp4", &video)));
     let encoded = aws_smithy_types::base64::encode(&body);
-    let sample = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/publish-action.json")).unwrap();
+    let sample =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/publish-action.json")).unwrap();
     let mut event: serde_json::Value = serde_json::from_str(&sample).unwrap();
     let user_agent = format!("okhttp/3.12.0 {}", "x".repeat(9 * 1024));
     event["rawQueryString"] = "".into();
@@ -104,7 +105,11 @@ fn the_inline_limit_plus_its_allowances_fits_a_lambda_payload_after_base64() {
     use shared::videos::{EVENT_ALLOWANCE_BYTES, INLINE_MAX_BYTES, LAMBDA_PAYLOAD_BYTES, MULTIPART_ALLOWANCE_BYTES};
     let body = INLINE_MAX_BYTES + 1 + MULTIPART_ALLOWANCE_BYTES;
     let base64 = body.div_ceil(3) * 4;
-    assert!(base64 + EVENT_ALLOWANCE_BYTES <= LAMBDA_PAYLOAD_BYTES, "{} > {LAMBDA_PAYLOAD_BYTES}", base64 + EVENT_ALLOWANCE_BYTES);
+    assert!(
+        base64 + EVENT_ALLOWANCE_BYTES <= LAMBDA_PAYLOAD_BYTES,
+        "{} > {LAMBDA_PAYLOAD_BYTES}",
+        base64 + EVENT_ALLOWANCE_BYTES
+    );
     // The old limit (4.5 MiB) filled the payload with the file alone.
     assert_eq!((4_718_592_usize + 1).div_ceil(3) * 4, LAMBDA_PAYLOAD_BYTES + 4);
 }

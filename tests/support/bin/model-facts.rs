@@ -71,7 +71,8 @@ async fn table_as_the_code_creates_it() -> anyhow::Result<Value> {
     let config = aws_sdk_dynamodb::config::Builder::from(&sdk).endpoint_url(format!("http://{address}")).build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
     Table::new(client.clone(), "facts").create_if_missing().await?;
-    let table = client.describe_table().table_name("facts").send().await?.table.context("DescribeTable without a table")?;
+    let table =
+        client.describe_table().table_name("facts").send().await?.table.context("DescribeTable without a table")?;
     let ttl = client.describe_time_to_live().table_name("facts").send().await?.time_to_live_description;
     let keys = |schema: &[aws_sdk_dynamodb::types::KeySchemaElement]| {
         let of = |kind: aws_sdk_dynamodb::types::KeyType| {
@@ -185,9 +186,9 @@ fn sdk() -> Value {
         })
     };
     json!({
-        "connect_timeout_s": seconds(timeouts.connect_timeout().into()),
-        "attempt_timeout_s": seconds(timeouts.operation_attempt_timeout().into()),
-        "operation_timeout_s": seconds(timeouts.operation_timeout().into()),
+        "connect_timeout_s": seconds(timeouts.connect_timeout()),
+        "attempt_timeout_s": seconds(timeouts.operation_attempt_timeout()),
+        "operation_timeout_s": seconds(timeouts.operation_timeout()),
         "retry": retry(shared::app::retry_policy()),
         "dynamodb_retry": retry(shared::app::dynamodb_retry_policy()),
     })
