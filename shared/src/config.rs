@@ -273,6 +273,25 @@ impl Config {
         }
     }
 
+    /// The argon2id cost as the library will take it (at cold start, rather
+    /// than at the first hash): each limit named by its variable.
+    fn check_argon2(&self) -> Result<(), ConfigError> {
+        let Argon2Cost { memory_kib, iterations, parallelism } = self.argon2;
+        let Err(error) = argon2::Params::new(memory_kib, iterations, parallelism, None) else { return Ok(()) };
+        let variable = match error {
+            argon2::Error::TimeTooSmall => "DOUYIN_ARGON2_ITERATIONS",
+            argon2::Error::ThreadsTooFew | argon2::Error::ThreadsTooMany => "DOUYIN_ARGON2_PARALLELISM",
+            _ => "DOUYIN_ARGON2_MEMORY_KIB",
+        };
+        Err(ConfigError {
+            variable,
+            problem: format!(
+                "argon2 refuses m={memory_kib} KiB, t={iterations}, p={parallelism}: {error} \
+                 (memory must be at least 8 KiB per lane)"
+            ),
+        })
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
         if self.token_ttl.is_zero() {
             return Err(ConfigError { variable: "DOUYIN_TOKEN_TTL_SECS", problem: "must be positive".into() });
@@ -293,6 +312,7 @@ impl Config {
                 problem: "must be between 1 and 3600".into(),
             });
         }
+        self.check_argon2()?;
         if self.id_block == 0 {
             return Err(ConfigError { variable: "DOUYIN_ID_BLOCK", problem: "must be positive".into() });
         }
@@ -440,6 +460,24 @@ mod tests {
         let error = Config::from_lookup(lookup(&pairs)).unwrap_err();
         assert_eq!(error.variable, "DOUYIN_ARGON2_MEMORY_KIB");
         assert!(error.to_string().contains("lots"));
+    }
+
+    #[test]
+    fn argon2_costs_the_library_refuses_are_named_at_cold_start() {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = BASE.to_vec();
+            pairs.extend_from_slice(extra);
+            Config::from_lookup(lookup(&pairs))
+        };
+        assert!(with(&[("DOUYIN_ARGON2_MEMORY_KIB", "64"), ("DOUYIN_ARGON2_PARALLELISM", "8")]).is_ok());
+        let error = with(&[("DOUYIN_ARGON2_MEMORY_KIB", "7")]).unwrap_err();
+        assert_eq!(error.variable, "DOUYIN_ARGON2_MEMORY_KIB");
+        assert!(error.to_string().contains("m=7 KiB"), "{error}");
+        assert_eq!(with(&[("DOUYIN_ARGON2_ITERATIONS", "0")]).unwrap_err().variable, "DOUYIN_ARGON2_ITERATIONS");
+        assert_eq!(with(&[("DOUYIN_ARGON2_PARALLELISM", "0")]).unwrap_err().variable, "DOUYIN_ARGON2_PARALLELISM");
+        // 8 lanes need 64 KiB.
+        let error = with(&[("DOUYIN_ARGON2_MEMORY_KIB", "63"), ("DOUYIN_ARGON2_PARALLELISM", "8")]).unwrap_err();
+        assert_eq!(error.variable, "DOUYIN_ARGON2_MEMORY_KIB");
     }
 
     #[test]

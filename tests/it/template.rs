@@ -657,3 +657,112 @@ fn the_api_allows_browsers_every_method_of_the_router() {
     }
     assert!(format!("{:?}", cors["AllowOrigins"]).contains("WebOrigins"), "origins from the WebOrigins parameter");
 }
+
+// ------------------------------------------------------------ parameters
+// A parameter value CloudFormation accepts is one the cold start accepts.
+
+/// A parameter's `AllowedValues` as text.
+fn allowed_values(template: &Value, parameter: &str) -> Vec<String> {
+    template["Parameters"][parameter]["AllowedValues"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{parameter} has no AllowedValues"))
+        .iter()
+        .map(|value| match value {
+            Value::String(text) => text.clone(),
+            Value::Number(number) => number.to_string(),
+            other => panic!("{parameter}: {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn the_time_zone_parameter_allows_exactly_the_names_the_configuration_parses() {
+    let allowed = allowed_values(&template(), "TimeZone");
+    let names: Vec<String> = chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name().to_owned()).collect();
+    assert_eq!(
+        allowed,
+        names,
+        "TimeZone's AllowedValues must be chrono-tz's names, in its order (DOUYIN_TIME_ZONE); paste:\n[{}]",
+        names.join(", ")
+    );
+}
+
+/// The app functions' variables as (variable, parameter) where the value is a
+/// `!Ref` to a parameter, and a base environment: every such variable at its
+/// parameter's default, the stack's resources as placeholders.
+fn parameter_variables(template: &Value) -> (Vec<(String, String)>, std::collections::HashMap<String, String>) {
+    let (_, register) = functions(template).into_iter().find(|(binary, _)| binary == "user-register").unwrap();
+    let parameters = template["Parameters"].as_mapping().unwrap();
+    let mut mapped = Vec::new();
+    let mut base = std::collections::HashMap::new();
+    for (name, value) in register["Properties"]["Environment"]["Variables"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap().to_owned();
+        match reference(value).filter(|target| parameters.contains_key(*target)) {
+            Some(parameter) => {
+                let default = match &template["Parameters"][parameter]["Default"] {
+                    Value::String(text) => text.clone(),
+                    Value::Number(number) => number.to_string(),
+                    other => panic!("{parameter} default {other:?}"),
+                };
+                base.insert(name.clone(), default);
+                mapped.push((name, parameter.to_owned()));
+            }
+            None => {
+                base.insert(name.clone(), format!("arn:aws:placeholder:::{name}"));
+            }
+        }
+    }
+    (mapped, base)
+}
+
+fn accepted(base: &std::collections::HashMap<String, String>, changes: &[(&str, String)]) -> Result<(), String> {
+    let mut environment = base.clone();
+    for (name, value) in changes {
+        environment.insert((*name).to_owned(), value.clone());
+    }
+    shared::config::Config::from_lookup(|name| environment.get(name).cloned()).map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_bound_and_allowed_value_of_a_parameter_is_accepted_by_the_configuration() {
+    let template = template();
+    let (mapped, base) = parameter_variables(&template);
+    accepted(&base, &[]).unwrap();
+    let mut checked = 0;
+    for (variable, parameter) in &mapped {
+        let spec = &template["Parameters"][parameter.as_str()];
+        let mut values: Vec<String> = ["MinValue", "MaxValue"]
+            .into_iter()
+            .filter_map(|bound| spec[bound].as_u64().map(|n| n.to_string()))
+            .collect();
+        if spec["AllowedValues"].is_sequence() {
+            values.extend(allowed_values(&template, parameter));
+        }
+        for value in values {
+            let verdict = accepted(&base, &[(variable.as_str(), value.clone())]);
+            assert!(verdict.is_ok(), "{parameter}={value} is allowed by the template but refused: {verdict:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 600, "{checked} values checked");
+    // The argon2 bounds hold together: every corner of the three ranges.
+    let bounds = |parameter: &str| {
+        let spec = &template["Parameters"][parameter];
+        [spec["MinValue"].as_u64().unwrap(), spec["MaxValue"].as_u64().unwrap()]
+    };
+    for memory in bounds("Argon2MemoryKib") {
+        for iterations in bounds("Argon2Iterations") {
+            for lanes in bounds("Argon2Parallelism") {
+                let verdict = accepted(
+                    &base,
+                    &[
+                        ("DOUYIN_ARGON2_MEMORY_KIB", memory.to_string()),
+                        ("DOUYIN_ARGON2_ITERATIONS", iterations.to_string()),
+                        ("DOUYIN_ARGON2_PARALLELISM", lanes.to_string()),
+                    ],
+                );
+                assert!(verdict.is_ok(), "argon2 m={memory} t={iterations} p={lanes}: {verdict:?}");
+            }
+        }
+    }
+}
