@@ -271,15 +271,17 @@ pub struct FeedPage {
 /// [`feed_cursor`]), newest first. A page never ends in the middle of a
 /// millisecond, so a client paging with `next_time` sees each video once.
 ///
-/// The newest page (no `latest_time`, or one in the future) is read from
-/// [`FeedCache`] when it is fresher than `config.feed_cache`: then an
-/// anonymous request makes no call at all, and a viewer's one batch read
-/// (authors, likes, follows) instead of two rounds.
+/// A guest's newest page (no `latest_time`, or one in the future) is read
+/// from [`FeedCache`] when it is fresher than `config.feed_cache`: then it
+/// makes no call at all. A logged-in viewer's page is always read: someone
+/// who just published, or whose friend just did, sees it at once (the
+/// rehearsal's smoke test found a user's new video missing from the next
+/// user's feed behind a page cached a moment before).
 pub async fn feed(app: &App, viewer: Option<UserId>, latest_time: Option<i64>) -> Result<FeedPage> {
     let now = now_ms();
     let cursor = feed_cursor(latest_time, now);
     let ttl = app.config.feed_cache;
-    let caching = cursor > now && !ttl.is_zero();
+    let caching = viewer.is_none() && cursor > now && !ttl.is_zero();
     let cached = if caching { app.feed_cache.get(ttl, Instant::now()) } else { None };
     let fresh_read = cached.is_none();
     let (items, read_at) = match cached {

@@ -170,9 +170,13 @@ class Stack:
                             function, sqs, self.host, say)
             poller.start()
             self.pollers.append(poller)
-        for mode in SLASH_MODES:
-            door = FrontDoor(state, self.host, self.problems, slash=mode)
-            self.doors[mode] = (door, door.serve())
+        # Each suite is its own client (documentation addresses, never contacted): the
+        # deployed per-address limits (5 registrations an hour) count each apart.
+        clients = {"match": "203.0.113.1", "default": "203.0.113.2", "scenarios": "203.0.113.3"}
+        for name, ip in clients.items():
+            door = FrontDoor(state, self.host, self.problems, slash="default" if name == "default" else "match",
+                             client_ip=ip)
+            self.doors[name] = (door, door.serve())
         self.front_url = front_url
 
     def notify(self, function, event):
@@ -400,12 +404,12 @@ def run(stages, deployment, state, findings, args):
         stack.start()
         # A seeded run needs only the calls: one pass of the smoke test (REHEARSAL_QUICK=1).
         quick = os.environ.get("REHEARSAL_QUICK") == "1"
-        for mode, (door, base) in stack.doors.items():
-            ok, steps = run_smoke(stack, mode, base)
+        for mode in SLASH_MODES:
+            ok, steps = run_smoke(stack, mode, stack.doors[mode][1])
             passed += steps
             if quick:
                 break
-        base = stack.doors["match"][1]
+        base = stack.doors["scenarios"][1]
         if not quick:
             passed += upload_scenario(stack, base)
             passed += chat_scenario(stack, base)
