@@ -137,7 +137,8 @@ impl App {
             s3_client(endpoints.s3_public.as_ref().or(endpoints.s3.as_ref()), &[]),
             &config.media_bucket,
             links,
-        );
+        )
+        .with_signing_credentials(sdk.credentials_provider());
 
         let chat_queue = chat_queue.or_else(|| {
             config.chat_queue_url.as_ref().map(|url| {
