@@ -259,8 +259,9 @@ async fn count_items(t: &TestApp, prefix: &str, sk: &str) -> usize {
 }
 
 /// The faults after which a transaction may have committed while its caller
-/// was told otherwise: DynamoDB's `TransactionInProgressException` (retried
-/// by our loop), and a 500 (retried by the SDK, like a network failure).
+/// was told otherwise: DynamoDB's `TransactionInProgressException` outlasting
+/// the SDK's own retries (then retried by our loop), and a 500 (retried by the
+/// SDK, as a network failure is).
 const COMMITTED_THEN: [Fault; 2] = [Fault::AppliedThenInProgress, Fault::AppliedThenServerError];
 
 #[tokio::test]

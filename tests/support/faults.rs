@@ -39,10 +39,12 @@ pub enum Fault {
     AnswerLost,
     /// The call panics inside the SDK (a bug in a dependency).
     Panic,
-    /// The service applies the call, but its first attempt's answer is
-    /// replaced by a DynamoDB `TransactionInProgressException` (HTTP 400): the
-    /// caller cannot tell whether it committed. Later attempts of the same
-    /// operation (the SDK's retries) pass untouched.
+    /// The service applies the call, but every attempt of the operation (the
+    /// first and the SDK's retries, which classify it as a throttle) answers
+    /// DynamoDB's `TransactionInProgressException` (HTTP 400): the first
+    /// attempt's transaction is still being completed when the SDK gives up,
+    /// and the caller cannot tell whether it committed. The next operation
+    /// (the caller's own retry) passes untouched.
     AppliedThenInProgress,
     /// The service applies the call, but its first attempt's answer is
     /// replaced by an HTTP 500 `InternalServerError`, which the SDK retries
@@ -244,7 +246,12 @@ impl Intercept for FaultInjector {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(Replaced { fault, done: false }) = cfg.load::<Replaced>().cloned() else { return Ok(()) };
+        let Some(Replaced { fault, done }) = cfg.load::<Replaced>().cloned() else { return Ok(()) };
+        // A server error strikes the first attempt only; an in-progress
+        // transaction answers every attempt of the operation.
+        if done && fault == Fault::AppliedThenServerError {
+            return Ok(());
+        }
         let Some((status, body)) = fault.replacement() else { return Ok(()) };
         cfg.interceptor_state().store_put(Replaced { fault, done: true });
         let response = context.response_mut();

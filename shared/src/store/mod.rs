@@ -193,8 +193,9 @@ impl Table {
     /// commit, and their retry with the same token runs afresh. Tokens are
     /// random because DynamoDB scopes them to the account, not the table.
     ///
-    /// Retried: conflicts with other transactions (jittered backoff, 10 tries)
-    /// and a transaction still in progress (7 more tries over 4–6 s: AWS
+    /// Retried here: conflicts with other transactions (jittered backoff, 10
+    /// tries) and a transaction still in progress after the SDK's own retries
+    /// (which classify it as a throttle; then 7 more tries over 4–6 s: AWS
     /// recommends a retry at least 5 s after the first attempt, which then
     /// completes the pending transaction; the functions' timeout is 10 s).
     async fn transact(&self, actions: Vec<TransactWriteItem>, what: &'static str) -> Result<TransactOutcome> {
