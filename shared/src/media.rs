@@ -55,6 +55,8 @@ pub struct Media {
     /// costs more than the rest of a feed page, so each is signed once per
     /// window per process.
     signed: Arc<std::sync::Mutex<SignedLinks>>,
+    /// Numbers the signers this process makes.
+    signers: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Links signed for one window start, by key, and what signed them.
@@ -105,6 +107,7 @@ impl Media {
             credentials: None,
             defaults_ready: Arc::new(OnceCell::new()),
             signed: Arc::default(),
+            signers: Arc::default(),
         }
     }
 
@@ -268,14 +271,13 @@ impl Media {
     /// resolved credentials (and the links cached for the old one are dropped).
     async fn signer(&self, window_start: u64, now: u64) -> Result<Signer> {
         let fresh = |signer: &Signer| signer.expires.is_none_or(|expires| now + CREDENTIALS_MARGIN_SECS < expires);
-        let previous = match self.signed.lock() {
-            Ok(signed) => match &signed.signer {
-                Some(signer) if signed.window_start == window_start && fresh(signer) => return Ok(signer.clone()),
-                Some(signer) => signer.generation,
-                None => 0,
-            },
-            Err(_) => 0,
-        };
+        if let Ok(signed) = self.signed.lock()
+            && let Some(signer) = &signed.signer
+            && signed.window_start == window_start
+            && fresh(signer)
+        {
+            return Ok(signer.clone());
+        }
         let (client, expires) = match &self.credentials {
             None => (self.presigner.clone(), None),
             Some(provider) => {
@@ -298,7 +300,8 @@ impl Media {
                 }
             }
         };
-        let signer = Signer { generation: previous + 1, client, expires };
+        let generation = self.signers.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let signer = Signer { generation, client, expires };
         if let Ok(mut signed) = self.signed.lock() {
             *signed = SignedLinks { window_start, signer: Some(signer.clone()), links: Default::default() };
         }
