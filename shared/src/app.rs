@@ -228,7 +228,8 @@ pub fn retry_policy() -> RetryConfig {
 /// partition clears in tens of milliseconds, so the SDK's default first backoff
 /// (1 s) would only add latency; four attempts fit in [`call_timeouts`]'s
 /// operation timeout. Conflicts between transactions are not SDK retries:
-/// `store` retries them itself with a fresh client request token.
+/// `store` retries them itself (with the transaction's one client request
+/// token, which the SDK's retries reuse too).
 pub fn dynamodb_retry_policy() -> RetryConfig {
     RetryConfig::standard()
         .with_max_attempts(4)
