@@ -143,6 +143,10 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// The longest `DOUYIN_UPLOAD_URL_TTL_SECS` accepted: an upload link should
+    /// live minutes (it dies with the credentials that signed it anyway).
+    pub const MAX_UPLOAD_URL_TTL: Duration = Duration::from_secs(3600);
+
     /// Reads the configuration of a Lambda function from the environment.
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|name| std::env::var(name).ok())
@@ -306,7 +310,7 @@ impl Config {
         if self.feed_shards == 0 || self.feed_shards > 64 {
             return Err(ConfigError { variable: "DOUYIN_FEED_SHARDS", problem: "must be between 1 and 64".into() });
         }
-        if self.upload_url_ttl.is_zero() || self.upload_url_ttl > Duration::from_secs(3600) {
+        if self.upload_url_ttl.is_zero() || self.upload_url_ttl > Self::MAX_UPLOAD_URL_TTL {
             return Err(ConfigError {
                 variable: "DOUYIN_UPLOAD_URL_TTL_SECS",
                 problem: "must be between 1 and 3600".into(),

@@ -46,8 +46,15 @@ pub const UPLOAD_CONTENT_TYPES: [&str; 2] = ["video/mp4", "video/quicktime"];
 /// Key prefix of presigned uploads: the S3 notification that starts the
 /// ingest watches it.
 pub const UPLOAD_PREFIX: &str = "uploads/";
-/// How long an upload's record outlives its creation.
-const UPLOAD_RECORD_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long an upload's record outlives its creation (its TTL). A failed
+/// ingest must still find the record when it is replayed from the ingest
+/// dead-letter queue, however late within the queue's retention: the client
+/// may PUT until its link expires (at most an hour), Lambda retries the S3
+/// event for up to 6 hours, then the event waits up to 14 days in the queue.
+/// 15 days covers the 14 days 7 hours; a test holds the template to it
+/// (`tests/it/template.rs`). An abandoned upload's record stays that long too
+/// (a few hundred bytes).
+pub const UPLOAD_RECORD_TTL: Duration = Duration::from_secs(15 * 24 * 3600);
 
 /// Media key of a video published in one request.
 pub fn play_key(video_id: u64) -> String {

@@ -159,6 +159,33 @@ fn uploads_trigger_the_ingest_with_a_dead_letter_queue_and_an_alarm() {
     assert_eq!(alarm["Type"].as_str(), Some("AWS::CloudWatch::Alarm"));
 }
 
+/// A failed ingest can be replayed from its dead-letter queue for as long as
+/// the queue keeps it, so the upload's record (whose TTL the code sets) must
+/// outlive the longest path to the queue's last day: the client's PUT up to
+/// the longest upload link after the record is made, Lambda's retries of the
+/// event for up to its maximum event age, then the queue's retention.
+#[test]
+fn the_upload_record_outlives_a_failed_ingest_in_its_dead_letter_queue() {
+    let template = template();
+    let resources = &template["Resources"];
+    let retention = resources["IngestDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"].as_u64().unwrap();
+    let functions = functions(&template);
+    let (_, ingest) = functions.iter().find(|(binary, _)| binary == "video-ingest").unwrap();
+    let invoke = &ingest["Properties"]["EventInvokeConfig"];
+    let event_age = invoke["MaximumEventAgeInSeconds"].as_u64().expect("the event age is stated, not Lambda's default");
+    let on_failure = format!("{:?}", invoke["DestinationConfig"]["OnFailure"]["Destination"]);
+    assert!(on_failure.contains("IngestDeadLetterQueue"), "{on_failure}");
+    let upload_link = template["Parameters"]["UploadUrlTtlSeconds"]["MaxValue"].as_u64().unwrap();
+    assert!(upload_link <= shared::config::Config::MAX_UPLOAD_URL_TTL.as_secs());
+    let longest_wait = upload_link + event_age + retention;
+    let record = shared::videos::UPLOAD_RECORD_TTL.as_secs();
+    assert!(
+        record >= longest_wait,
+        "upload records expire after {record} s, but a failed ingest can wait {longest_wait} s to be replayed \
+         ({upload_link} s upload link + {event_age} s of retries + {retention} s in the dead-letter queue)"
+    );
+}
+
 #[test]
 fn the_table_in_the_template_matches_the_data_model() {
     use shared::store::model;
@@ -204,6 +231,20 @@ fn chat_queue_dead_letters_alarm_and_partial_batch_responses_are_wired() {
     let responses = format!("{:?}", sqs["Properties"]["FunctionResponseTypes"]);
     assert!(responses.contains("ReportBatchItemFailures"), "{responses}");
     assert!(format!("{:?}", sqs["Properties"]["Queue"]).contains("ChatQueue"));
+}
+
+/// The chat queue and its dead-letter queue are high-throughput FIFO queues:
+/// deduplication and throughput per message group, which fits one group per
+/// conversation and message ids as deduplication ids (`shared::chat`).
+#[test]
+fn chat_queues_are_high_throughput_fifo_queues() {
+    let template = template();
+    for queue in ["ChatQueue", "ChatDeadLetterQueue"] {
+        let properties = &template["Resources"][queue]["Properties"];
+        assert_eq!(properties["FifoQueue"].as_bool(), Some(true), "{queue}");
+        assert_eq!(properties["DeduplicationScope"].as_str(), Some("messageGroup"), "{queue}");
+        assert_eq!(properties["FifoThroughputLimit"].as_str(), Some("perMessageGroupId"), "{queue}");
+    }
 }
 
 // ---------------------------------------------------------------- operations
