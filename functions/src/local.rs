@@ -572,56 +572,57 @@ fn is_s3_path<B>(request: &hyper::Request<B>, bucket: &str) -> bool {
 }
 
 /// A request to the S3 engine from outside: a media link or an upload. An
-/// upload's body must arrive within the upload timeout; an upload's ingest
-/// is journaled before the object is stored, and runs before the PUT is
-/// answered. Refusals (no or bad signature, expired link) are logged
-/// quietly: anyone can send them.
+/// upload's body must arrive within the upload timeout. Its ingest is
+/// journaled when the engine starts reading the body (it has checked the
+/// signature by then, so strangers' requests cost no write), before the object
+/// is stored, and runs before the PUT is answered, in a task of its own: a
+/// client that hangs up does not cut it off. Refusals (no or bad signature,
+/// expired link) are logged quietly: anyone can send them.
 async fn s3_request(
     state: &State,
     s3: &s3s::service::S3Service,
     request: hyper::Request<Incoming>,
     peer: IpAddr,
 ) -> hyper::Response<ResponseBody> {
-    let app = &state.app;
-    let upload = uploaded_key(app, &request);
-    if let (Some(key), Some(journal)) = (&upload, &state.journal)
-        && let Err(error) = journal.begin(key)
-    {
-        tracing::warn!(%error, object_key = key, "cannot journal an upload; a stop during its ingest would leave it pending");
-    }
+    let owed = uploaded_key(&state.app, &request).zip(state.journal.clone());
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    let mut expired = None;
-    let request = request.map(|body| {
-        let (body, timer) = conn::Deadline::new(body, state.limits.upload_timeout);
-        expired = Some(timer);
-        s3s::Body::http_body_unsync(body)
-    });
-    let answer = s3.call(request).await;
-    if expired.is_some_and(|expired| expired.load(Ordering::SeqCst)) {
-        if let (Some(key), Some(journal)) = (&upload, &state.journal) {
-            journal.done(key);
-        }
+    let (parts, body) = request.into_parts();
+    let (mut body, expired) = conn::Deadline::new(body, state.limits.upload_timeout);
+    if let Some((key, journal)) = &owed {
+        let (key, journal) = (key.clone(), journal.clone());
+        body = body.on_first_read(move || {
+            if let Err(error) = journal.begin(&key) {
+                tracing::warn!(%error, object_key = key, "cannot journal an upload; a crash during its ingest would leave it pending");
+            }
+        });
+    }
+    let answer = s3.call(hyper::Request::from_parts(parts, s3s::Body::http_body_unsync(body))).await;
+    let stored = matches!(&answer, Ok(response) if response.status().is_success());
+    if let Some((key, journal)) = owed.as_ref().filter(|_| !stored) {
+        // Nothing was stored: nothing is owed.
+        journal.done(key);
+    }
+    if expired.load(Ordering::SeqCst) {
         return s3_timeout(state.limits.upload_timeout);
     }
     let response = match answer {
         Ok(response) => response,
         Err(error) => {
-            if let (Some(key), Some(journal)) = (&upload, &state.journal) {
-                journal.done(key);
-            }
             tracing::error!(error = ?error, "s3 engine failed");
             return lambda_to_hyper(crate::edge::reply::envelope(500, 50000, "internal error", Default::default()));
         }
     };
-    let status = response.status();
-    if let Some(key) = &upload {
-        let ingested = status.is_success() && deliver_upload_event(app, key).await;
-        if let Some(journal) = state.journal.as_ref().filter(|_| ingested || !status.is_success()) {
-            journal.done(key);
-        }
+    if let Some((key, journal)) = owed.filter(|_| stored) {
+        let app = Arc::clone(&state.app);
+        let ingest = tokio::spawn(async move {
+            if deliver_upload_event(&app, &key).await {
+                journal.done(&key);
+            }
+        });
+        let _ = ingest.await;
     }
-    if status.is_client_error() {
-        state.refusals.note(status.as_u16(), &method, &path, peer);
+    if response.status().is_client_error() {
+        state.refusals.note(response.status().as_u16(), &method, &path, peer);
     }
     response.map(|body| body.map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e }).boxed_unsync())
 }

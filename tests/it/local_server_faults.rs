@@ -248,7 +248,8 @@ async fn an_upload_the_stop_cut_off_before_it_arrived_stays_pending() {
         .map(|(name, value)| (name.clone(), value.as_str().unwrap().to_owned()))
         .collect();
     // Half the file is sent, the rest never comes.
-    let held = tests::http::HeldRequest::start_url("PUT", ticket["upload_url"].as_str().unwrap(), &headers, &clip).await;
+    let held =
+        tests::http::HeldRequest::start_url("PUT", ticket["upload_url"].as_str().unwrap(), &headers, &clip).await;
     server.shutdown().await;
     held.abandon();
 

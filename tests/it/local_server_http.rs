@@ -119,9 +119,10 @@ async fn malformed_or_oversized_requests_get_an_envelope() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
     let address = server.address;
+    // Over hyper's limit (65,534), and between ours (60 KiB) and hyper's.
     let long_url = format!("GET /douyin/feed/?pad={} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
-    let longish_url = format!("GET /douyin/feed/?pad={} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(20_000));
-    let big_header = format!("GET /douyin/feed/ HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(100_000));
+    let longish_url = format!("GET /douyin/feed/?pad={} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(63_000));
+    let big_header = format!("GET /douyin/feed/ HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(120_000));
     let many_headers = format!(
         "GET /douyin/feed/ HTTP/1.1\r\nHost: x\r\n{}\r\n",
         (0..150).map(|n| format!("X-H{n}: v\r\n")).collect::<String>()

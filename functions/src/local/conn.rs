@@ -112,18 +112,37 @@ impl std::error::Error for BodyTimedOut {}
 
 /// A request body that must be whole within a time: past it, the next read
 /// fails with [`BodyTimedOut`] and `expired` turns true.
-#[derive(Debug)]
 pub struct Deadline<B> {
     inner: B,
     sleep: Pin<Box<tokio::time::Sleep>>,
     expired: Arc<AtomicBool>,
+    first_read: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl<B: std::fmt::Debug> std::fmt::Debug for Deadline<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deadline").field("inner", &self.inner).field("expired", &self.expired).finish_non_exhaustive()
+    }
 }
 
 impl<B> Deadline<B> {
     /// `inner`, to be read whole within `bound` from now.
     pub fn new(inner: B, bound: Duration) -> (Deadline<B>, Arc<AtomicBool>) {
         let expired = Arc::new(AtomicBool::new(false));
-        (Deadline { inner, sleep: Box::pin(tokio::time::sleep(bound)), expired: Arc::clone(&expired) }, expired)
+        let body = Deadline {
+            inner,
+            sleep: Box::pin(tokio::time::sleep(bound)),
+            expired: Arc::clone(&expired),
+            first_read: None,
+        };
+        (body, expired)
+    }
+
+    /// Runs `then` when the body is first read (by the S3 engine: once it has
+    /// checked the request's signature).
+    pub fn on_first_read(mut self, then: impl FnOnce() + Send + 'static) -> Deadline<B> {
+        self.first_read = Some(Box::new(then));
+        self
     }
 }
 
@@ -136,6 +155,9 @@ where
     type Error = BoxError;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(then) = self.first_read.take() {
+            then();
+        }
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
             return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
         }
