@@ -187,6 +187,13 @@ type ResponseBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync
 
 /// Where the chat messages not yet stored wait while the server is stopped.
 const CHAT_SPOOL: &str = "chat-spool.jsonl";
+
+/// Whether an entry of the data folder is the server's (the database and its
+/// journal files, media, secrets, spool, ingest journal).
+fn ours(name: &str) -> bool {
+    name.starts_with("dynamodb.sqlite")
+        || ["s3", "jwt-secret", "lambda.env", CHAT_SPOOL, journal::FOLDER].contains(&name)
+}
 /// How long a stopping server waits for the chat queue to drain.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -199,7 +206,7 @@ impl LocalServer {
         let public_url = options.public_url.clone().unwrap_or_else(|| format!("http://{}", reachable(address)));
         let public_url = public_url.trim_end_matches('/').to_owned();
         private::create_dir(&options.data_dir)?;
-        let tightened = private::tighten(&options.data_dir)?;
+        let tightened = private::tighten(&options.data_dir, ours)?;
         if tightened > 0 {
             tracing::warn!(
                 entries = tightened,
@@ -310,7 +317,7 @@ impl LocalServer {
         }
         // What the engines created just now, when the process umask is
         // looser than douyin-local's (a test process): quietly.
-        if let Ok(tightened @ 1..) = private::tighten(&self.data_dir) {
+        if let Ok(tightened @ 1..) = private::tighten(&self.data_dir, ours) {
             tracing::debug!(entries = tightened, "files the engines created tightened to the owner only");
         }
         Ok(())

@@ -231,16 +231,13 @@ async fn the_data_folder_is_readable_by_its_owner_only() {
     use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("data");
-    // As an older version left it: a world-readable folder and file.
+    // As an older version left it: world-readable folders, a spool of chat
+    // messages (none) and a database. And a file of the user's, not ours.
     std::fs::DirBuilder::new().mode(0o755).create(&dir).unwrap();
     std::fs::DirBuilder::new().mode(0o755).create(dir.join("s3")).unwrap();
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o644)
-        .open(dir.join("old-notes.txt"))
-        .unwrap();
+    for name in ["chat-spool.jsonl", "dynamodb.sqlite", "notes.txt"] {
+        std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o644).open(dir.join(name)).unwrap();
+    }
 
     let mut server = Process::spawn(&dir, &[]);
     assert!(server.log().contains("readable by others: tightened"), "{}", server.log());
@@ -262,8 +259,11 @@ async fn the_data_folder_is_readable_by_its_owner_only() {
     for (when, entries) in [("running", running), ("stopped", modes(&dir))] {
         assert!(entries.iter().any(|(path, _)| path.ends_with("dynamodb.sqlite")), "{entries:?}");
         assert!(entries.len() > 8, "{when}: {entries:?}");
+        let notes = entries.iter().find(|(path, _)| path.ends_with("notes.txt")).unwrap();
+        assert_eq!(notes.1 & 0o777, 0o644, "a file that is not ours was changed");
         let loose: Vec<_> = entries
             .iter()
+            .filter(|(path, _)| !path.ends_with("notes.txt"))
             .filter(|(path, mode)| {
                 let expected =
                     if std::fs::symlink_metadata(path).map(|m| m.is_dir()).unwrap_or(false) { 0o700 } else { 0o600 };

@@ -9,6 +9,9 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// The journal's folder in the data folder.
+pub const FOLDER: &str = "ingest-pending";
+
 /// The folder of owed ingests.
 #[derive(Clone, Debug)]
 pub struct Journal {
@@ -22,7 +25,7 @@ const MAX_KEY_BYTES: usize = 120;
 impl Journal {
     /// The journal of `data_dir`, created if missing.
     pub fn open(data_dir: &Path) -> io::Result<Journal> {
-        let dir = data_dir.join("ingest-pending");
+        let dir = data_dir.join(FOLDER);
         super::private::create_dir(&dir)?;
         Ok(Journal { dir })
     }
