@@ -15,6 +15,8 @@ mod feed;
 mod limits;
 mod local_server;
 mod local_server_faults;
+mod local_server_http;
+mod local_server_process;
 mod log_secrecy;
 mod media;
 mod observability;
