@@ -40,8 +40,12 @@
 mod avc;
 mod boxes;
 mod cover;
+mod faststart;
+mod hevc;
 mod probe;
 mod sps;
+
+use probe::Codec;
 #[cfg(test)]
 mod tests;
 
@@ -63,7 +67,7 @@ pub struct VideoInfo {
     pub height: u32,
     /// Duration of the video track.
     pub duration_ms: u64,
-    /// The video codec: always `"h264"` for now.
+    /// The video codec: `"h264"` or `"hevc"`.
     pub codec: &'static str,
 }
 
@@ -94,11 +98,14 @@ pub enum VideoError {
     Corrupt,
     #[error("no video track")]
     NoVideoTrack,
-    #[error("video codec {0} is not supported, use H.264")]
+    #[error("video codec {0} is not supported, use H.264 or HEVC")]
     UnsupportedCodec(String),
     /// `"10-bit"`, `"4:2:2"`, `"4:4:4"`, `"monochrome"` or `"interlaced"`.
     #[error("{0} H.264 is not supported, use 8-bit 4:2:0 progressive H.264")]
     UnsupportedFormat(&'static str),
+    /// `"4:2:2"`, `"4:4:4"`, `"monochrome"`, `"over 10-bit"`, or a profile beyond Main 10.
+    #[error("{0} HEVC is not supported, use 8-bit or 10-bit 4:2:0 HEVC")]
+    UnsupportedHevcFormat(&'static str),
     #[error("fragmented MP4 is not supported, save the video as a regular MP4")]
     Fragmented,
     #[error(
@@ -138,13 +145,27 @@ pub fn inspect(bytes: &[u8]) -> Result<(VideoInfo, Cover), VideoError> {
     if probe.duration_ms > MAX_DURATION_MS {
         return Err(VideoError::TooLong);
     }
-    let config = avc::parse_avcc(probe.avcc)?;
-    let (annex_b, sps) = avc::annex_b(&config, probe.sample)?;
+    // HEVC: the first SPS, whose VUI gives the colour conversion.
+    let (annex_b, sps, hevc_sps) = match probe.codec {
+        Codec::H264 => {
+            let config = avc::parse_avcc(probe.config)?;
+            let (annex_b, sps) = avc::annex_b(&config, probe.sample)?;
+            (annex_b, sps, None)
+        }
+        Codec::Hevc => {
+            let config = hevc::parse_hvcc(probe.config)?;
+            let stream = hevc::annex_b(&config, probe.sample)?;
+            (stream.annex_b, stream.sps, Some(stream.first_sps))
+        }
+    };
     for sps in &sps {
         fits(sps.width, sps.height)?;
     }
     let work = || -> Result<Cover, VideoError> {
-        let frame = cover::decode(&annex_b)?;
+        let frame = match hevc_sps {
+            None => cover::decode(&annex_b)?,
+            Some(first_sps) => cover::decode_hevc(&annex_b, hevc::colour(first_sps))?,
+        };
         if !sps.iter().any(|s| (s.width, s.height) == (frame.width, frame.height)) {
             return Err(VideoError::Undecodable);
         }
@@ -156,8 +177,43 @@ pub fn inspect(bytes: &[u8]) -> Result<(VideoInfo, Cover), VideoError> {
         CAUGHT_PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         VideoError::Undecodable
     })??;
-    let info = VideoInfo { width: cover.width, height: cover.height, duration_ms: probe.duration_ms, codec: "h264" };
+    let codec = match probe.codec {
+        Codec::H264 => "h264",
+        Codec::Hevc => "hevc",
+    };
+    let info = VideoInfo { width: cover.width, height: cover.height, duration_ms: probe.duration_ms, codec };
     Ok((info, cover))
+}
+
+/// An accepted video: what the probe learned, its cover, and how to store it.
+#[derive(Debug)]
+pub struct Accepted {
+    pub info: VideoInfo,
+    pub cover: Cover,
+    /// The file rewritten for fast start (`moov` moved before `mdat`, every chunk offset moved
+    /// with it), or `None` when the upload is stored as it came: `moov` already first, or a
+    /// fragmented file.
+    pub fast_start: Option<Vec<u8>>,
+}
+
+/// Validates a video by its content ([`inspect`]) and returns, besides what that returns, the
+/// bytes to store when they differ from the upload: a file with `moov` after its media data
+/// (what phones write) is rewritten with `moov` first, so that playback can start from the first
+/// bytes fetched (`faststart` has the layout).
+///
+/// Store `accepted.fast_start` when it is `Some`, the uploaded bytes otherwise. The rewritten file
+/// is checked before it is returned: it probes to the same first frame and the same decoder
+/// configuration as the upload (a failure is [`VideoError::Corrupt`], and nothing is stored).
+pub fn accept(bytes: &[u8]) -> Result<Accepted, VideoError> {
+    let (info, cover) = inspect(bytes)?;
+    let fast_start = faststart::fast_start(bytes)?;
+    if let Some(rewritten) = &fast_start {
+        let (before, after) = (probe::probe(bytes)?, probe::probe(rewritten)?);
+        if before.sample != after.sample || before.config != after.config {
+            return Err(VideoError::Corrupt);
+        }
+    }
+    Ok(Accepted { info, cover, fast_start })
 }
 
 /// Panics caught by `inspect`'s last line of defence: the fuzz test wants none.
