@@ -1,12 +1,13 @@
-//! Uploaded videos, checked by content, and their covers, without ffmpeg.
+//! Uploaded videos, checked by content, their covers, and the bytes to store, without ffmpeg.
 //!
 //! [`inspect`] reads an MP4 or MOV file in memory and either refuses it with a [`VideoError`] a
 //! user can act on, or returns what it learned ([`VideoInfo`]) and a JPEG [`Cover`] made from the
-//! first frame. The steps:
+//! first frame. [`accept`] does the same and also returns the file rewritten for fast start when
+//! its `moov` comes after its media data (`faststart`). The steps:
 //!
 //! 1. `boxes`: walk the ISO BMFF boxes strictly (a box running past its parent or the file is
 //!    corrupt) and rebuild a small `moov` with only the video tracks' headers and sample tables;
-//! 2. `probe`: read that `moov` with Mozilla's `mp4parse`, pick the first H.264 track, read its
+//! 2. `probe`: read that `moov` with Mozilla's `mp4parse`, pick the first H.264 or HEVC track, read its
 //!    duration and rotation, and find the byte range of its first sync sample through
 //!    `stss`/`stsc`/`stco`/`co64`/`stsz`;
 //! 3. `avc`, `sps`: parse `avcC` and every SPS (size, chroma format, bit depth, interlacing),
@@ -14,8 +15,12 @@
 //!    sample to Annex-B behind the parameter sets. The SPS the decoder gets says level ≤ 5.2 (OpenH264
 //!    refuses 6.x) and one reference frame (we decode one intra picture; OpenH264 allocates a
 //!    picture per reference, so this bounds its memory by the picture size alone);
+//!    For HEVC, `hevc` parses `hvcC` and every SPS (4:2:0, at most 10 bits, Main / Main 10 / Main
+//!    Still Picture, size, a conformance crop under one CTB) and keeps only parameter sets and
+//!    base-layer slices;
 //! 4. `cover`: decode that one access unit with OpenH264 (Cisco's C++, built from source by the
-//!    `openh264` crate), convert to RGB, turn it as the track matrix says, encode a JPEG.
+//!    `openh264` crate) or, for HEVC, `rusty_h265` (pure Rust without `unsafe`), convert to 8-bit
+//!    RGB, turn it as the track matrix says, encode a JPEG.
 //!
 //! Limits. The picture's longer side may be up to [`MAX_LONG_SIDE`] (4096) and its shorter side up
 //! to [`MAX_SHORT_SIDE`] (2304), in either orientation: that takes every 4K format (3840×2160,
@@ -34,8 +39,9 @@
 //! [`std::panic::catch_unwind`] as a last line of defence (it cannot catch a fault in the C++
 //! decoder itself).
 //!
-//! Refused on purpose: HEVC, VP9, AV1 and other codecs; 10-bit, 4:2:2, 4:4:4 and interlaced H.264
-//! (OpenH264 decodes 8-bit 4:2:0 progressive only); fragmented MP4; WebM and anything not ISO BMFF.
+//! Refused on purpose: VP9, AV1, Dolby Vision-only (`dvh1`) and other codecs; 10-bit, 4:2:2, 4:4:4
+//! and interlaced H.264 (OpenH264 decodes 8-bit 4:2:0 progressive only); HEVC beyond Main 10
+//! 4:2:0; fragmented MP4 without samples in `moov`; WebM and anything not ISO BMFF.
 
 mod avc;
 mod boxes;

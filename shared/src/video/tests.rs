@@ -124,6 +124,28 @@ fn ten_bit_main_10_hevc_gives_an_8_bit_cover_like_its_8_bit_twin() {
 }
 
 #[test]
+fn hevc_covers_show_the_colour_bars_of_their_source() {
+    // ffmpeg's `testsrc2`: six bars, red, green, yellow, blue, magenta, cyan, left to right.
+    let bars = [[255, 0, 0], [0, 255, 0], [255, 255, 0], [0, 0, 255], [255, 0, 255], [0, 255, 255]];
+    for name in [
+        "hevc-320x240-1s.mp4",
+        "hevc-hvc1-1920x1080-1s.mov",
+        "hevc-main10-1280x720-1s.mov",
+        "hevc-hev1-aac-720x1280-1s.mp4",
+    ] {
+        let (info, cover) = inspect(&fixture(name)).unwrap();
+        let (w, h, rgb) = pixels(&cover);
+        assert_eq!((w, h), (info.width as usize, info.height as usize));
+        for (i, bar) in bars.iter().enumerate() {
+            let (x, y) = ((2 * i + 1) * w / 12, h * 95 / 100);
+            let got = &rgb[(y * w + x) * 3..][..3];
+            let off = got.iter().zip(bar).map(|(&g, &e)| g.abs_diff(e)).max().unwrap();
+            assert!(off < 60, "{name}: bar {i} at ({x}, {y}) is {got:?}, expected about {bar:?}");
+        }
+    }
+}
+
+#[test]
 fn dolby_vision_only_entries_are_refused_naming_them() {
     let mut bytes = fixture("hevc-320x240-1s.mp4");
     let at = find(&bytes, b"hvc1") - 4;
