@@ -7,7 +7,8 @@ use shared::videos::IngestOutcome;
 use tests::http::{get_url, put_ticket};
 use tests::{TestApp, fixture};
 
-/// (fixture, content type, display size).
+/// (fixture, content type, display size). The HEVC clips show ffmpeg's `testsrc2` (six colour bars,
+/// red on the left); the H.264 one (H.264 + AAC, `moov` at the end) another pattern.
 const PHONE_CLIPS: [(&str, &str, (usize, usize)); 5] = [
     ("hevc-320x240-1s.mp4", "video/mp4", (320, 240)),
     ("hevc-hvc1-1920x1080-1s.mov", "video/quicktime", (1920, 1080)),
@@ -54,14 +55,16 @@ fn pixel(jpeg: &[u8], fx: f64, fy: f64) -> ((usize, usize), [u8; 3]) {
     ((w, h), [rgb[at], rgb[at + 1], rgb[at + 2]])
 }
 
-/// A published video as the API shows it: its cover is the real first frame (its size, and the red
-/// left bar of the test pattern every clip shows), and its file is the fast-start copy of `clip`.
+/// A published video as the API shows it: its cover is the real first frame (its size, and for the
+/// HEVC clips the red left bar of their test pattern), and its file is the fast-start copy of `clip`.
 async fn check_published(name: &str, video: &serde_json::Value, clip: &[u8], size: (usize, usize)) {
     let cover = get_url(video["cover_url"].as_str().unwrap()).await;
     assert_eq!(cover.status, 200, "{name}");
     let (decoded, [r, g, b]) = pixel(&cover.body, 1.0 / 12.0, 0.95);
     assert_eq!(decoded, size, "{name}: cover size");
-    assert!(r > 180 && g < 80 && b < 80, "{name}: left bar {r},{g},{b} is not red");
+    if name.starts_with("hevc") {
+        assert!(r > 180 && g < 80 && b < 80, "{name}: left bar {r},{g},{b} is not red");
+    }
     let played = get_url(video["play_url"].as_str().unwrap()).await;
     assert_eq!(played.status, 200, "{name}");
     assert_fast_start_copy_of(&played.body, clip);
@@ -109,7 +112,10 @@ async fn a_video_already_fast_start_is_stored_as_it_came() {
     let t = TestApp::new().await;
     let alice = t.new_user("alice").await;
     let clip = fixture("h264-1920x1080-1s.mp4");
-    assert!(top_level_boxes(&clip).iter().position(|k| k == "moov") < top_level_boxes(&clip).iter().position(|k| k == "mdat"));
+    assert!(
+        top_level_boxes(&clip).iter().position(|k| k == "moov")
+            < top_level_boxes(&clip).iter().position(|k| k == "mdat")
+    );
     t.publish(&alice.token, "as is", &clip).await.ok();
     let video = t.feed(None, None).await.ok()["video_list"][0].clone();
     assert_eq!(get_url(video["play_url"].as_str().unwrap()).await.body, clip);

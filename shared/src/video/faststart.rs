@@ -154,10 +154,7 @@ fn chunk_offsets(out: &mut Vec<u8>, table: Bx<'_>, co64: bool, stco_max: u64, ma
     let width = if wide { 8 } else { 4 };
     let count = table.body.get(4..8).ok_or(VideoError::Corrupt)?;
     let count = u32::from_be_bytes([count[0], count[1], count[2], count[3]]) as usize;
-    let entries = count
-        .checked_mul(width)
-        .and_then(|len| table.body.get(8..8 + len))
-        .ok_or(VideoError::Corrupt)?;
+    let entries = count.checked_mul(width).and_then(|len| table.body.get(8..8 + len)).ok_or(VideoError::Corrupt)?;
     let write_wide = wide || co64;
     let mut body = Vec::with_capacity(8 + count * if write_wide { 8 } else { 4 });
     body.extend_from_slice(&[0, 0, 0, 0]); // version 0, no flags
