@@ -197,6 +197,15 @@ fn an_8k_video_is_refused_by_its_sps_before_decoding() {
 }
 
 #[test]
+fn an_8k_hevc_video_is_refused_by_its_sps_before_decoding() {
+    refused(
+        &fixture("hevc-8192x4320-1frame.mp4"),
+        VideoError::TooLarge { width: 8192, height: 4320 },
+        "video is 8192x4320, the largest accepted is 4096x2304 or 2304x4096",
+    );
+}
+
+#[test]
 fn limits_take_4k_either_way_and_nothing_larger_or_tiny() {
     for (w, h) in [(3840, 2160), (2160, 3840), (4096, 2304), (2304, 4096), (16, 16)] {
         assert_eq!(fits(w, h), Ok(()), "{w}x{h}");
@@ -303,7 +312,7 @@ mod props {
 
     /// Every ISO BMFF fixture, accepted or refused (the WebM and text files are in `arbitrary`'s
     /// reach anyway).
-    const FIXTURES: [&str; 16] = [
+    const FIXTURES: [&str; 17] = [
         "h264-320x240-2s.mp4",
         "h264-aac-640x360-1s.mp4",
         "h264-1920x1080-1s.mp4",
@@ -320,6 +329,7 @@ mod props {
         "hevc-hvc1-1920x1080-1s.mov",
         "hevc-main10-1280x720-1s.mov",
         "hevc-hev1-aac-720x1280-1s.mp4",
+        "hevc-8192x4320-1frame.mp4",
     ];
 
     /// Box types whose size field the corruption targets (containers, tables, entries, payload).
@@ -527,7 +537,7 @@ mod props {
         /// this is what reaches the SPS checks and the decoder.
         #[test]
         fn corrupt_first_frame_or_parameter_sets_are_decoded_or_refused(
-            which in prop::sample::select(vec![0usize, 1, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15]),
+            which in prop::sample::select(vec![0usize, 1, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16]),
             in_avcc in any::<bool>(),
             flips in prop::collection::vec((0.0..1.0f64, 1u8..=255), 1..6),
             cut in prop::option::of(0.0..1.0f64),
