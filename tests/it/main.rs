@@ -22,6 +22,7 @@ mod media;
 mod observability;
 mod openapi;
 mod paging;
+mod phones;
 mod publish;
 mod queue;
 mod rate_limits;
