@@ -90,7 +90,8 @@ impl Fallback {
 /// word that is not an endpoint, and a map that misses an endpoint. The
 /// rehearsal checks a deployed environment with this too (`config-check`).
 pub fn targets(config: &FallbackConfig) -> anyhow::Result<Vec<String>> {
-    if let Some((word, _)) = config.route_functions.iter().find(|(word, _)| !ROUTE_KEYS.iter().any(|key| key.name == word))
+    if let Some((word, _)) =
+        config.route_functions.iter().find(|(word, _)| !ROUTE_KEYS.iter().any(|key| key.name == word))
     {
         anyhow::bail!("DOUYIN_ROUTE_FUNCTIONS: {word} is not an endpoint");
     }
