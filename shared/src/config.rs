@@ -70,6 +70,20 @@ pub enum TlsRoots {
     Native,
 }
 
+impl TlsRoots {
+    /// `DOUYIN_TLS_ROOTS`: unset or `amazon`, or `native`.
+    fn parse(value: Option<&str>) -> Result<TlsRoots, ConfigError> {
+        match value.map(str::trim) {
+            None | Some("amazon") => Ok(TlsRoots::Amazon),
+            Some("native") => Ok(TlsRoots::Native),
+            Some(other) => Err(ConfigError {
+                variable: "DOUYIN_TLS_ROOTS",
+                problem: format!("expected amazon or native, found {other:?}"),
+            }),
+        }
+    }
+}
+
 /// Crates (target prefixes) whose debug and trace output carries request or
 /// response bodies: the AWS SDK and its HTTP stack (DynamoDB items with
 /// password hashes), the Lambda runtime (the raw event, with the query's
@@ -227,16 +241,7 @@ impl Config {
                 }
             },
             function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
-            tls_roots: match get("DOUYIN_TLS_ROOTS").as_deref().map(str::trim) {
-                None | Some("amazon") => TlsRoots::Amazon,
-                Some("native") => TlsRoots::Native,
-                Some(other) => {
-                    return Err(ConfigError {
-                        variable: "DOUYIN_TLS_ROOTS",
-                        problem: format!("expected amazon or native, found {other:?}"),
-                    });
-                }
-            },
+            tls_roots: TlsRoots::parse(get("DOUYIN_TLS_ROOTS").as_deref())?,
             rate_limits: RateLimits {
                 register_ip: rate("DOUYIN_RATE_REGISTER_IP", defaults.register_ip)?,
                 login_ip: rate("DOUYIN_RATE_LOGIN_IP", defaults.login_ip)?,
@@ -373,16 +378,7 @@ impl FallbackConfig {
         Ok(FallbackConfig {
             route_functions,
             log_filter: safe_log_filter(&get("DOUYIN_LOG").unwrap_or_else(|| "info".into())),
-            tls_roots: match get("DOUYIN_TLS_ROOTS").as_deref().map(str::trim) {
-                None | Some("amazon") => TlsRoots::Amazon,
-                Some("native") => TlsRoots::Native,
-                Some(other) => {
-                    return Err(ConfigError {
-                        variable: "DOUYIN_TLS_ROOTS",
-                        problem: format!("expected amazon or native, found {other:?}"),
-                    });
-                }
-            },
+            tls_roots: TlsRoots::parse(get("DOUYIN_TLS_ROOTS").as_deref())?,
         })
     }
 }
