@@ -71,6 +71,9 @@ pub struct LocalOptions {
     pub interceptors: Interceptors,
     /// Rate limits (none by default: the local server serves test suites).
     pub rate_limits: RateLimits,
+    /// Age past which an object left under `uploads/` is deleted, at start and
+    /// every [`SWEEP_INTERVAL`] (embedded backend; S3's lifecycle rule on AWS).
+    pub upload_max_age: Duration,
 }
 
 impl LocalOptions {
@@ -86,6 +89,7 @@ impl LocalOptions {
             argon2: Argon2Cost::OWASP,
             interceptors: Interceptors::default(),
             rate_limits: RateLimits::OFF,
+            upload_max_age: shared::videos::UPLOAD_MAX_AGE,
         }
     }
 }
@@ -109,7 +113,7 @@ pub struct LocalServer {
 
 struct State {
     app: Arc<App>,
-    s3: Option<s3s::service::S3Service>,
+    s3: Option<embedded::S3Front>,
     /// Turns true once the table, the bucket and the default images exist:
     /// API requests wait for it.
     ready: watch::Receiver<bool>,
@@ -121,6 +125,8 @@ type ResponseBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync
 const CHAT_SPOOL: &str = "chat-spool.jsonl";
 /// How long a stopping server waits for the chat queue to drain.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the local server sweeps stale uploads (after the one at start).
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
 impl LocalServer {
     /// Starts the server and its engines; returns once it is ready to serve.
@@ -177,6 +183,7 @@ impl LocalServer {
         let app = Arc::new(app);
         let (ready, ready_seen) = watch::channel(false);
         let state = Arc::new(State { app: Arc::clone(&app), s3, ready: ready_seen });
+        let sweeping = stopped.clone();
         let server = tokio::spawn(serve(listener, state, stopped));
         let server =
             LocalServer { address, public_url, app, data_dir: options.data_dir, chat, stop, stop_engines, server };
@@ -185,6 +192,11 @@ impl LocalServer {
         if let Err(error) = server.prepare().await {
             server.shutdown().await;
             return Err(error);
+        }
+        if options.backend == Backend::Embedded {
+            // Once before serving, then every SWEEP_INTERVAL.
+            sweep_once(&server.app, options.upload_max_age).await;
+            tokio::spawn(sweep_uploads(Arc::clone(&server.app), options.upload_max_age, sweeping));
         }
         let _ = ready.send(true);
         Ok(server)
@@ -232,6 +244,31 @@ impl LocalServer {
             }
         }
         let _ = self.stop_engines.send(true);
+    }
+}
+
+/// What S3's lifecycle rule does on AWS: deletes the objects left under
+/// `uploads/` for longer than `max_age` (no ingest claimed them), every
+/// [`SWEEP_INTERVAL`] until the server stops (the start sweeps once itself).
+async fn sweep_uploads(app: Arc<App>, max_age: Duration, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(SWEEP_INTERVAL);
+    interval.tick().await;
+    loop {
+        let stopped = tokio::select! {
+            _ = interval.tick() => false,
+            _ = stop.wait_for(|stop| *stop) => true,
+        };
+        if stopped {
+            return;
+        }
+        sweep_once(&app, max_age).await;
+    }
+}
+
+/// One sweep; a failure is logged, and the next sweep tries again.
+async fn sweep_once(app: &App, max_age: Duration) {
+    if let Err(error) = shared::videos::sweep_stale_uploads(app, max_age).await {
+        tracing::warn!(error = %anyhow::Error::from(error), "sweep of stale uploads failed");
     }
 }
 
@@ -387,7 +424,7 @@ async fn handle(
     match &state.s3 {
         Some(s3) => {
             let upload = uploaded_key(&state.app, &request);
-            match hyper::service::Service::call(s3, request).await {
+            match s3.call(request).await {
                 Ok(response) => {
                     if let Some(key) = upload.filter(|_| response.status().is_success()) {
                         deliver_upload_event(&state.app, &key).await;

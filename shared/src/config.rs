@@ -58,6 +58,11 @@ pub struct Config {
     /// Which certificates AWS endpoints are trusted by (`DOUYIN_TLS_ROOTS`,
     /// `amazon` (default) or `native`, the system's whole root store).
     pub tls_roots: TlsRoots,
+    /// Jobs of CPU-heavy work (password hashes, video inspections) that run
+    /// at once ([`crate::heavy::HeavyWork`]): half the cores. Not read from the
+    /// environment (a Lambda instance runs one request at a time); the
+    /// benchmarks change it.
+    pub heavy_places: usize,
 }
 
 /// The trust store of the SDK's HTTPS client.
@@ -233,6 +238,7 @@ impl Config {
                     });
                 }
             },
+            heavy_places: crate::heavy::default_places(),
             rate_limits: RateLimits {
                 register_ip: rate("DOUYIN_RATE_REGISTER_IP", defaults.register_ip)?,
                 login_ip: rate("DOUYIN_RATE_LOGIN_IP", defaults.login_ip)?,
@@ -270,6 +276,7 @@ impl Config {
             function_name: None,
             rate_limits: RateLimits::OFF,
             tls_roots: TlsRoots::Amazon,
+            heavy_places: crate::heavy::default_places(),
         }
     }
 

@@ -4,18 +4,23 @@
 //!
 //! Ingest validates by content ([`crate::video::inspect`]: container, codec,
 //! size, duration, and a decoded first frame for the cover); a refused video
-//! leaves nothing behind. Publishing is one transaction (video, feed entry,
-//! author's `work_count`, upload state), so a video appears whole or not at
-//! all, and a retried S3 event publishes nothing twice.
+//! leaves nothing behind. What is published is exactly what was validated: the
+//! bytes held in memory are written to server-owned keys that name their
+//! content (`videos/<id>-<digest>.mp4`, `covers/<id>-<digest>.jpg`), never
+//! served from where a client uploaded them. Publishing is one transaction
+//! (video, feed entry, author's `work_count`, upload state), so a video appears
+//! whole or not at all, and a retried S3 event publishes nothing twice.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use sha2::Digest as _;
 
 use crate::app::App;
 use crate::domain::{User, UserId, Video, VideoTitle, feed_cursor, now_ms};
-use crate::error::{Context as _, Error, Result};
+use crate::error::{Error, Result};
+use crate::media::Fetched;
 use crate::metrics::{self, Metric};
 use crate::store::model::{NewVideo, UploadItem, UploadState, VideoItem};
 use crate::users::user_view;
@@ -34,19 +39,56 @@ pub const UPLOAD_PREFIX: &str = "uploads/";
 /// How long an upload's record outlives its creation.
 const UPLOAD_RECORD_TTL: Duration = Duration::from_secs(24 * 3600);
 
-/// Media key of a video published in one request.
-pub fn play_key(video_id: u64) -> String {
-    format!("videos/{video_id}.mp4")
+/// How long an object may stay under [`UPLOAD_PREFIX`] unclaimed: the bucket's
+/// lifecycle rule expires it after a day on AWS (template.yaml), and the
+/// local server's sweep ([`sweep_stale_uploads`]) does the same. Ingests end
+/// within minutes (Lambda retries an S3 event for up to six hours).
+pub const UPLOAD_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// The digest of stored video bytes that names its objects: the first 128
+/// bits of SHA-256, in hex. Keys that name their content are written once
+/// with one content (two ingests of different bytes can never overwrite each
+/// other's objects), and a CDN may cache them forever.
+pub fn media_digest(stored: &[u8]) -> String {
+    sha2::Sha256::digest(stored)[..16].iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// Media key of a video's cover.
-pub fn cover_key(video_id: u64) -> String {
-    format!("covers/{video_id}.jpg")
+/// Media key of a published video whose stored bytes are `stored`.
+pub fn play_key(video_id: u64, stored: &[u8]) -> String {
+    MediaKeys::new(video_id, &media_digest(stored)).play
+}
+
+/// Media key of the cover of a published video whose stored bytes are `stored`.
+pub fn cover_key(video_id: u64, stored: &[u8]) -> String {
+    MediaKeys::new(video_id, &media_digest(stored)).cover
+}
+
+/// The server-owned keys of a video's objects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct MediaKeys {
+    play: String,
+    cover: String,
+}
+
+impl MediaKeys {
+    fn new(video_id: u64, digest: &str) -> MediaKeys {
+        MediaKeys { play: format!("videos/{video_id}-{digest}.mp4"), cover: format!("covers/{video_id}-{digest}.jpg") }
+    }
 }
 
 /// Media key a presigned upload goes to.
 pub fn upload_object_key(video_id: u64) -> String {
     format!("{UPLOAD_PREFIX}{video_id}")
+}
+
+/// A video that passed the content checks, in memory: what gets stored and shown.
+struct Validated {
+    info: VideoInfo,
+    cover: Cover,
+    /// The bytes to store: the ones validated.
+    stored: Bytes,
+    /// [`media_digest`] of `stored`.
+    digest: String,
 }
 
 /// Publishes a video sent in the request itself (the stock client's path).
@@ -60,35 +102,45 @@ pub async fn publish_inline(app: &App, author: UserId, title: &VideoTitle, bytes
             bytes.len() as f64 / 1_048_576.0
         )));
     }
-    let (info, cover) = inspect(bytes.clone()).await.inspect_err(|error| {
+    let validated = validate(app, bytes).await.inspect_err(|error| {
         if matches!(error, Error::UnsupportedMedia(_)) {
             metrics::count(Metric::UploadsRejected);
         }
     })?;
     let video_id = app.ids.next().await?;
-    let play = play_key(video_id);
-    app.media.put(&play, bytes, "video/mp4").await?;
-    let result = publish(app, video_id, author, title.as_str(), &play, &info, cover, false).await;
-    if result.is_ok() {
-        metrics::count(Metric::UploadsAccepted);
-    } else {
-        discard_unpublished(app, video_id, &play).await;
+    let keys = MediaKeys::new(video_id, &validated.digest);
+    let result = match store(app, &keys, &validated).await {
+        Ok(()) => publish(app, video_id, author, title.as_str(), &keys, &validated.info, false).await,
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(true) => {
+            metrics::count(Metric::UploadsAccepted);
+            Ok(video_id)
+        }
+        // A fresh id is never published already.
+        Ok(false) => Err(Error::Internal(anyhow::anyhow!("video {video_id} was published already"))),
+        Err(error) => {
+            discard_unless_live(app, video_id, &keys).await;
+            Err(error)
+        }
     }
-    result.map(|_| video_id)
 }
 
-/// Deletes the objects of a video whose publish failed, unless it was
-/// published after all: a transaction whose answer was lost (a timeout after
-/// the commit) has made the video live, and its objects must stay. When even
-/// that cannot be read, the objects stay too: an orphan object costs a few
-/// bytes, a live video without its file is broken.
-async fn discard_unpublished(app: &App, video_id: u64, play: &str) {
+/// Deletes the objects of a video whose publish failed, unless they are the
+/// live video's: a transaction whose answer was lost (a timeout after the
+/// commit) made them live, and they must stay. When even that cannot be read,
+/// the objects stay too: an orphan object costs a few bytes, a live video
+/// without its file is broken.
+async fn discard_unless_live(app: &App, video_id: u64, keys: &MediaKeys) {
     match app.table.video(video_id).await {
-        Ok(None) => {
-            let _ = app.media.delete(play).await;
-            let _ = app.media.delete(&cover_key(video_id)).await;
+        Ok(Some(live)) if live.play_key == keys.play => {
+            tracing::warn!(video_id, "publish failed after its commit; the video is live");
         }
-        Ok(Some(_)) => tracing::warn!(video_id, "publish failed after its commit; the video is live"),
+        Ok(_) => {
+            let _ = app.media.delete(&keys.play).await;
+            let _ = app.media.delete(&keys.cover).await;
+        }
         Err(_) => tracing::warn!(video_id, "publish failed and its outcome is unknown; objects kept"),
     }
 }
@@ -161,7 +213,9 @@ pub enum IngestOutcome {
 }
 
 /// Ingests an object that landed under [`UPLOAD_PREFIX`] (S3 `ObjectCreated`).
-/// Safe to call any number of times for one object.
+/// Safe to call any number of times for one object, and for two objects of
+/// one upload at once (two PUTs of its URL): the first ingest to settle the
+/// upload decides, and the other changes nothing and deletes nothing of it.
 pub async fn ingest_upload(app: &App, object_key: &str) -> Result<IngestOutcome> {
     let Some(video_id) = object_key.strip_prefix(UPLOAD_PREFIX).and_then(|id| id.parse::<u64>().ok()) else {
         tracing::warn!(object_key, "object outside the upload scheme ignored");
@@ -175,44 +229,81 @@ pub async fn ingest_upload(app: &App, object_key: &str) -> Result<IngestOutcome>
     if upload.object_key != object_key {
         return Ok(IngestOutcome::Skipped);
     }
-    if upload.state == UploadState::Rejected {
-        // A retried event of a rejection whose delete failed.
-        app.media.delete(object_key).await?;
-    }
     if upload.state != UploadState::Pending {
+        // Settled: a PUT after the ingest removed the upload, or a retried
+        // event of an ingest whose delete failed. Nothing reads this object.
+        app.media.delete(object_key).await?;
         return Ok(IngestOutcome::Skipped);
     }
-    let Some(size) = app.media.size(object_key).await? else {
-        return Ok(IngestOutcome::Skipped);
+    let bytes = match app.media.get_exact(object_key, upload.content_length).await? {
+        Fetched::Bytes(bytes) => bytes,
+        Fetched::Missing => return Ok(IngestOutcome::Skipped),
+        Fetched::OtherSize(size) => {
+            let reason = format!("the upload has {size} bytes, {} were declared", upload.content_length);
+            return reject(app, &upload, reason).await;
+        }
     };
-    if size != upload.content_length {
-        let reason = format!("the upload has {size} bytes, {} were declared", upload.content_length);
-        return reject(app, &upload, reason).await;
-    }
-    let Some(bytes) = app.media.get(object_key).await? else {
-        return Ok(IngestOutcome::Skipped);
+    // From here on, the bytes in memory are the upload: whatever a client
+    // PUTs to the URL now is never read by this ingest.
+    let validated = match validate(app, bytes).await {
+        Ok(validated) => validated,
+        Err(Error::UnsupportedMedia(reason)) => return reject(app, &upload, reason).await,
+        Err(error) => return Err(error),
     };
-    let (info, cover) = match inspect(bytes).await {
-        Ok(inspected) => inspected,
-        Err(error) => return reject(app, &upload, error.status_msg()).await,
-    };
+    let keys = MediaKeys::new(video_id, &validated.digest);
+    store(app, &keys, &validated).await?;
     let author = UserId(upload.author_id);
-    let published = publish(app, video_id, author, &upload.title, object_key, &info, cover, true).await?;
-    if published {
-        metrics::count(Metric::UploadsAccepted);
+    if !publish(app, video_id, author, &upload.title, &keys, &validated.info, true).await? {
+        // Another ingest settled the upload first (published or rejected it).
+        discard_unless_live(app, video_id, &keys).await;
+        return Ok(IngestOutcome::Skipped);
     }
-    Ok(if published { IngestOutcome::Published(video_id) } else { IngestOutcome::Skipped })
+    metrics::count(Metric::UploadsAccepted);
+    // Published: the upload is the ingest's to remove. If this fails, the
+    // retried event finds the upload live and removes it then.
+    app.media.delete(object_key).await?;
+    Ok(IngestOutcome::Published(video_id))
 }
 
 async fn reject(app: &App, upload: &UploadItem, reason: String) -> Result<IngestOutcome> {
-    tracing::info!(video_id = upload.video_id, %reason, "upload rejected");
     // The record first: if the delete then fails, the retried event finds the
     // upload rejected and deletes the object; the other way round, a failed
     // record would leave the upload pending forever with its object gone.
-    app.table.reject_upload(upload.video_id, &reason).await?;
+    if !app.table.reject_upload(upload.video_id, &reason).await? {
+        // Settled meanwhile by another ingest: its outcome stands, and the
+        // object is not this ingest's to delete.
+        tracing::info!(video_id = upload.video_id, %reason, "refused upload already settled by another ingest");
+        return Ok(IngestOutcome::Skipped);
+    }
+    tracing::info!(video_id = upload.video_id, %reason, "upload rejected");
     app.media.delete(&upload.object_key).await?;
     metrics::count(Metric::UploadsRejected);
     Ok(IngestOutcome::Rejected(reason))
+}
+
+/// Deletes objects under [`UPLOAD_PREFIX`] written more than `max_age` ago
+/// (at most 1,000 a call): uploads whose ingest never removed them (a crash
+/// past its retries, a refused loser of a race). What the bucket's lifecycle
+/// rule does on AWS, for the local server. A video published in place there
+/// before published media moved to server-owned keys is kept. Returns how
+/// many were deleted.
+pub async fn sweep_stale_uploads(app: &App, max_age: Duration) -> Result<usize> {
+    let before = SystemTime::now().checked_sub(max_age).unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut deleted = 0;
+    for key in app.media.written_before(UPLOAD_PREFIX, before, 1000).await? {
+        let video_id = key.strip_prefix(UPLOAD_PREFIX).and_then(|id| id.parse::<u64>().ok());
+        if let Some(video_id) = video_id
+            && app.table.video(video_id).await?.is_some_and(|video| video.play_key == key)
+        {
+            continue;
+        }
+        app.media.delete(&key).await?;
+        deleted += 1;
+    }
+    if deleted > 0 {
+        tracing::info!(deleted, "stale uploads removed");
+    }
+    Ok(deleted)
 }
 
 /// Where a presigned upload stands, for its author.
@@ -376,25 +467,30 @@ pub(crate) async fn views(app: &App, items: Vec<VideoItem>, viewer: Option<UserI
     Ok(videos)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Writes a validated video and its cover to their server-owned keys. Both
+/// are written before the transaction that makes them reachable.
+async fn store(app: &App, keys: &MediaKeys, validated: &Validated) -> Result<()> {
+    app.media.put_immutable(&keys.play, validated.stored.clone(), "video/mp4").await?;
+    app.media.put_immutable(&keys.cover, Bytes::from(validated.cover.jpeg.clone()), "image/jpeg").await
+}
+
+/// Makes a stored video live (one transaction). `false`: it was published
+/// already, or its upload settled by another ingest.
 async fn publish(
     app: &App,
     video_id: u64,
     author: UserId,
     title: &str,
-    play: &str,
+    keys: &MediaKeys,
     info: &VideoInfo,
-    cover: Cover,
     from_upload: bool,
 ) -> Result<bool> {
-    let cover_key = cover_key(video_id);
-    app.media.put(&cover_key, Bytes::from(cover.jpeg), "image/jpeg").await?;
     let item = VideoItem::new(&NewVideo {
         id: video_id,
         author_id: author.0,
         title: title.to_owned(),
-        play_key: play.to_owned(),
-        cover_key,
+        play_key: keys.play.clone(),
+        cover_key: keys.cover.clone(),
         created_at_ms: now_ms(),
         width: info.width,
         height: info.height,
@@ -408,13 +504,21 @@ async fn publish(
     Ok(published)
 }
 
-/// Runs the probe and the cover on the blocking pool: decoding a frame is CPU
-/// work that must not stall the runtime.
-async fn inspect(bytes: Bytes) -> Result<(VideoInfo, Cover)> {
-    tokio::task::spawn_blocking(move || video::inspect(&bytes))
-        .await
-        .context("video inspection task")?
-        .map_err(|error| Error::UnsupportedMedia(error.to_string()))
+/// Checks a video by content and makes its cover, in the process's pool for
+/// CPU-heavy work ([`crate::heavy::HeavyWork`]: off the runtime's threads, at
+/// most half the cores at once), and digests the bytes to store.
+async fn validate(app: &App, bytes: Bytes) -> Result<Validated> {
+    let validated = app
+        .heavy
+        .run("video inspection task", move || {
+            let (info, cover) = video::inspect(&bytes)?;
+            // The bytes validated are the bytes stored.
+            let stored = bytes;
+            let digest = media_digest(&stored);
+            Ok::<_, video::VideoError>(Validated { info, cover, stored, digest })
+        })
+        .await?;
+    validated.map_err(|error| Error::UnsupportedMedia(error.to_string()))
 }
 
 #[cfg(test)]

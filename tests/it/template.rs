@@ -106,6 +106,83 @@ fn uploads_trigger_the_ingest_with_a_dead_letter_queue_and_an_alarm() {
     assert_eq!(alarm["Type"].as_str(), Some("AWS::CloudWatch::Alarm"));
 }
 
+/// The resources (as text: most are `!Sub` strings) of every statement of
+/// `function`'s policies that allows `action`.
+fn grants(function: &Value, action: &str) -> Vec<String> {
+    let mut resources = Vec::new();
+    for policy in function["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+        for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+            let allows = match &statement["Action"] {
+                Value::String(one) => one == action,
+                Value::Sequence(many) => many.iter().any(|a| a.as_str() == Some(action)),
+                _ => false,
+            };
+            if allows {
+                match &statement["Resource"] {
+                    Value::Sequence(many) => resources.extend(many.iter().map(|r| format!("{r:?}"))),
+                    one => resources.push(format!("{one:?}")),
+                }
+            }
+        }
+    }
+    resources
+}
+
+fn on_prefix(resources: &[String], prefix: &str) -> bool {
+    resources.iter().any(|resource| resource.contains(&format!("/{prefix}*")))
+}
+
+#[test]
+fn published_media_lives_where_only_the_ingest_writes_and_stale_uploads_expire() {
+    use shared::videos::{UPLOAD_MAX_AGE, UPLOAD_PREFIX, cover_key, play_key};
+    let template = template();
+    let functions = functions(&template);
+    let function = |name: &str| functions.iter().find(|(binary, _)| binary == name).unwrap().1.clone();
+    let prefix_of = |key: &str| format!("{}/", key.split('/').next().unwrap());
+    let (videos, covers) = (prefix_of(&play_key(1, b"v")), prefix_of(&cover_key(1, b"v")));
+    assert!(videos != UPLOAD_PREFIX && covers != UPLOAD_PREFIX);
+
+    // The ingest is triggered by uploads/ exactly, writes only the published
+    // prefixes (a write under uploads/ would trigger it again) and deletes its own.
+    let ingest = function("video-ingest");
+    let s3 = ingest["Properties"]["Events"].as_mapping().unwrap().values().find(|e| e["Type"].as_str() == Some("S3"));
+    let rules = s3.unwrap()["Properties"]["Filter"]["S3Key"]["Rules"].as_sequence().unwrap().clone();
+    assert_eq!(rules.len(), 1);
+    assert_eq!((rules[0]["Name"].as_str(), rules[0]["Value"].as_str()), (Some("prefix"), Some(UPLOAD_PREFIX)));
+    let writes = grants(&ingest, "s3:PutObject");
+    assert!(on_prefix(&writes, &videos) && on_prefix(&writes, &covers), "{writes:?}");
+    assert!(!on_prefix(&writes, UPLOAD_PREFIX), "the ingest may write under {UPLOAD_PREFIX}: {writes:?}");
+    let deletes = grants(&ingest, "s3:DeleteObject");
+    for prefix in [UPLOAD_PREFIX, &videos, &covers] {
+        assert!(on_prefix(&deletes, prefix), "{prefix}: {deletes:?}");
+    }
+    // The upload URL (signed with publish-upload's role) can write uploads/ only,
+    // with the lifecycle tag.
+    let upload = function("publish-upload");
+    for action in ["s3:PutObject", "s3:PutObjectTagging"] {
+        let granted = grants(&upload, action);
+        assert_eq!(granted.len(), 1, "{action}: {granted:?}");
+        assert!(on_prefix(&granted, UPLOAD_PREFIX), "{action}: {granted:?}");
+    }
+
+    // Unclaimed uploads expire (the objects carrying the tag every URL signs),
+    // incomplete multipart uploads are aborted.
+    let (tag_key, tag_value) = shared::media::UPLOAD_TAG;
+    let lifecycle = template["Resources"]["MediaBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .expect("a lifecycle on the media bucket")
+        .clone();
+    let expiry = lifecycle.iter().find(|rule| rule["ExpirationInDays"].as_u64().is_some()).expect("an expiry rule");
+    assert_eq!(expiry["Status"].as_str(), Some("Enabled"));
+    assert_eq!(expiry["Prefix"].as_str(), Some(UPLOAD_PREFIX));
+    let tags = expiry["TagFilters"].as_sequence().unwrap();
+    assert_eq!(tags.len(), 1);
+    assert_eq!((tags[0]["Key"].as_str(), tags[0]["Value"].as_str()), (Some(tag_key), Some(tag_value)));
+    assert_eq!(expiry["ExpirationInDays"].as_u64(), Some(UPLOAD_MAX_AGE.as_secs() / 86_400));
+    let abort = lifecycle.iter().find(|rule| !rule["AbortIncompleteMultipartUpload"].is_null()).expect("an abort rule");
+    assert_eq!(abort["Prefix"].as_str(), Some(UPLOAD_PREFIX));
+}
+
 #[test]
 fn the_table_in_the_template_matches_the_data_model() {
     use shared::store::model;
