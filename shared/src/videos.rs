@@ -20,14 +20,23 @@ use sha2::Digest as _;
 use crate::app::App;
 use crate::domain::{User, UserId, Video, VideoTitle, feed_cursor, now_ms};
 use crate::error::{Error, Result};
+use crate::interactions::Listed;
 use crate::media::Fetched;
 use crate::metrics::{self, Metric};
+use crate::store::Page;
 use crate::store::model::{NewVideo, UploadItem, UploadState, VideoItem};
 use crate::users::user_view;
 use crate::video::{self, Cover, VideoInfo};
 
-/// Most videos in a feed page or a list.
+/// Most videos in a feed page or a list of liked videos.
 pub const PAGE_SIZE: usize = 30;
+/// Most videos in a page of an author's list (`publish/list`). The stock
+/// client asks for one page and has no way on, so the page is as large as one
+/// request's reads allow without growing: one `Query` and one `BatchGetItem`,
+/// which takes 100 keys (the author, the viewer's like of each video, the
+/// viewer's follow of the author): 98 videos. An author with more pages on
+/// with `cursor`.
+pub const WORKS_PAGE_SIZE: usize = 98;
 /// Largest video the one-request publish accepts: a synchronous Lambda takes
 /// 6 MB, and API Gateway base64-encodes binary bodies (4/3 larger).
 pub const INLINE_MAX_BYTES: usize = 4_718_592;
@@ -420,13 +429,15 @@ impl FeedCache {
     }
 }
 
-/// An author's videos, newest first, at most [`PAGE_SIZE`].
-pub async fn works(app: &App, author: UserId, viewer: Option<UserId>) -> Result<Vec<Video>> {
-    let items = app.table.works(author.0, PAGE_SIZE).await?;
+/// An author's videos, newest first, [`WORKS_PAGE_SIZE`] a page: the first
+/// page without `cursor`, the next ones with the previous page's `next_cursor`.
+pub async fn works(app: &App, author: UserId, viewer: Option<UserId>, cursor: Option<String>) -> Result<Listed<Video>> {
+    let page = Page { size: WORKS_PAGE_SIZE, before: cursor };
+    let (items, next_cursor) = app.table.works(author.0, &page).await?;
     if items.is_empty() && app.table.user(author).await?.is_none() {
         return Err(Error::NotFound(format!("user {author} does not exist")));
     }
-    views(app, items, viewer).await
+    Ok(Listed { items: views(app, items, viewer).await?, next_cursor })
 }
 
 /// Cuts `items` (newest first, up to `limit + 1`) to at most `limit`, never

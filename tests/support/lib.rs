@@ -446,6 +446,31 @@ impl TestApp {
         list.iter().find(|v| v["title"] == title).unwrap()["id"].as_u64().unwrap()
     }
 
+    /// Publishes `n` videos of `author_id` straight into the table (no file,
+    /// no decode: for tests of lists), one millisecond apart; returns their
+    /// ids, oldest first.
+    pub async fn insert_videos(&self, author_id: u64, n: usize) -> Vec<u64> {
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let id = self.app.ids.next().await.unwrap();
+            let video = shared::store::model::VideoItem::new(&shared::store::model::NewVideo {
+                id,
+                author_id,
+                title: format!("v{i}"),
+                play_key: format!("videos/{id}.mp4"),
+                cover_key: format!("covers/{id}.jpg"),
+                created_at_ms: 1_700_000_000_000 + i as u64,
+                width: 320,
+                height: 240,
+                duration_ms: 1000,
+                feed_shard: 0,
+            });
+            assert!(self.app.table.publish_video(&video, false).await.unwrap());
+            ids.push(id);
+        }
+        ids
+    }
+
     /// The counters of a user and of a video, read through the endpoints.
     pub async fn user_counters(&self, user_id: u64) -> serde_json::Value {
         self.user(Some(user_id), None).await.ok()["user"].clone()

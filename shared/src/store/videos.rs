@@ -114,9 +114,11 @@ impl Table {
         Ok(videos)
     }
 
-    /// An author's newest videos, at most `limit`.
-    pub async fn works(&self, author_id: u64, limit: usize) -> Result<Vec<VideoItem>> {
-        self.videos_in(Index::Two, model::works_partition(author_id), &Page { size: limit, before: None }).await
+    /// A page of an author's videos, newest first, and the next page's cursor
+    /// when the page is full.
+    pub async fn works(&self, author_id: u64, page: &Page) -> Result<(Vec<VideoItem>, Option<String>)> {
+        let (items, next) = self.newest(Index::Two, model::works_partition(author_id), page).await?;
+        Ok((items.into_iter().map(from_item).collect::<Result<_>>()?, next))
     }
 
     /// A video.
