@@ -246,6 +246,8 @@ impl Config {
                 message: rate("DOUYIN_RATE_MESSAGE", defaults.message)?,
                 comment: rate("DOUYIN_RATE_COMMENT", defaults.comment)?,
                 follow: rate("DOUYIN_RATE_FOLLOW", defaults.follow)?,
+                publish: rate("DOUYIN_RATE_PUBLISH", defaults.publish)?,
+                upload: rate("DOUYIN_RATE_UPLOAD", defaults.upload)?,
             },
         };
         config.check()?;
@@ -356,10 +358,17 @@ mod tests {
         let config = Config::from_lookup(lookup(&BASE)).unwrap();
         assert_eq!(config.rate_limits, RateLimits::DEFAULT);
         let mut pairs = BASE.to_vec();
-        pairs.extend([("DOUYIN_RATE_LOGIN_IP", "3/10"), ("DOUYIN_RATE_MESSAGE", "off")]);
+        pairs.extend([
+            ("DOUYIN_RATE_LOGIN_IP", "3/10"),
+            ("DOUYIN_RATE_MESSAGE", "off"),
+            ("DOUYIN_RATE_PUBLISH", "5/60"),
+            ("DOUYIN_RATE_UPLOAD", "off"),
+        ]);
         let config = Config::from_lookup(lookup(&pairs)).unwrap();
         assert_eq!(config.rate_limits.login_ip, Some(RateLimit::per(3, 10)));
         assert_eq!(config.rate_limits.message, None);
+        assert_eq!((config.rate_limits.publish, config.rate_limits.upload), (Some(RateLimit::per(5, 60)), None));
+        assert!(RateLimits::DEFAULT.publish.is_some() && RateLimits::DEFAULT.upload.is_some());
         assert_eq!(config.rate_limits.comment, RateLimits::DEFAULT.comment);
         pairs.push(("DOUYIN_RATE_FOLLOW", "lots"));
         assert_eq!(Config::from_lookup(lookup(&pairs)).unwrap_err().variable, "DOUYIN_RATE_FOLLOW");
