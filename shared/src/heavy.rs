@@ -157,6 +157,14 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_job_runs_on_a_blocking_thread_not_the_runtimes() {
+        let pool = HeavyWork::with_places(1);
+        let runtime_thread = std::thread::current().id();
+        let job_thread = pool.run("job", || std::thread::current().id()).await.unwrap();
+        assert_ne!(job_thread, runtime_thread);
+    }
+
+    #[tokio::test]
     async fn a_panicking_job_is_an_error_and_frees_its_place() {
         let pool = HeavyWork::with_places(1);
         let failed = pool.run("panicking job", || panic!("boom")).await;
