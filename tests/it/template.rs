@@ -680,3 +680,110 @@ fn the_api_allows_browsers_every_method_of_the_router() {
     }
     assert!(format!("{:?}", cors["AllowOrigins"]).contains("WebOrigins"), "origins from the WebOrigins parameter");
 }
+
+/// The text of a `!Sub` (its first element when it has variables).
+fn sub_text(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Sub" => match &tagged.value {
+            Value::Sequence(parts) => parts[0].as_str().unwrap().to_owned(),
+            other => other.as_str().unwrap().to_owned(),
+        },
+        other => panic!("not a !Sub: {other:?}"),
+    }
+}
+
+/// The elements of an `!If [condition, then, else]`.
+fn if_parts(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "If" => tagged.value.as_sequence().unwrap().clone(),
+        other => panic!("not an !If: {other:?}"),
+    }
+}
+
+#[test]
+fn the_media_cdn_is_optional_reads_only_published_media_and_caches_it_for_a_year() {
+    use shared::media::{DEFAULT_AVATAR_KEY, IMMUTABLE};
+    use shared::videos::{UPLOAD_PREFIX, cover_key, play_key};
+    let template = template();
+    let resources = &template["Resources"];
+    assert_eq!(template["Parameters"]["MediaCdn"]["Default"].as_str(), Some("false"), "off by default");
+    assert_eq!(format!("{:?}", template["Conditions"]["HasMediaCdn"]).matches("MediaCdn").count(), 1);
+
+    for id in ["MediaOriginAccessControl", "MediaCachePolicy", "MediaDistribution"] {
+        assert_eq!(resources[id]["Condition"].as_str(), Some("HasMediaCdn"), "{id}");
+        // Every function's environment names the distribution: anything it
+        // depends on must not depend on the bucket (whose notification depends
+        // on VideoIngestFunction) or on a function.
+        let text = format!("{:?}", resources[id]);
+        assert!(!text.contains("MediaBucket") && !text.contains("Function"), "{id} would make a cycle: {text}");
+    }
+
+    let config = &resources["MediaDistribution"]["Properties"]["DistributionConfig"];
+    let origins = config["Origins"].as_sequence().unwrap();
+    assert_eq!(origins.len(), 1);
+    let bucket = sub_text(&resources["MediaBucket"]["Properties"]["BucketName"]);
+    let domain = sub_text(&origins[0]["DomainName"]);
+    assert!(domain.starts_with(&format!("{bucket}.s3.${{AWS::Region}}.")), "{domain} is not the bucket {bucket}");
+    assert!(format!("{:?}", origins[0]["OriginAccessControlId"]).contains("MediaOriginAccessControl.Id"));
+    let behavior = &config["DefaultCacheBehavior"];
+    assert_eq!(
+        format!("{:?}", behavior["AllowedMethods"]),
+        format!("{:?}", config["DefaultCacheBehavior"]["CachedMethods"])
+    );
+    let methods: Vec<&str> =
+        behavior["AllowedMethods"].as_sequence().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    assert_eq!(methods, ["GET", "HEAD"]);
+    assert_ne!(behavior["ViewerProtocolPolicy"].as_str(), Some("allow-all"));
+    assert_eq!(reference(&behavior["CachePolicyId"]), Some("MediaCachePolicy"));
+    assert!(config["CacheBehaviors"].is_null(), "one behaviour for every key");
+
+    // Cached as long as the objects say they may be, keyed by the path alone.
+    let max_age: u64 = IMMUTABLE.split("max-age=").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+    let cache = &resources["MediaCachePolicy"]["Properties"]["CachePolicyConfig"];
+    assert_eq!((cache["DefaultTTL"].as_u64(), cache["MaxTTL"].as_u64()), (Some(max_age), Some(max_age)));
+    let key = &cache["ParametersInCacheKeyAndForwardedToOrigin"];
+    for (part, behaviour) in [
+        ("CookiesConfig", "CookieBehavior"),
+        ("HeadersConfig", "HeaderBehavior"),
+        ("QueryStringsConfig", "QueryStringBehavior"),
+    ] {
+        assert_eq!(key[part][behaviour].as_str(), Some("none"), "{part}");
+    }
+
+    // The bucket lets this distribution read what is published, nothing else.
+    let statements = resources["MediaBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    let conditional: Vec<Vec<Value>> =
+        statements.iter().filter(|s| matches!(s, Value::Tagged(t) if t.tag == "If")).map(if_parts).collect();
+    assert_eq!(conditional.len(), 1);
+    assert_eq!(conditional[0][0].as_str(), Some("HasMediaCdn"));
+    assert_eq!(reference(&conditional[0][2]), Some("AWS::NoValue"));
+    let read = &conditional[0][1];
+    assert_eq!(read["Effect"].as_str(), Some("Allow"));
+    assert_eq!(read["Principal"]["Service"].as_str(), Some("cloudfront.amazonaws.com"));
+    assert_eq!(read["Action"].as_str(), Some("s3:GetObject"));
+    let prefix_of = |key: &str| format!("{}/", key.split('/').next().unwrap());
+    let published: BTreeSet<String> =
+        [play_key(1, b"v"), cover_key(1, b"v"), DEFAULT_AVATAR_KEY.to_owned()].iter().map(|k| prefix_of(k)).collect();
+    let granted: BTreeSet<String> = read["Resource"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|resource| sub_text(resource).trim_start_matches("${MediaBucket.Arn}/").trim_end_matches('*').to_owned())
+        .collect();
+    assert_eq!(granted, published);
+    assert!(!granted.contains(UPLOAD_PREFIX), "pending uploads would be readable through the CDN");
+    let source = sub_text(&read["Condition"]["StringEquals"]["AWS:SourceArn"]);
+    assert!(source.starts_with("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/"), "{source}");
+    assert!(source.ends_with("${MediaDistribution}"), "{source}");
+
+    // Media links point at the distribution when it is on, at MediaBaseUrl otherwise.
+    for (binary, function) in functions(&template) {
+        if binary == "route-fallback" {
+            continue;
+        }
+        let base = if_parts(&function["Properties"]["Environment"]["Variables"]["DOUYIN_MEDIA_BASE_URL"]);
+        assert_eq!(base[0].as_str(), Some("HasMediaCdn"), "{binary}");
+        assert_eq!(sub_text(&base[1]), "https://${MediaDistribution.DomainName}", "{binary}");
+        assert_eq!(reference(&base[2]), Some("MediaBaseUrl"), "{binary}");
+    }
+}
