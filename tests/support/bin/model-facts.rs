@@ -157,8 +157,8 @@ fn media() -> Value {
         "upload_prefix": videos::UPLOAD_PREFIX,
         "upload_key": videos::upload_object_key(id),
         "written_keys": {
-            "cover (ingest and publish)": videos::cover_key(id),
-            "video published in one request": videos::play_key(id),
+            "cover (ingest and publish)": videos::cover_key(id, b"stored video"),
+            "published video (ingest and publish)": videos::play_key(id, b"stored video"),
             "default avatar": shared::media::DEFAULT_AVATAR_KEY,
             "default background": shared::media::DEFAULT_BACKGROUND_KEY,
         },
