@@ -7,6 +7,7 @@ mod auth;
 mod bola;
 mod chat;
 mod comment;
+mod deadline;
 mod events;
 mod faults;
 mod favorite;
