@@ -839,6 +839,8 @@ fn the_media_cdn_is_optional_reads_only_published_media_and_caches_it_for_a_year
         assert_eq!(base[0].as_str(), Some("HasMediaCdn"), "{binary}");
         assert_eq!(sub_text(&base[1]), "https://${MediaDistribution.DomainName}", "{binary}");
         assert_eq!(reference(&base[2]), Some("MediaBaseUrl"), "{binary}");
+    }
+}
 
 // ------------------------------------------------------------ parameters
 // A parameter value CloudFormation accepts is one the cold start accepts.
