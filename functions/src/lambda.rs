@@ -11,15 +11,15 @@ use std::time::Instant;
 
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use lambda_http::{LambdaEvent, Request, RequestExt as _, service_fn};
+use lambda_http::{LambdaEvent, Request, service_fn};
 use shared::App;
-use shared::config::Config;
+use shared::config::{Config, FallbackConfig};
 use shared::queue::{BatchReport, Consumer, Delivery};
 use shared::telemetry::{self, LogFormat};
 use tracing::Instrument as _;
 
 use crate::invocation;
-use crate::routes::{Endpoint, RouteKind};
+use crate::routes::Endpoint;
 
 /// Runs `endpoint` as a Lambda function until the runtime stops it.
 pub fn run(endpoint: &'static Endpoint) -> ExitCode {
@@ -32,22 +32,38 @@ pub fn run(endpoint: &'static Endpoint) -> ExitCode {
     })
 }
 
-/// Runs the catch-all function behind API Gateway's `$default` route: a path
-/// outside the contract gets the contract's 404 (10004), a contract path with
-/// the wrong method its 405 (10001). It needs no configuration and no AWS.
+/// Runs the catch-all function behind API Gateway's `$default` route
+/// ([`crate::fallback`]): the contract's 404/405 envelopes, and contract
+/// requests passed on to their endpoint's function.
 pub fn run_fallback() -> ExitCode {
     block_on(async {
-        telemetry::init("info", LogFormat::Json);
-        let handler = service_fn(|request: Request| async move {
-            let span = invocation::span("route-fallback", request.lambda_context_ref());
-            // route_kind, not route: this binary must not link the handlers.
-            let wrong_method =
-                crate::routes::route_kind(request.method(), request.uri().path()) == RouteKind::WrongMethod;
-            let status_code = if wrong_method { 10001 } else { 10004 };
-            span.in_scope(|| tracing::info!(status_code, path = request.uri().path(), "request refused"));
-            Ok::<_, std::convert::Infallible>(crate::edge::no_route(wrong_method))
-        });
-        outcome(lambda_http::run(handler).await)
+        let config = FallbackConfig::from_env();
+        telemetry::init(config.as_ref().map_or("info", |config| config.log_filter.as_str()), LogFormat::Json);
+        let fallback = match config {
+            Ok(config) => {
+                // Clients only when there is someone to pass requests on to.
+                let invoker = if config.route_functions.is_empty() {
+                    None
+                } else {
+                    Some(shared::invoke::Invoker::new(&shared::app::load_sdk_config(config.tls_roots).await))
+                };
+                crate::fallback::Fallback::new(&config, invoker)
+            }
+            Err(error) => Err(error.into()),
+        };
+        let fallback: &'static crate::fallback::Fallback = match fallback {
+            Ok(fallback) => Box::leak(Box::new(fallback)),
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "cold start failed");
+                return ExitCode::FAILURE;
+            }
+        };
+        let handler =
+            lambda_http::lambda_runtime::service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+                let span = invocation::span("route-fallback", Some(&event.context));
+                Ok::<_, std::convert::Infallible>(fallback.answer(event).instrument(span).await)
+            });
+        outcome(lambda_http::lambda_runtime::run(handler).await)
     })
 }
 

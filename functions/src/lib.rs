@@ -9,9 +9,11 @@
 //! - [`invocation`]: the span and the metrics line of every invocation.
 //! - [`routes`]: the route table.
 //! - [`lambda`]: the runner every bin calls.
+//! - [`fallback`]: `route-fallback`, behind API Gateway's `$default` route.
 //! - [`local`]: the `douyin-local` server (feature `local`).
 
 pub mod edge;
+pub mod fallback;
 pub mod invocation;
 pub mod lambda;
 #[cfg(feature = "local")]

@@ -137,7 +137,8 @@ impl App {
             s3_client(endpoints.s3_public.as_ref().or(endpoints.s3.as_ref()), &[]),
             &config.media_bucket,
             links,
-        );
+        )
+        .with_signing_credentials(sdk.credentials_provider());
 
         let chat_queue = chat_queue.or_else(|| {
             config.chat_queue_url.as_ref().map(|url| {
@@ -227,7 +228,8 @@ pub fn retry_policy() -> RetryConfig {
 /// partition clears in tens of milliseconds, so the SDK's default first backoff
 /// (1 s) would only add latency; four attempts fit in [`call_timeouts`]'s
 /// operation timeout. Conflicts between transactions are not SDK retries:
-/// `store` retries them itself with a fresh client request token.
+/// `store` retries them itself (with the transaction's one client request
+/// token, which the SDK's retries reuse too).
 pub fn dynamodb_retry_policy() -> RetryConfig {
     RetryConfig::standard()
         .with_max_attempts(4)

@@ -25,6 +25,10 @@ use crate::store::{NewMessage, Table};
 /// Most messages one poll returns (a client polls again for the rest).
 pub const POLL_LIMIT: usize = 500;
 
+/// How long before the invocation's deadline the send path gives up its own
+/// write of an enqueued message, so that it still answers 0 in time.
+pub const PERSIST_RESERVE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Sends `text` from `from` to `to`. Answers once the queue has accepted it.
 pub async fn send(app: &App, from: UserId, to: UserId, text: &MessageText) -> Result<()> {
     if from == to {
@@ -45,16 +49,21 @@ pub async fn send(app: &App, from: UserId, to: UserId, text: &MessageText) -> Re
     app.chat_queue()?.send(outgoing).await?;
     metrics::count(Metric::MessagesSent);
     // Durable from here on: the answer is 0 whatever happens to this write
-    // (even a panic in it); if it fails, the consumer's succeeds.
-    match AssertUnwindSafe(app.table.persist_message(&message)).catch_unwind().await {
-        Ok(Ok(true)) => metrics::count(Metric::MessagesPersisted),
-        Ok(Ok(false)) => {}
-        Ok(Err(error)) => tracing::warn!(
+    // (even a panic in it, or the invocation's deadline coming first); if it
+    // does not finish, the consumer's write does.
+    let persisted = AssertUnwindSafe(app.table.persist_message(&message)).catch_unwind();
+    match crate::deadline::bounded(PERSIST_RESERVE, persisted).await {
+        None => tracing::warn!(message_id = message.id, "send path out of time to persist; the consumer will"),
+        Some(Ok(Ok(true))) => metrics::count(Metric::MessagesPersisted),
+        Some(Ok(Ok(false))) => {}
+        Some(Ok(Err(error))) => tracing::warn!(
             message_id = message.id,
             error = format!("{:#}", anyhow::Error::from(error)),
             "send path could not persist; the consumer will"
         ),
-        Err(_) => tracing::error!(message_id = message.id, "send path panicked persisting; the consumer will persist"),
+        Some(Err(_)) => {
+            tracing::error!(message_id = message.id, "send path panicked persisting; the consumer will persist")
+        }
     }
     Ok(())
 }

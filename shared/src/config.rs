@@ -143,6 +143,10 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// The longest `DOUYIN_UPLOAD_URL_TTL_SECS` accepted: an upload link should
+    /// live minutes (it dies with the credentials that signed it anyway).
+    pub const MAX_UPLOAD_URL_TTL: Duration = Duration::from_secs(3600);
+
     /// Reads the configuration of a Lambda function from the environment.
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|name| std::env::var(name).ok())
@@ -273,6 +277,25 @@ impl Config {
         }
     }
 
+    /// The argon2id cost as the library will take it (at cold start, rather
+    /// than at the first hash): each limit named by its variable.
+    fn check_argon2(&self) -> Result<(), ConfigError> {
+        let Argon2Cost { memory_kib, iterations, parallelism } = self.argon2;
+        let Err(error) = argon2::Params::new(memory_kib, iterations, parallelism, None) else { return Ok(()) };
+        let variable = match error {
+            argon2::Error::TimeTooSmall => "DOUYIN_ARGON2_ITERATIONS",
+            argon2::Error::ThreadsTooFew | argon2::Error::ThreadsTooMany => "DOUYIN_ARGON2_PARALLELISM",
+            _ => "DOUYIN_ARGON2_MEMORY_KIB",
+        };
+        Err(ConfigError {
+            variable,
+            problem: format!(
+                "argon2 refuses m={memory_kib} KiB, t={iterations}, p={parallelism}: {error} \
+                 (memory must be at least 8 KiB per lane)"
+            ),
+        })
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
         if self.token_ttl.is_zero() {
             return Err(ConfigError { variable: "DOUYIN_TOKEN_TTL_SECS", problem: "must be positive".into() });
@@ -287,12 +310,13 @@ impl Config {
         if self.feed_shards == 0 || self.feed_shards > 64 {
             return Err(ConfigError { variable: "DOUYIN_FEED_SHARDS", problem: "must be between 1 and 64".into() });
         }
-        if self.upload_url_ttl.is_zero() || self.upload_url_ttl > Duration::from_secs(3600) {
+        if self.upload_url_ttl.is_zero() || self.upload_url_ttl > Self::MAX_UPLOAD_URL_TTL {
             return Err(ConfigError {
                 variable: "DOUYIN_UPLOAD_URL_TTL_SECS",
                 problem: "must be between 1 and 3600".into(),
             });
         }
+        self.check_argon2()?;
         if self.id_block == 0 {
             return Err(ConfigError { variable: "DOUYIN_ID_BLOCK", problem: "must be positive".into() });
         }
@@ -305,6 +329,61 @@ impl Config {
             });
         }
         Ok(())
+    }
+}
+
+/// The configuration of `route-fallback`, the function behind API Gateway's
+/// `$default` route. It reads no table, bucket or secret: only where each
+/// endpoint's function is, to pass on a contract request that reached
+/// `$default` (API Gateway may not match `/x/` to the route `/x`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FallbackConfig {
+    /// Endpoint word (`user-register`) → its function's name or ARN, from
+    /// `DOUYIN_ROUTE_FUNCTIONS` (`word=function,word=function,…`). Empty:
+    /// nothing is passed on, every request gets the 404/405 envelope.
+    pub route_functions: Vec<(String, String)>,
+    /// Log filter (`DOUYIN_LOG`), made safe by [`safe_log_filter`].
+    pub log_filter: String,
+    /// Trust store of the SDK's HTTPS client (`DOUYIN_TLS_ROOTS`).
+    pub tls_roots: TlsRoots,
+}
+
+impl FallbackConfig {
+    /// Reads the fallback's configuration from the environment.
+    pub fn from_env() -> Result<FallbackConfig, ConfigError> {
+        FallbackConfig::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the fallback's configuration from any variable lookup.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<FallbackConfig, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|value| !value.trim().is_empty());
+        let variable = "DOUYIN_ROUTE_FUNCTIONS";
+        let mut route_functions: Vec<(String, String)> = Vec::new();
+        for entry in get(variable).unwrap_or_default().split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (word, function) = entry
+                .split_once('=')
+                .map(|(word, function)| (word.trim(), function.trim()))
+                .filter(|(word, function)| !word.is_empty() && !function.is_empty())
+                .ok_or_else(|| ConfigError { variable, problem: format!("expected word=function, found {entry:?}") })?;
+            if route_functions.iter().any(|(known, _)| known == word) {
+                return Err(ConfigError { variable, problem: format!("{word} is named twice") });
+            }
+            route_functions.push((word.to_owned(), function.to_owned()));
+        }
+        Ok(FallbackConfig {
+            route_functions,
+            log_filter: safe_log_filter(&get("DOUYIN_LOG").unwrap_or_else(|| "info".into())),
+            tls_roots: match get("DOUYIN_TLS_ROOTS").as_deref().map(str::trim) {
+                None | Some("amazon") => TlsRoots::Amazon,
+                Some("native") => TlsRoots::Native,
+                Some(other) => {
+                    return Err(ConfigError {
+                        variable: "DOUYIN_TLS_ROOTS",
+                        problem: format!("expected amazon or native, found {other:?}"),
+                    });
+                }
+            },
+        })
     }
 }
 
@@ -388,11 +467,50 @@ mod tests {
     }
 
     #[test]
+    fn argon2_costs_the_library_refuses_are_named_at_cold_start() {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = BASE.to_vec();
+            pairs.extend_from_slice(extra);
+            Config::from_lookup(lookup(&pairs))
+        };
+        assert!(with(&[("DOUYIN_ARGON2_MEMORY_KIB", "64"), ("DOUYIN_ARGON2_PARALLELISM", "8")]).is_ok());
+        let error = with(&[("DOUYIN_ARGON2_MEMORY_KIB", "7")]).unwrap_err();
+        assert_eq!(error.variable, "DOUYIN_ARGON2_MEMORY_KIB");
+        assert!(error.to_string().contains("m=7 KiB"), "{error}");
+        assert_eq!(with(&[("DOUYIN_ARGON2_ITERATIONS", "0")]).unwrap_err().variable, "DOUYIN_ARGON2_ITERATIONS");
+        assert_eq!(with(&[("DOUYIN_ARGON2_PARALLELISM", "0")]).unwrap_err().variable, "DOUYIN_ARGON2_PARALLELISM");
+        // 8 lanes need 64 KiB.
+        let error = with(&[("DOUYIN_ARGON2_MEMORY_KIB", "63"), ("DOUYIN_ARGON2_PARALLELISM", "8")]).unwrap_err();
+        assert_eq!(error.variable, "DOUYIN_ARGON2_MEMORY_KIB");
+    }
+
+    #[test]
     fn short_literal_secret_is_refused_and_never_printed() {
         let pairs = [("DOUYIN_TABLE", "t"), ("DOUYIN_MEDIA_BUCKET", "b"), ("DOUYIN_JWT_SECRET", "short")];
         let error = Config::from_lookup(lookup(&pairs)).unwrap_err();
         assert_eq!(error.variable, "DOUYIN_JWT_SECRET");
         let config = Config::local("t", "b", "a-secret-that-is-long-enough-for-hs256!!");
         assert!(!format!("{config:?}").contains("long-enough"));
+    }
+
+    #[test]
+    fn the_fallback_reads_where_each_endpoint_is_and_refuses_malformed_entries() {
+        let config = FallbackConfig::from_lookup(lookup(&[(
+            "DOUYIN_ROUTE_FUNCTIONS",
+            " feed=stack-FeedFunction-1 , user-info=arn:aws:lambda:us-east-1:1:function:x ",
+        )]))
+        .unwrap();
+        assert_eq!(
+            config.route_functions,
+            [
+                ("feed".to_owned(), "stack-FeedFunction-1".to_owned()),
+                ("user-info".to_owned(), "arn:aws:lambda:us-east-1:1:function:x".to_owned())
+            ]
+        );
+        assert!(FallbackConfig::from_lookup(lookup(&[])).unwrap().route_functions.is_empty());
+        for bad in ["feed", "feed=", "=f", "feed=a,feed=b"] {
+            let error = FallbackConfig::from_lookup(lookup(&[("DOUYIN_ROUTE_FUNCTIONS", bad)])).unwrap_err();
+            assert_eq!(error.variable, "DOUYIN_ROUTE_FUNCTIONS", "{bad}");
+        }
     }
 }

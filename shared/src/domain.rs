@@ -43,32 +43,122 @@ pub fn parse_id(field: &str, raw: &str) -> Result<u64> {
     Ok(value)
 }
 
-/// A username: 1–32 characters after trimming, no white space or control
-/// characters inside. Case-sensitive.
+/// An id written exactly as we write one: decimal ASCII digits, no sign,
+/// white space or leading zero, between 1 and 2^53 − 1. For values we issued
+/// (a token's `sub`), where any other spelling is a forgery, not a typo.
+pub fn parse_canonical_id(raw: &str) -> Option<u64> {
+    let canonical =
+        !raw.is_empty() && raw.len() <= 16 && !raw.starts_with('0') && raw.bytes().all(|b| b.is_ascii_digit());
+    let value: u64 = raw.parse().ok().filter(|_| canonical)?;
+    (value <= MAX_SAFE_INTEGER).then_some(value)
+}
+
+/// A username: trimmed, then normalised to NFKC (full-width letters,
+/// ligatures, superscripts and other compatibility forms become their plain
+/// equivalents: "ａｌｉｃｅ" is "alice"), then 1–32 characters with no white
+/// space and no character that [`refused_in_username`] names. The normalised
+/// name is what is stored, shown and unique; login normalises its input the
+/// same way, so either spelling finds the one account. Case-sensitive.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Username(String);
 
 impl Username {
-    /// Most characters in a username.
+    /// Most characters in a username (counted after normalisation).
     pub const MAX_CHARS: usize = 32;
 
     /// Parses parameter `field`.
     pub fn parse(field: &str, raw: &str) -> Result<Username> {
-        let name = trimmed_text(field, raw, Self::MAX_CHARS)?;
-        if name.chars().any(char::is_whitespace) {
+        let trimmed = raw.trim();
+        let too_long = || Error::invalid(field, format!("must be at most {} characters", Self::MAX_CHARS));
+        if trimmed.is_empty() {
+            return Err(Error::invalid(field, "must not be empty"));
+        }
+        // Composition shrinks a name at most 4 to 1 (a letter and three marks
+        // into one character), so nothing longer can normalise to a valid name.
+        if trimmed.chars().nth(8 * Self::MAX_CHARS).is_some() {
+            return Err(too_long());
+        }
+        let name = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc().normalize(trimmed);
+        if name.chars().count() > Self::MAX_CHARS {
+            return Err(too_long());
+        }
+        if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(Error::invalid(field, "must not contain spaces or control characters"));
         }
-        Ok(Username(name.to_owned()))
+        // The character as typed when it is there (NFKC turns U+3164 HANGUL
+        // FILLER into U+1160, say), else as normalisation made it.
+        let refused = trimmed.chars().chain(name.chars()).find(|c| refused_in_username(*c) && !c.is_whitespace());
+        if let Some(c) = refused {
+            return Err(Error::invalid(
+                field,
+                format!(
+                    "must not contain invisible, formatting, private-use or unassigned characters (found {}); \
+                     use letters, digits, marks, punctuation or symbols",
+                    code_point(c)
+                ),
+            ));
+        }
+        Ok(Username(name.into_owned()))
     }
 
-    /// The name as stored and shown.
+    /// The name as stored and shown (NFKC).
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
+/// `U+202E`: how a message names a character a user cannot see.
+fn code_point(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
+}
+
+/// Whether a username may not contain `c` (after NFKC), by its Unicode
+/// properties: format characters (Cf: zero-width spaces and joiners, the
+/// direction marks, embeddings, overrides and isolates, BOM, invisible
+/// operators, tags), control characters (Cc), line and paragraph separators
+/// (Zl, Zp), private-use (Co) and surrogate (Cs) code points, unassigned code
+/// points (Cn: their normalisation may change once they are assigned, and no
+/// one can see them today), and every default-ignorable code point
+/// (Default_Ignorable_Code_Point: fillers such as U+3164 HANGUL FILLER, which
+/// is a letter, variation selectors, the combining grapheme joiner).
+pub fn refused_in_username(c: char) -> bool {
+    use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory as Gc};
+    matches!(
+        icu_properties::CodePointMapData::<Gc>::new().get(c),
+        Gc::Format
+            | Gc::Control
+            | Gc::LineSeparator
+            | Gc::ParagraphSeparator
+            | Gc::PrivateUse
+            | Gc::Surrogate
+            | Gc::Unassigned
+    ) || icu_properties::CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+}
+
+/// Whether a title, comment or message may not contain `c`: a character
+/// that hides or reorders what a reader sees, by its Unicode properties. The
+/// bidirectional controls (Bidi_Control: LRM, RLM, ALM, the embeddings and
+/// overrides U+202A–202E, the isolates U+2066–2069), every default-ignorable
+/// code point (Default_Ignorable_Code_Point: zero-width space U+200B, word
+/// joiner and invisible operators U+2060–2064, BOM U+FEFF, soft hyphen, Hangul
+/// fillers, tag characters, which can carry invisible text) except the
+/// joiners (Join_Control: ZWJ, ZWNJ, which emoji sequences and Persian or
+/// Indic writing need) and the variation selectors (Variation_Selector: emoji
+/// and ideographic variants), and the line and paragraph separators (Zl, Zp),
+/// which break lines as the refused control characters do.
+pub fn hides_text(c: char) -> bool {
+    use icu_properties::props::{
+        BidiControl, DefaultIgnorableCodePoint, GeneralCategory as Gc, JoinControl, VariationSelector,
+    };
+    icu_properties::CodePointSetData::new::<BidiControl>().contains(c)
+        || (icu_properties::CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+            && !icu_properties::CodePointSetData::new::<JoinControl>().contains(c)
+            && !icu_properties::CodePointSetData::new::<VariationSelector>().contains(c))
+        || matches!(icu_properties::CodePointMapData::<Gc>::new().get(c), Gc::LineSeparator | Gc::ParagraphSeparator)
+}
+
 /// Text as the contract counts it: trimmed, 1 to `max_chars` Unicode
-/// characters, no control characters.
+/// characters, no control characters and nothing [`hides_text`] names.
 fn trimmed_text<'a>(field: &str, raw: &'a str, max_chars: usize) -> Result<&'a str> {
     let text = raw.trim();
     let chars = text.chars().count();
@@ -80,6 +170,15 @@ fn trimmed_text<'a>(field: &str, raw: &'a str, max_chars: usize) -> Result<&'a s
     }
     if text.chars().any(char::is_control) {
         return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    if let Some(c) = text.chars().find(|c| hides_text(*c)) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "must not contain invisible or text-direction characters (found {}); remove it and send again",
+                code_point(c)
+            ),
+        ));
     }
     Ok(text)
 }
@@ -299,6 +398,128 @@ mod tests {
         }
     }
 
+    /// Code points that hide or reorder text, written out by hand from the
+    /// Unicode charts (the code derives them from properties instead): the
+    /// direction marks and controls, zero-width characters, BOM, invisible
+    /// operators, soft hyphen, fillers, tags, separators.
+    const INVISIBLE: &[char] = &[
+        '\u{00AD}',
+        '\u{034F}',
+        '\u{061C}',
+        '\u{115F}',
+        '\u{1160}',
+        '\u{17B4}',
+        '\u{180E}',
+        '\u{200B}',
+        '\u{200E}',
+        '\u{200F}',
+        '\u{2028}',
+        '\u{2029}',
+        '\u{202A}',
+        '\u{202B}',
+        '\u{202C}',
+        '\u{202D}',
+        '\u{202E}',
+        '\u{2060}',
+        '\u{2061}',
+        '\u{2062}',
+        '\u{2063}',
+        '\u{2064}',
+        '\u{2066}',
+        '\u{2067}',
+        '\u{2068}',
+        '\u{2069}',
+        '\u{206F}',
+        '\u{3164}',
+        '\u{FEFF}',
+        '\u{FFA0}',
+        '\u{1D173}',
+        '\u{E0001}',
+        '\u{E0041}',
+        '\u{E007F}',
+    ];
+
+    #[test]
+    fn usernames_are_normalised_to_nfkc() {
+        for (raw, stored) in [
+            ("ａｌｉｃｅ", "alice"),
+            ("  ａｌｉｃｅ\u{3000}", "alice"),
+            ("ﬁsh", "fish"),
+            ("x²", "x2"),
+            ("e\u{301}mile", "émile"),
+            ("Ⅻ", "XII"),
+            ("字字", "字字"),
+            ("Alice", "Alice"),
+        ] {
+            assert_eq!(Username::parse("username", raw).unwrap().as_str(), stored, "{raw:?}");
+        }
+        // The limit counts the normalised name: 32 full-width letters are 32
+        // letters; "㍿" is four characters once normalised.
+        assert!(Username::parse("username", &"ａ".repeat(32)).is_ok());
+        assert!(Username::parse("username", &"ａ".repeat(33)).is_err());
+        assert_eq!(Username::parse("username", "㍿").unwrap().as_str(), "株式会社");
+        assert!(Username::parse("username", &format!("{}㍿", "a".repeat(29))).is_err());
+        // Composition can shorten a name: 32 letters with a combining accent each.
+        assert_eq!(Username::parse("username", &"e\u{301}".repeat(32)).unwrap().as_str(), "é".repeat(32));
+    }
+
+    #[test]
+    fn usernames_refuse_invisible_formatting_private_and_unassigned_characters() {
+        for c in INVISIBLE.iter().chain(&['\u{200C}', '\u{200D}', '\u{FE0F}', '\u{E000}', '\u{F0000}', '\u{378}']) {
+            let error = Username::parse("username", &format!("al{c}ice")).unwrap_err();
+            assert_eq!(error.status_code(), 10001, "{c:?}");
+            let message = error.to_string();
+            assert!(message.starts_with("username: must not contain"), "{c:?}: {message}");
+            if !c.is_whitespace() {
+                assert!(message.contains(&format!("U+{:04X}", u32::from(*c))), "{c:?}: {message}");
+            }
+        }
+        // At the start or the end too (none of these is white space to trim).
+        assert!(Username::parse("username", "\u{FEFF}alice").is_err());
+        assert!(Username::parse("username", "alice\u{200B}").is_err());
+        assert!(Username::parse("username", "\u{3164}").is_err());
+    }
+
+    #[test]
+    fn texts_refuse_characters_that_hide_or_reorder_them() {
+        for c in INVISIBLE {
+            for (field, result) in [
+                ("title", VideoTitle::parse("title", &format!("a{c}b")).map(|_| ())),
+                ("comment_text", CommentText::parse("comment_text", &format!("a{c}b")).map(|_| ())),
+                ("content", MessageText::parse("content", &format!("a{c}b")).map(|_| ())),
+            ] {
+                let error = result.unwrap_err();
+                assert_eq!(error.status_code(), 10001, "{c:?}");
+                assert_eq!(
+                    error.to_string(),
+                    format!(
+                        "{field}: must not contain invisible or text-direction characters (found U+{:04X}); \
+                         remove it and send again",
+                        u32::from(*c)
+                    )
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn texts_keep_what_writing_and_emoji_need() {
+        for text in [
+            "family 👨\u{200D}👩\u{200D}👧", // ZWJ sequence
+            "love ❤\u{FE0F}",                // emoji presentation selector
+            "می\u{200C}خواهم",               // Persian, ZWNJ
+            "क्\u{200D}ष",                    // Devanagari, ZWJ
+            "שלום עולם",                     // right-to-left letters need no control
+            "مرحبا \u{0600}١٢",              // Arabic number sign (a visible format character)
+            "🇨🇳 👍🏽 ＡＢＣ ﬁ",                // flags, skin tones, compatibility forms kept as typed
+            "葛\u{E0100}",                   // ideographic variation sequence
+        ] {
+            assert_eq!(CommentText::parse("comment_text", text).unwrap().as_str(), text);
+            assert_eq!(MessageText::parse("content", text).unwrap().as_str(), text);
+            assert_eq!(VideoTitle::parse("title", text).unwrap().as_str(), text);
+        }
+    }
+
     #[test]
     fn password_is_counted_in_bytes_and_never_trimmed() {
         assert!(Password::parse("password", "12345").is_err());
@@ -338,6 +559,15 @@ mod tests {
         assert!(UserId::parse("user_id", "9007199254740991").is_ok());
     }
 
+    #[test]
+    fn canonical_ids_have_one_spelling() {
+        assert_eq!(parse_canonical_id("5"), Some(5));
+        assert_eq!(parse_canonical_id("9007199254740991"), Some(MAX_SAFE_INTEGER));
+        for bad in ["+5", " 005 ", "05", "5 ", " 5", "0", "", "-5", "5.0", "0x5", "٥", "9007199254740992", "1e3"] {
+            assert_eq!(parse_canonical_id(bad), None, "{bad:?}");
+        }
+    }
+
     /// Property tests: every parser takes any string without panicking, and accepts exactly the
     /// values its documentation describes (a reference model written from the doc comments).
     mod props {
@@ -375,7 +605,35 @@ mod tests {
             #![proptest_config(crate::proptest_config(256))]
 
             #[test]
-            fn username_accepts_exactly_the_documented_names(raw in text()) {
+            fn usernames_are_normalised_bounded_visible_and_stable(raw in text()) {
+                match Username::parse("username", &raw) {
+                    Ok(name) => {
+                        let name = name.as_str();
+                        let nfkc = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc();
+                        prop_assert!(nfkc.is_normalized(name), "{:?} → {:?}", raw, name);
+                        prop_assert!((1..=Username::MAX_CHARS).contains(&name.chars().count()), "{:?}", name);
+                        prop_assert!(!name.chars().any(|c| c.is_whitespace() || c.is_control()), "{:?}", name);
+                        prop_assert!(!name.chars().any(|c| super::INVISIBLE.contains(&c)), "{:?}", name);
+                        // What is stored parses to itself: a login with the stored name finds it.
+                        prop_assert_eq!(Username::parse("username", name).unwrap().as_str().to_owned(), name);
+                    }
+                    result => refused(result, "username")?,
+                }
+            }
+
+            /// Over characters NFKC leaves alone and that are visible (ASCII,
+            /// CJK, white space, control characters), the documented rule holds exactly.
+            #[test]
+            fn plain_usernames_accept_exactly_the_documented_names(
+                raw in prop::collection::vec(
+                    prop_oneof![
+                        prop::char::range('!', '~'),
+                        prop::char::range('一', '鿿'),
+                        prop::sample::select(vec![' ', '\t', '\n', '\u{7}', '\u{3000}', '😀']),
+                    ],
+                    0..40,
+                ).prop_map(String::from_iter)
+            ) {
                 let model = text_ok(&raw, Username::MAX_CHARS) && !raw.trim().chars().any(char::is_whitespace);
                 match Username::parse("username", &raw) {
                     Ok(name) => {
@@ -387,6 +645,44 @@ mod tests {
                         refused(result, "username")?;
                     }
                 }
+            }
+
+            /// A name typed in full-width forms is the same name.
+            #[test]
+            fn full_width_names_are_their_ascii_names(name in "[!-~]{1,32}") {
+                let wide: String = name.chars().map(|c| char::from_u32(u32::from(c) - 0x21 + 0xFF01).unwrap()).collect();
+                prop_assert_eq!(Username::parse("username", &wide).unwrap(), Username::parse("username", &name).unwrap());
+            }
+
+            /// An invisible character anywhere in a name is refused, naming the field.
+            #[test]
+            fn invisible_characters_are_refused_anywhere_in_a_name(
+                name in "[a-z0-9]{1,20}", at in any::<prop::sample::Index>(), c in prop::sample::select(super::INVISIBLE),
+            ) {
+                let mut chars: Vec<char> = name.chars().collect();
+                chars.insert(at.index(chars.len() + 1), c);
+                let raw: String = chars.into_iter().collect();
+                if c.is_whitespace() && raw.trim() != raw {
+                    // A separator at either end is trimmed as white space.
+                    prop_assert_eq!(Username::parse("username", &raw).unwrap().as_str().to_owned(), name);
+                } else {
+                    refused(Username::parse("username", &raw), "username")?;
+                }
+            }
+
+            /// The same for titles, comments and messages, which are otherwise kept as typed.
+            #[test]
+            fn invisible_characters_are_refused_anywhere_inside_a_text(
+                text in "[a-z 字😀]{2,40}", at in any::<prop::sample::Index>(), c in prop::sample::select(super::INVISIBLE),
+            ) {
+                let text = format!("x{text}x");
+                let mut chars: Vec<char> = text.chars().collect();
+                chars.insert(1 + at.index(chars.len() - 1), c);
+                let raw: String = chars.into_iter().collect();
+                refused(CommentText::parse("comment_text", &raw), "comment_text")?;
+                refused(MessageText::parse("content", &raw), "content")?;
+                refused(VideoTitle::parse("title", &raw), "title")?;
+                prop_assert_eq!(CommentText::parse("comment_text", &text).unwrap().as_str().to_owned(), text);
             }
 
             #[test]
@@ -407,6 +703,7 @@ mod tests {
 
             #[test]
             fn texts_accept_exactly_trimmed_bounded_text(raw in text()) {
+                let text_ok = |raw: &str, max| text_ok(raw, max) && !raw.trim().chars().any(hides_text);
                 let title = VideoTitle::parse("title", &raw);
                 prop_assert_eq!(title.is_ok(), text_ok(&raw, VideoTitle::MAX_CHARS));
                 match title {
@@ -446,6 +743,14 @@ mod tests {
                 } else {
                     refused(parsed, "video_id")?;
                 }
+            }
+
+            #[test]
+            fn canonical_ids_accept_exactly_what_to_string_writes(raw in text(), id in any::<u64>()) {
+                let model = |s: &str| s.parse::<u64>().ok().filter(|v| v.to_string() == s && (1..=MAX_SAFE_INTEGER).contains(v));
+                prop_assert_eq!(parse_canonical_id(&raw), model(&raw));
+                let written = id.to_string();
+                prop_assert_eq!(parse_canonical_id(&written), (1..=MAX_SAFE_INTEGER).contains(&id).then_some(id));
             }
 
             #[test]

@@ -18,11 +18,13 @@ pub mod app;
 pub mod auth;
 pub mod chat;
 pub mod config;
+pub mod deadline;
 pub mod domain;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod error;
 pub mod interactions;
+pub mod invoke;
 pub mod limits;
 pub mod media;
 pub mod metrics;

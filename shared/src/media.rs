@@ -7,11 +7,19 @@
 //! round time (the hour, for the default lifetime), so the same object gets the
 //! same link for that long: clients and
 //! caches can reuse it.
+//!
+//! A presigned link works only as long as the credentials that signed it: a
+//! Lambda's role credentials are temporary. When the credentials say when
+//! they expire, a link's lifetime is cut at that moment (it states the truth,
+//! and a client asks again instead of meeting a 403), and the credentials are
+//! resolved again for the next window, or sooner when they are about to
+//! expire.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{IdentityCache, ProvideCredentials as _, SharedCredentialsProvider};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
@@ -38,6 +46,8 @@ pub struct Media {
     bucket: String,
     base_url: Option<String>,
     link_ttl: Duration,
+    /// The credentials `presigner` signs with, to learn when they expire.
+    credentials: Option<SharedCredentialsProvider>,
     /// Set once the default images are known to be in the bucket.
     defaults_ready: Arc<OnceCell<()>>,
     /// The links signed in the current window. A link is the same for the
@@ -45,14 +55,32 @@ pub struct Media {
     /// costs more than the rest of a feed page, so each is signed once per
     /// window per process.
     signed: Arc<std::sync::Mutex<SignedLinks>>,
+    /// Numbers the signers this process makes.
+    signers: Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// Links signed for one window start, by key.
+/// Links signed for one window start, by key, and what signed them.
 #[derive(Debug, Default)]
 struct SignedLinks {
     window_start: u64,
+    /// What signs this window's links, once resolved.
+    signer: Option<Signer>,
     links: std::collections::HashMap<String, String>,
 }
+
+/// The client that signs a window's links and when its credentials expire.
+#[derive(Clone, Debug)]
+struct Signer {
+    /// Counts signers, so a link signed by one is never cached under another.
+    generation: u64,
+    client: Client,
+    /// Epoch seconds at which the credentials expire, when they say.
+    expires: Option<u64>,
+}
+
+/// Credentials this close to their expiry are resolved again before signing:
+/// a link should leave the server with minutes to live, not seconds.
+const CREDENTIALS_MARGIN_SECS: u64 = 300;
 
 /// Past this many links the cache starts over, so a long-lived process on a
 /// huge catalogue keeps its memory bounded (about 1 KB a link).
@@ -76,9 +104,19 @@ impl Media {
             bucket: bucket.into(),
             base_url: links.base_url,
             link_ttl: links.ttl,
+            credentials: None,
             defaults_ready: Arc::new(OnceCell::new()),
             signed: Arc::default(),
+            signers: Arc::default(),
         }
+    }
+
+    /// Tells the media links which credentials `presigner` signs with, so that
+    /// no link outlives them (`None`: no cap, as when the credentials carry no
+    /// expiry).
+    pub fn with_signing_credentials(mut self, credentials: Option<SharedCredentialsProvider>) -> Media {
+        self.credentials = credentials;
+        self
     }
 
     /// Creates the bucket if it does not exist (local server and tests).
@@ -190,42 +228,99 @@ impl Media {
         }
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         // Links made within one window are identical; the window is at most a
-        // quarter of the lifetime, so every link stays valid for 3/4 of it.
+        // quarter of the lifetime, so every link stays valid for 3/4 of it
+        // (unless the credentials expire sooner: then until they do).
         let window = (self.link_ttl.as_secs() / 4).clamp(1, 3600);
         let window_start = now - now % window;
-        if let Some(link) = self.cached_link(key, window_start) {
+        let signer = self.signer(window_start, now).await?;
+        if let Some(link) = self.cached_link(key, &signer) {
             return Ok(link);
         }
-        let link = self.link_signed_at(key, UNIX_EPOCH + Duration::from_secs(window_start), self.link_ttl).await?;
-        if let Ok(mut signed) = self.signed.lock() {
-            if signed.window_start != window_start || signed.links.len() >= MAX_CACHED_LINKS {
-                *signed = SignedLinks { window_start, links: Default::default() };
+        let ttl = match signer.expires {
+            Some(expires) => {
+                let left = expires.saturating_sub(window_start);
+                if expires <= now {
+                    tracing::warn!("media link signed with credentials that have expired");
+                }
+                self.link_ttl.min(Duration::from_secs(left.max(1)))
+            }
+            None => self.link_ttl,
+        };
+        let start = UNIX_EPOCH + Duration::from_secs(window_start);
+        let link = presign_get(&signer.client, &self.bucket, key, start, ttl).await?;
+        if let Ok(mut signed) = self.signed.lock()
+            && signed.signer.as_ref().is_some_and(|current| current.generation == signer.generation)
+        {
+            if signed.links.len() >= MAX_CACHED_LINKS {
+                signed.links.clear();
             }
             signed.links.insert(key.to_owned(), link.clone());
         }
         Ok(link)
     }
 
-    fn cached_link(&self, key: &str, window_start: u64) -> Option<String> {
+    fn cached_link(&self, key: &str, signer: &Signer) -> Option<String> {
         let signed = self.signed.lock().ok()?;
-        (signed.window_start == window_start).then(|| signed.links.get(key).cloned()).flatten()
+        let current = signed.signer.as_ref().is_some_and(|current| current.generation == signer.generation);
+        current.then(|| signed.links.get(key).cloned()).flatten()
+    }
+
+    /// What signs the links of the window starting at `window_start`: the one
+    /// in use, unless the window changed or its credentials expire within
+    /// [`CREDENTIALS_MARGIN_SECS`] of `now`; else a new one, on freshly
+    /// resolved credentials (and the links cached for the old one are dropped).
+    async fn signer(&self, window_start: u64, now: u64) -> Result<Signer> {
+        let fresh = |signer: &Signer| signer.expires.is_none_or(|expires| now + CREDENTIALS_MARGIN_SECS < expires);
+        if let Ok(signed) = self.signed.lock()
+            && let Some(signer) = &signed.signer
+            && signed.window_start == window_start
+            && fresh(signer)
+        {
+            return Ok(signer.clone());
+        }
+        let (client, expires) = match &self.credentials {
+            None => (self.presigner.clone(), None),
+            Some(provider) => {
+                let credentials =
+                    provider.provide_credentials().await.context("resolve credentials for media links")?;
+                match credentials.expiry() {
+                    // Sign with exactly these credentials, so the cap is theirs.
+                    Some(expiry) => {
+                        let expires = expiry.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+                        let config = self
+                            .presigner
+                            .config()
+                            .to_builder()
+                            .credentials_provider(credentials)
+                            .identity_cache(IdentityCache::no_cache())
+                            .build();
+                        (Client::from_conf(config), Some(expires))
+                    }
+                    None => (self.presigner.clone(), None),
+                }
+            }
+        };
+        let generation = self.signers.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let signer = Signer { generation, client, expires };
+        if let Ok(mut signed) = self.signed.lock() {
+            *signed = SignedLinks { window_start, signer: Some(signer.clone()), links: Default::default() };
+        }
+        Ok(signer)
     }
 
     /// A presigned GET of `key` signed at `start`, valid for `ttl` from then.
     pub async fn link_signed_at(&self, key: &str, start: SystemTime, ttl: Duration) -> Result<String> {
-        let config = PresigningConfig::builder()
-            .start_time(start)
-            .expires_in(ttl)
-            .build()
-            .map_err(|e| Error::Internal(anyhow::Error::new(e).context("presigning config")))?;
-        let request = self
-            .presigner
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .presigned(config)
-            .await
-            .context("presign media link")?;
-        Ok(request.uri().to_owned())
+        presign_get(&self.presigner, &self.bucket, key, start, ttl).await
     }
+}
+
+/// A presigned GET of `bucket`/`key` by `client`, signed at `start`, valid for `ttl` from then.
+async fn presign_get(client: &Client, bucket: &str, key: &str, start: SystemTime, ttl: Duration) -> Result<String> {
+    let config = PresigningConfig::builder()
+        .start_time(start)
+        .expires_in(ttl)
+        .build()
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("presigning config")))?;
+    let request = client.get_object().bucket(bucket).key(key).presigned(config).await.context("presign media link")?;
+    Ok(request.uri().to_owned())
 }

@@ -23,16 +23,38 @@ use crate::video::{self, Cover, VideoInfo};
 
 /// Most videos in a feed page or a list.
 pub const PAGE_SIZE: usize = 30;
-/// Largest video the one-request publish accepts: a synchronous Lambda takes
-/// 6 MB, and API Gateway base64-encodes binary bodies (4/3 larger).
-pub const INLINE_MAX_BYTES: usize = 4_718_592;
+/// Most bytes of event a synchronous Lambda invocation takes (6 MB), base64
+/// body and all.
+pub const LAMBDA_PAYLOAD_BYTES: usize = 6_291_456;
+/// Most bytes an API Gateway HTTP API (v2) event adds around the body: the
+/// request line and headers (HTTP APIs cap them at 10 KiB), the path, query
+/// and user agent again in `requestContext`, the rest of `requestContext`,
+/// JSON escaping.
+pub const EVENT_ALLOWANCE_BYTES: usize = 32 * 1024;
+/// Most bytes the stock client's multipart body adds around the video:
+/// boundaries, part headers with the file name, the token and the title.
+pub const MULTIPART_ALLOWANCE_BYTES: usize = 8 * 1024;
+/// Largest video the one-request publish accepts (4.4 MiB). API Gateway
+/// base64-encodes the multipart body (4/3 larger), and the event must fit
+/// [`LAMBDA_PAYLOAD_BYTES`] even for a file just over this limit, so that its
+/// sender gets our 10007 rather than API Gateway's error; 4.5 MiB (4/3 of
+/// 6 MiB exactly) left no room for the rest of the event.
+/// `tests/it/publish.rs` and the rehearsal's payload rule hold the sum.
+pub const INLINE_MAX_BYTES: usize = 44 * 1024 * 1024 / 10;
 /// Content types a presigned upload may declare.
 pub const UPLOAD_CONTENT_TYPES: [&str; 2] = ["video/mp4", "video/quicktime"];
 /// Key prefix of presigned uploads: the S3 notification that starts the
 /// ingest watches it.
 pub const UPLOAD_PREFIX: &str = "uploads/";
-/// How long an upload's record outlives its creation.
-const UPLOAD_RECORD_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long an upload's record outlives its creation (its TTL). A failed
+/// ingest must still find the record when it is replayed from the ingest
+/// dead-letter queue, however late within the queue's retention: the client
+/// may PUT until its link expires (at most an hour), Lambda retries the S3
+/// event for up to 6 hours, then the event waits up to 14 days in the queue.
+/// 15 days covers the 14 days 7 hours; a test holds the template to it
+/// (`tests/it/template.rs`). An abandoned upload's record stays that long too
+/// (a few hundred bytes).
+pub const UPLOAD_RECORD_TTL: Duration = Duration::from_secs(15 * 24 * 3600);
 
 /// Media key of a video published in one request.
 pub fn play_key(video_id: u64) -> String {
@@ -55,9 +77,10 @@ pub async fn publish_inline(app: &App, author: UserId, title: &VideoTitle, bytes
     if bytes.len() > INLINE_MAX_BYTES {
         metrics::count(Metric::UploadsRejected);
         return Err(Error::UnsupportedMedia(format!(
-            "the video is {:.1} MB; a direct upload carries at most 4.5 MB, use the presigned upload \
+            "the video is {:.1} MB; a direct upload carries at most {:.1} MB, use the presigned upload \
              (POST /douyin/publish/upload/) for larger files",
-            bytes.len() as f64 / 1_048_576.0
+            bytes.len() as f64 / 1_048_576.0,
+            INLINE_MAX_BYTES as f64 / 1_048_576.0
         )));
     }
     let (info, cover, rewritten) = inspect(bytes.clone()).await.inspect_err(|error| {
@@ -266,15 +289,17 @@ pub struct FeedPage {
 /// [`feed_cursor`]), newest first. A page never ends in the middle of a
 /// millisecond, so a client paging with `next_time` sees each video once.
 ///
-/// The newest page (no `latest_time`, or one in the future) is read from
-/// [`FeedCache`] when it is fresher than `config.feed_cache`: then an
-/// anonymous request makes no call at all, and a viewer's one batch read
-/// (authors, likes, follows) instead of two rounds.
+/// A guest's newest page (no `latest_time`, or one in the future) is read
+/// from [`FeedCache`] when it is fresher than `config.feed_cache`: then it
+/// makes no call at all. A logged-in viewer's page is always read: someone
+/// who just published, or whose friend just did, sees it at once (the
+/// rehearsal's smoke test found a user's new video missing from the next
+/// user's feed behind a page cached a moment before).
 pub async fn feed(app: &App, viewer: Option<UserId>, latest_time: Option<i64>) -> Result<FeedPage> {
     let now = now_ms();
     let cursor = feed_cursor(latest_time, now);
     let ttl = app.config.feed_cache;
-    let caching = cursor > now && !ttl.is_zero();
+    let caching = viewer.is_none() && cursor > now && !ttl.is_zero();
     let cached = if caching { app.feed_cache.get(ttl, Instant::now()) } else { None };
     let fresh_read = cached.is_none();
     let (items, read_at) = match cached {

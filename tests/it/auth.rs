@@ -217,6 +217,45 @@ fn bad_tokens(victim: &Session, other: &Session) -> Vec<(&'static str, String)> 
         ),
         ("empty", String::new()),
         ("garbage", "a.b.c".to_owned()),
+        // A well-signed token must also be one `Tokens::issue` could have made:
+        // no longer-lived than the configured lifetime (7 days here), with `iat`
+        // and a subject written canonically.
+        (
+            "exp 2^63",
+            sign(Algorithm::HS256, &claims(&|c| drop(c.insert("exp".into(), json!(1u64 << 63)))), TEST_SECRET),
+        ),
+        (
+            "lifetime a day longer than configured",
+            sign(Algorithm::HS256, &claims(&|c| drop(c.insert("exp".into(), json!(now + 8 * 86_400)))), TEST_SECRET),
+        ),
+        (
+            "issued in the future",
+            sign(
+                Algorithm::HS256,
+                &claims(&|c| {
+                    c.insert("iat".into(), json!(now + 86_400));
+                    c.insert("exp".into(), json!(now + 2 * 86_400));
+                }),
+                TEST_SECRET,
+            ),
+        ),
+        ("no iat", sign(Algorithm::HS256, &claims(&|c| drop(c.remove("iat"))), TEST_SECRET)),
+        (
+            "sub with a plus sign",
+            sign(Algorithm::HS256, &claims(&|c| drop(c.insert("sub".into(), json!(format!("+{sub}"))))), TEST_SECRET),
+        ),
+        (
+            "sub padded with spaces and zeros",
+            sign(
+                Algorithm::HS256,
+                &claims(&|c| drop(c.insert("sub".into(), json!(format!(" 00{sub} "))))),
+                TEST_SECRET,
+            ),
+        ),
+        (
+            "sub with a leading zero",
+            sign(Algorithm::HS256, &claims(&|c| drop(c.insert("sub".into(), json!(format!("0{sub}"))))), TEST_SECRET),
+        ),
     ]
 }
 
@@ -339,7 +378,7 @@ async fn every_bad_token_is_10002_on_every_authenticated_endpoint_and_changes_no
         }
     }
     assert_eq!(snapshot(&t, &[&alice, &bob]).await, before, "a refused token changed something");
-    assert_eq!(checked, 22 * 10);
+    assert_eq!(checked, 29 * 10);
     // Nor did any forged publish or upload leave a video or an upload behind.
     assert_eq!(t.upload_status(&alice.token, ids.upload + 1).await.code(), 10004);
 }

@@ -74,3 +74,30 @@ async fn comment_errors_follow_the_contract_and_change_nothing() {
     assert_eq!(t.comment_list(999_999, None).await.code(), 10004);
     assert_eq!(t.comment_list(video, None).await.ok()["comment_list"].as_array().unwrap().len(), 1);
 }
+
+/// Characters that hide or reorder text are refused in comments, messages and
+/// titles with a message the user can act on, and change nothing; emoji and
+/// scripts that need joiners pass.
+#[tokio::test]
+async fn texts_that_hide_or_reorder_content_are_refused_and_change_nothing() {
+    let t = TestApp::new().await;
+    let alice = t.new_user("alice").await;
+    let bob = t.new_user("bob").await;
+    let video = t.new_video(&alice.token, "v").await;
+    // "Trojan source": an override makes "evil" read as something else.
+    let reply = t.comment(&alice.token, video, "nice \u{202E}live\u{202C} clip").await;
+    assert_eq!(reply.code(), 10001);
+    assert_eq!(
+        reply.msg(),
+        "comment_text: must not contain invisible or text-direction characters (found U+202E); remove it and send again"
+    );
+    assert_eq!(t.send_message(&alice.token, bob.id, "pay\u{200B}pal").await.code(), 10001);
+    assert_eq!(t.start_upload(&alice.token, "\u{FEFF}title", "video/mp4", 1000).await.code(), 10001);
+    assert_eq!(t.comment_list(video, None).await.ok()["comment_list"].as_array().unwrap().len(), 0);
+    assert_eq!(t.chat(&alice.token, bob.id, None).await.ok()["message_list"].as_array().unwrap().len(), 0);
+
+    let family = "family 👨\u{200D}👩\u{200D}👧 ❤\u{FE0F}";
+    let posted = t.comment(&alice.token, video, family).await;
+    assert_eq!(posted.ok()["comment"]["content"], family);
+    t.send_message(&alice.token, bob.id, family).await.ok();
+}

@@ -10,6 +10,9 @@
 //! microseconds); the embedded tier takes them all.
 
 use std::panic::AssertUnwindSafe;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::Mutex;
 
 use futures_util::FutureExt as _;
@@ -236,4 +239,74 @@ async fn an_aws_failure_answers_the_generic_50000_and_logs_its_cause() {
     assert!(!reply.body.to_string().contains("injected"), "{}", reply.body);
     let log = log.text();
     assert!(log.contains("request failed") && log.contains(FAULT_TEXT), "{log}");
+}
+
+// ---------------------------------------------------------------------------
+// A transaction whose answer says it may not have committed is retried with
+// its own client request token (docs/security.md, "Faults").
+
+/// Items of `t`'s table whose `pk` starts with `prefix` and whose `sk` is `sk`.
+async fn count_items(t: &TestApp, prefix: &str, sk: &str) -> usize {
+    let text = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| match item.get(name) {
+        Some(AttributeValue::S(value)) => value.clone(),
+        _ => String::new(),
+    };
+    invariants::scan(t)
+        .await
+        .iter()
+        .filter(|item| text(item, "pk").starts_with(prefix) && text(item, "sk") == sk)
+        .count()
+}
+
+/// The faults after which a transaction may have committed while its caller
+/// was told otherwise: DynamoDB's `TransactionInProgressException` outlasting
+/// the SDK's own retries (then retried by our loop), and a 500 (retried by the
+/// SDK, as a network failure is).
+const COMMITTED_THEN: [Fault; 2] = [Fault::AppliedThenInProgress, Fault::AppliedThenServerError];
+
+#[tokio::test]
+async fn a_registration_that_committed_behind_an_ambiguous_answer_answers_0_and_creates_one_account() {
+    for fault in COMMITTED_THEN {
+        let table = FaultInjector::new();
+        let t = TestApp::with_faults(Faults { table: Some(table.clone()), ..Faults::default() }).await;
+        table.fail_next_of::<TransactWriteItemsInput>(fault);
+        let reply = t.register("alice", "password1").await;
+        assert_eq!(table.failed(), 1, "{fault:?}: the fault struck");
+        let alice = session_of(reply.ok());
+        assert_eq!(t.login("alice", "password1").await.ok()["user_id"], alice.id, "{fault:?}");
+        assert_eq!(t.user(Some(alice.id), Some(&alice.token)).await.ok()["user"]["name"], "alice", "{fault:?}");
+        assert_eq!(count_items(&t, "USERNAME#", "USERNAME").await, 1, "{fault:?}: one username guard");
+        assert_eq!(count_items(&t, "USER#", "PROFILE").await, 1, "{fault:?}: one profile");
+        assert_eq!(invariants::violations(&t, &[]).await, Vec::<String>::new(), "{fault:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_comment_that_committed_behind_an_ambiguous_answer_answers_0_and_is_stored_once() {
+    for fault in COMMITTED_THEN {
+        let table = FaultInjector::new();
+        let t = TestApp::with_faults(Faults { table: Some(table.clone()), ..Faults::default() }).await;
+        let alice = t.new_user("alice").await;
+        let video = t.new_video(&alice.token, "clip").await;
+        table.fail_next_of::<TransactWriteItemsInput>(fault);
+        let reply = t.comment(&alice.token, video, "first!").await;
+        assert_eq!(table.failed(), 1, "{fault:?}: the fault struck");
+        let comment = reply.ok()["comment"]["id"].as_u64().unwrap();
+        let listed = t.comment_list(video, None).await;
+        let ids: Vec<u64> =
+            listed.ok()["comment_list"].as_array().unwrap().iter().map(|c| c["id"].as_u64().unwrap()).collect();
+        assert_eq!(ids, vec![comment], "{fault:?}");
+        assert_eq!(count_items(&t, "COMMENT#", "COMMENT").await, 1, "{fault:?}");
+        assert_eq!(invariants::violations(&t, &[]).await, Vec::<String>::new(), "{fault:?}: comment_count is 1");
+    }
+}
+
+/// A transaction cancelled by a condition did not commit: its answer stands
+/// (a taken name is still 10005), whatever the token.
+#[tokio::test]
+async fn a_taken_username_is_still_a_conflict() {
+    let t = TestApp::new().await;
+    t.new_user("alice").await;
+    assert_eq!(t.register("alice", "password2").await.code(), 10005);
+    assert_eq!(count_items(&t, "USERNAME#", "USERNAME").await, 1);
 }

@@ -71,7 +71,61 @@ async fn a_file_over_the_request_limit_points_to_the_presigned_upload() {
     let big = vec![0u8; shared::videos::INLINE_MAX_BYTES + 1];
     let reply = t.publish(&alice.token, "big", &big).await;
     assert_eq!(reply.code(), 10007);
-    assert!(reply.msg().contains("4.5 MB") && reply.msg().contains("/douyin/publish/upload/"), "{}", reply.msg());
+    assert!(reply.msg().contains("4.4 MB") && reply.msg().contains("/douyin/publish/upload/"), "{}", reply.msg());
+}
+
+/// The largest request our limit refuses, as API Gateway hands it to Lambda:
+/// a multipart body (token, title, a file one byte over [`INLINE_MAX_BYTES`])
+/// base64-encoded in a v2 event whose request line and headers take all of
+/// HTTP API's 10 KiB (a long user agent, which the event carries twice).
+fn largest_refused_publish_event(token: &str) -> (String, usize, usize) {
+    use shared::videos::INLINE_MAX_BYTES;
+    let video = vec![0u8; INLINE_MAX_BYTES + 1];
+    let title = "🎬".repeat(shared::domain::VideoTitle::MAX_CHARS); // 4 bytes a character
+    let (content_type, body) =
+        tests::multipart(&[("token", token), ("title", &title)], Some(("data", "VID_20261123_235959.mp4", &video)));
+    let encoded = aws_smithy_types::base64::encode(&body);
+    let sample =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/publish-action.json")).unwrap();
+    let mut event: serde_json::Value = serde_json::from_str(&sample).unwrap();
+    let user_agent = format!("okhttp/3.12.0 {}", "x".repeat(9 * 1024));
+    event["rawQueryString"] = "".into();
+    event.as_object_mut().unwrap().remove("queryStringParameters");
+    event["headers"]["content-type"] = content_type.into();
+    event["headers"]["content-length"] = body.len().to_string().into();
+    event["headers"]["user-agent"] = user_agent.clone().into();
+    event["requestContext"]["http"]["userAgent"] = user_agent.into();
+    event["body"] = encoded.clone().into();
+    let json = serde_json::to_string(&event).unwrap();
+    let (event_overhead, multipart_overhead) = (json.len() - encoded.len(), body.len() - video.len());
+    (json, event_overhead, multipart_overhead)
+}
+
+#[test]
+fn the_inline_limit_plus_its_allowances_fits_a_lambda_payload_after_base64() {
+    use shared::videos::{EVENT_ALLOWANCE_BYTES, INLINE_MAX_BYTES, LAMBDA_PAYLOAD_BYTES, MULTIPART_ALLOWANCE_BYTES};
+    let body = INLINE_MAX_BYTES + 1 + MULTIPART_ALLOWANCE_BYTES;
+    let base64 = body.div_ceil(3) * 4;
+    assert!(
+        base64 + EVENT_ALLOWANCE_BYTES <= LAMBDA_PAYLOAD_BYTES,
+        "{} > {LAMBDA_PAYLOAD_BYTES}",
+        base64 + EVENT_ALLOWANCE_BYTES
+    );
+    // The old limit (4.5 MiB) filled the payload with the file alone.
+    assert_eq!((4_718_592_usize + 1).div_ceil(3) * 4, LAMBDA_PAYLOAD_BYTES + 4);
+}
+
+#[tokio::test]
+async fn a_body_just_over_the_inline_limit_fits_the_event_and_is_answered_10007() {
+    let t = TestApp::new().await;
+    let alice = t.new_user("alice").await;
+    let (event, event_overhead, multipart_overhead) = largest_refused_publish_event(&alice.token);
+    assert!(event.len() <= shared::videos::LAMBDA_PAYLOAD_BYTES, "{} bytes", event.len());
+    assert!(event_overhead <= shared::videos::EVENT_ALLOWANCE_BYTES, "{event_overhead}");
+    assert!(multipart_overhead <= shared::videos::MULTIPART_ALLOWANCE_BYTES, "{multipart_overhead}");
+    let reply = t.event(&event).await;
+    assert_eq!(reply.code(), 10007, "{}", reply.msg());
+    assert!(reply.msg().contains("presigned upload"), "{}", reply.msg());
 }
 
 #[tokio::test]

@@ -55,3 +55,110 @@ async fn a_panicking_handler_answers_the_500_envelope() {
     };
     assert_eq!(body["status_code"], 50000);
 }
+
+/// A stand-in for Lambda's Invoke API on a loopback port: records each
+/// (path, event) and answers `answer` (with `X-Amz-Function-Error` when
+/// `function_error`).
+async fn fake_lambda(
+    answer: serde_json::Value,
+    function_error: bool,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>) {
+    use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let mut stream = tokio::io::BufReader::new(stream);
+            let mut request_line = String::new();
+            stream.read_line(&mut request_line).await.unwrap();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                stream.read_line(&mut line).await.unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            stream.read_exact(&mut body).await.unwrap();
+            let path = request_line.split_whitespace().nth(1).unwrap().to_owned();
+            record.lock().unwrap().push((path, serde_json::from_slice(&body).unwrap()));
+            let text = answer.to_string();
+            let error = if function_error { "X-Amz-Function-Error: Unhandled\r\n" } else { "" };
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{error}content-length: {}\r\nconnection: close\r\n\r\n{text}",
+                text.len()
+            );
+            stream.get_mut().write_all(response.as_bytes()).await.unwrap();
+        }
+    });
+    (url, seen)
+}
+
+/// `route-fallback` with every endpoint's function named `fn-<word>`, invoking
+/// through `lambda_url`.
+fn fallback_to(lambda_url: &str) -> functions::fallback::Fallback {
+    let words: Vec<String> = functions::routes::ROUTE_KEYS.iter().map(|key| format!("{0}=fn-{0}", key.name)).collect();
+    let config =
+        shared::config::FallbackConfig::from_lookup(|name| (name == "DOUYIN_ROUTE_FUNCTIONS").then(|| words.join(",")))
+            .unwrap();
+    let sdk = tests::engines().credentials.sdk_config().to_builder().endpoint_url(lambda_url).build();
+    functions::fallback::Fallback::new(&config, Some(shared::invoke::Invoker::new(&sdk))).unwrap()
+}
+
+fn default_route_event(method: &str, path: &str) -> lambda_http::lambda_runtime::LambdaEvent<serde_json::Value> {
+    let payload = serde_json::json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "username=a&password=b",
+        "headers": {"content-type": "text/plain"},
+        "requestContext": {"http": {"method": method, "path": path, "sourceIp": "192.0.2.1"}, "stage": "$default"},
+        "isBase64Encoded": false
+    });
+    lambda_http::lambda_runtime::LambdaEvent::new(payload, lambda_http::Context::default())
+}
+
+/// API Gateway may send the stock client's `/x/` to `$default` (a route key
+/// cannot end in `/`): the fallback passes the event on, unchanged, to the
+/// endpoint's function and answers what it answered.
+#[tokio::test]
+async fn the_fallback_passes_a_contract_request_on_to_its_function_unchanged() {
+    let answer = serde_json::json!({"statusCode": 200, "headers": {"content-type": "application/json"},
+        "body": "{\"status_code\":0,\"status_msg\":\"success\",\"user_id\":7,\"token\":\"t\"}", "isBase64Encoded": false});
+    let (url, seen) = fake_lambda(answer.clone(), false).await;
+    let fallback = fallback_to(&url);
+    assert!(fallback.passes_on());
+    let event = default_route_event("POST", "/douyin/user/register/");
+    let sent = event.payload.clone();
+    assert_eq!(fallback.answer(event).await, answer);
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].0, "/2015-03-31/functions/fn-user-register/invocations");
+        assert_eq!(seen[0].1, sent, "the event is passed on as it came");
+    }
+    // Not a contract request: answered here, nothing invoked.
+    let refused = fallback.answer(default_route_event("GET", "/favicon.ico")).await;
+    assert_eq!(refused["statusCode"], 404);
+    let wrong_method = fallback.answer(default_route_event("GET", "/douyin/user/register/")).await;
+    assert_eq!(wrong_method["statusCode"], 405);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+/// A function error (a crash, a timeout) behind the fallback is still the
+/// contract's envelope for the client, not Lambda's error document.
+#[tokio::test]
+async fn a_failing_function_behind_the_fallback_answers_the_envelope() {
+    let lambda_error = serde_json::json!({"errorType": "Runtime.ExitError", "errorMessage": "arn:aws:secret"});
+    let (url, seen) = fake_lambda(lambda_error, true).await;
+    let answer = fallback_to(&url).answer(default_route_event("GET", "/douyin/feed/")).await;
+    assert_eq!(seen.lock().unwrap()[0].0, "/2015-03-31/functions/fn-feed/invocations");
+    assert_eq!(answer["statusCode"], 500);
+    let body: serde_json::Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!((body["status_code"].as_u64(), body["status_msg"].as_str()), (Some(50000), Some("internal error")));
+}

@@ -1,5 +1,5 @@
 //! `template.yaml` against the code: every route of the router has its
-//! function with both path spellings, every Lambda bin is deployed, policies
+//! function (at the path without the trailing slash, which `$default` passes on), every Lambda bin is deployed, policies
 //! name their actions, and the ingest's S3/DLQ/alarm wiring is in place.
 
 use std::collections::BTreeSet;
@@ -39,8 +39,13 @@ fn routes(function: &Value) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// Each endpoint has one route, at its path without the trailing slash: an
+/// HTTP API route key may not end in `/` (API Gateway drops such a route at
+/// import without an error), so the slash spelling the stock client uses is
+/// served through `$default` when API Gateway does not match it to the route
+/// (see the next test).
 #[test]
-fn every_route_has_its_function_with_and_without_the_trailing_slash() {
+fn every_route_has_its_function_at_its_path_without_the_trailing_slash() {
     let template = template();
     let functions = functions(&template);
     for endpoint in ENDPOINTS {
@@ -48,14 +53,62 @@ fn every_route_has_its_function_with_and_without_the_trailing_slash() {
             .iter()
             .find(|(binary, _)| binary == endpoint.name)
             .unwrap_or_else(|| panic!("no function builds {}", endpoint.name));
-        let method = endpoint.method.as_str().to_owned();
         let expected: BTreeSet<(String, String)> =
-            [(method.clone(), endpoint.path.to_owned()), (method, endpoint.path.trim_end_matches('/').to_owned())]
-                .into();
+            [(endpoint.method.as_str().to_owned(), endpoint.path.trim_end_matches('/').to_owned())].into();
         assert_eq!(routes(function), expected, "{}", endpoint.name);
+    }
+    for (binary, function) in &functions {
+        for (_, path) in routes(function) {
+            assert!(!path.ends_with('/'), "{binary}: route {path} ends in /, which API Gateway drops");
+        }
     }
     let fallback = functions.iter().find(|(binary, _)| binary == "route-fallback").unwrap();
     assert!(routes(&fallback.1).contains(&("ANY".to_owned(), "$default".to_owned())));
+}
+
+/// `route-fallback` knows every endpoint's function and may invoke exactly
+/// those: a contract request that reaches `$default` is passed on.
+#[test]
+fn the_fallback_passes_every_endpoint_on_to_its_function_and_may_invoke_only_those() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let id_of = |binary: &str| {
+        resources
+            .iter()
+            .find(|(_, resource)| resource["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+            .map(|(id, _)| id.as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let fallback = &template["Resources"][id_of("route-fallback").as_str()]["Properties"];
+    let joined = &fallback["Environment"]["Variables"]["DOUYIN_ROUTE_FUNCTIONS"];
+    let Value::Tagged(join) = joined else { panic!("DOUYIN_ROUTE_FUNCTIONS is not a !Join: {joined:?}") };
+    assert_eq!(join.tag.to_string(), "!Join");
+    let entries: BTreeSet<String> = join.value[1]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|entry| match entry {
+            Value::Tagged(sub) if sub.tag == "!Sub" => sub.value.as_str().unwrap().to_owned(),
+            other => panic!("not a !Sub: {other:?}"),
+        })
+        .collect();
+    let expected: BTreeSet<String> =
+        ENDPOINTS.iter().map(|endpoint| format!("{}=${{{}}}", endpoint.name, id_of(endpoint.name))).collect();
+    assert_eq!(entries, expected);
+    let statements = fallback["Policies"][0]["Statement"].as_sequence().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Action"].as_str(), Some("lambda:InvokeFunction"));
+    let targets: BTreeSet<String> = statements[0]["Resource"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|arn| match arn {
+            Value::Tagged(get_att) if get_att.tag == "!GetAtt" => get_att.value.as_str().unwrap().to_owned(),
+            other => panic!("not a !GetAtt: {other:?}"),
+        })
+        .collect();
+    let expected: BTreeSet<String> = ENDPOINTS.iter().map(|endpoint| format!("{}.Arn", id_of(endpoint.name))).collect();
+    assert_eq!(targets, expected);
 }
 
 #[test]
@@ -106,6 +159,33 @@ fn uploads_trigger_the_ingest_with_a_dead_letter_queue_and_an_alarm() {
     assert_eq!(alarm["Type"].as_str(), Some("AWS::CloudWatch::Alarm"));
 }
 
+/// A failed ingest can be replayed from its dead-letter queue for as long as
+/// the queue keeps it, so the upload's record (whose TTL the code sets) must
+/// outlive the longest path to the queue's last day: the client's PUT up to
+/// the longest upload link after the record is made, Lambda's retries of the
+/// event for up to its maximum event age, then the queue's retention.
+#[test]
+fn the_upload_record_outlives_a_failed_ingest_in_its_dead_letter_queue() {
+    let template = template();
+    let resources = &template["Resources"];
+    let retention = resources["IngestDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"].as_u64().unwrap();
+    let functions = functions(&template);
+    let (_, ingest) = functions.iter().find(|(binary, _)| binary == "video-ingest").unwrap();
+    let invoke = &ingest["Properties"]["EventInvokeConfig"];
+    let event_age = invoke["MaximumEventAgeInSeconds"].as_u64().expect("the event age is stated, not Lambda's default");
+    let on_failure = format!("{:?}", invoke["DestinationConfig"]["OnFailure"]["Destination"]);
+    assert!(on_failure.contains("IngestDeadLetterQueue"), "{on_failure}");
+    let upload_link = template["Parameters"]["UploadUrlTtlSeconds"]["MaxValue"].as_u64().unwrap();
+    assert!(upload_link <= shared::config::Config::MAX_UPLOAD_URL_TTL.as_secs());
+    let longest_wait = upload_link + event_age + retention;
+    let record = shared::videos::UPLOAD_RECORD_TTL.as_secs();
+    assert!(
+        record >= longest_wait,
+        "upload records expire after {record} s, but a failed ingest can wait {longest_wait} s to be replayed \
+         ({upload_link} s upload link + {event_age} s of retries + {retention} s in the dead-letter queue)"
+    );
+}
+
 #[test]
 fn the_table_in_the_template_matches_the_data_model() {
     use shared::store::model;
@@ -151,6 +231,20 @@ fn chat_queue_dead_letters_alarm_and_partial_batch_responses_are_wired() {
     let responses = format!("{:?}", sqs["Properties"]["FunctionResponseTypes"]);
     assert!(responses.contains("ReportBatchItemFailures"), "{responses}");
     assert!(format!("{:?}", sqs["Properties"]["Queue"]).contains("ChatQueue"));
+}
+
+/// The chat queue and its dead-letter queue are high-throughput FIFO queues:
+/// deduplication and throughput per message group, which fits one group per
+/// conversation and message ids as deduplication ids (`shared::chat`).
+#[test]
+fn chat_queues_are_high_throughput_fifo_queues() {
+    let template = template();
+    for queue in ["ChatQueue", "ChatDeadLetterQueue"] {
+        let properties = &template["Resources"][queue]["Properties"];
+        assert_eq!(properties["FifoQueue"].as_bool(), Some(true), "{queue}");
+        assert_eq!(properties["DeduplicationScope"].as_str(), Some("messageGroup"), "{queue}");
+        assert_eq!(properties["FifoThroughputLimit"].as_str(), Some("perMessageGroupId"), "{queue}");
+    }
 }
 
 // ---------------------------------------------------------------- operations
@@ -438,7 +532,8 @@ fn the_template_sets_only_variables_config_reads_and_every_one_it_requires() {
                 "{id} sets {name}, which shared/src/config.rs never reads"
             );
         }
-        // The fallback answers 404/405 from the route table and reads no configuration.
+        // The fallback answers 404/405 from the route table and reads only
+        // where each endpoint's function is (config.rs, FallbackConfig).
         if function["Metadata"]["BuildProperties"]["Binary"].as_str() != Some("route-fallback") {
             for name in &required {
                 assert!(names.contains(name), "{id} does not set {name}, which config.rs requires");
@@ -602,4 +697,113 @@ fn the_api_allows_browsers_every_method_of_the_router() {
         assert!(allowed.contains(endpoint.method.as_str()), "{endpoint:?} not allowed by CORS: {allowed:?}");
     }
     assert!(format!("{:?}", cors["AllowOrigins"]).contains("WebOrigins"), "origins from the WebOrigins parameter");
+}
+
+// ------------------------------------------------------------ parameters
+// A parameter value CloudFormation accepts is one the cold start accepts.
+
+/// A parameter's `AllowedValues` as text.
+fn allowed_values(template: &Value, parameter: &str) -> Vec<String> {
+    template["Parameters"][parameter]["AllowedValues"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{parameter} has no AllowedValues"))
+        .iter()
+        .map(|value| match value {
+            Value::String(text) => text.clone(),
+            Value::Number(number) => number.to_string(),
+            other => panic!("{parameter}: {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn the_time_zone_parameter_allows_exactly_the_names_the_configuration_parses() {
+    let allowed = allowed_values(&template(), "TimeZone");
+    let names: Vec<String> = chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name().to_owned()).collect();
+    assert_eq!(
+        allowed,
+        names,
+        "TimeZone's AllowedValues must be chrono-tz's names, in its order (DOUYIN_TIME_ZONE); paste:\n[{}]",
+        names.join(", ")
+    );
+}
+
+/// The app functions' variables as (variable, parameter) where the value is a
+/// `!Ref` to a parameter, and a base environment: every such variable at its
+/// parameter's default, the stack's resources as placeholders.
+fn parameter_variables(template: &Value) -> (Vec<(String, String)>, std::collections::HashMap<String, String>) {
+    let (_, register) = functions(template).into_iter().find(|(binary, _)| binary == "user-register").unwrap();
+    let parameters = template["Parameters"].as_mapping().unwrap();
+    let mut mapped = Vec::new();
+    let mut base = std::collections::HashMap::new();
+    for (name, value) in register["Properties"]["Environment"]["Variables"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap().to_owned();
+        match reference(value).filter(|target| parameters.contains_key(*target)) {
+            Some(parameter) => {
+                let default = match &template["Parameters"][parameter]["Default"] {
+                    Value::String(text) => text.clone(),
+                    Value::Number(number) => number.to_string(),
+                    other => panic!("{parameter} default {other:?}"),
+                };
+                base.insert(name.clone(), default);
+                mapped.push((name, parameter.to_owned()));
+            }
+            None => {
+                base.insert(name.clone(), format!("arn:aws:placeholder:::{name}"));
+            }
+        }
+    }
+    (mapped, base)
+}
+
+fn accepted(base: &std::collections::HashMap<String, String>, changes: &[(&str, String)]) -> Result<(), String> {
+    let mut environment = base.clone();
+    for (name, value) in changes {
+        environment.insert((*name).to_owned(), value.clone());
+    }
+    shared::config::Config::from_lookup(|name| environment.get(name).cloned()).map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_bound_and_allowed_value_of_a_parameter_is_accepted_by_the_configuration() {
+    let template = template();
+    let (mapped, base) = parameter_variables(&template);
+    accepted(&base, &[]).unwrap();
+    let mut checked = 0;
+    for (variable, parameter) in &mapped {
+        let spec = &template["Parameters"][parameter.as_str()];
+        let mut values: Vec<String> = ["MinValue", "MaxValue"]
+            .into_iter()
+            .filter_map(|bound| spec[bound].as_u64().map(|n| n.to_string()))
+            .collect();
+        if spec["AllowedValues"].is_sequence() {
+            values.extend(allowed_values(&template, parameter));
+        }
+        for value in values {
+            let verdict = accepted(&base, &[(variable.as_str(), value.clone())]);
+            assert!(verdict.is_ok(), "{parameter}={value} is allowed by the template but refused: {verdict:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 600, "{checked} values checked");
+    // The argon2 bounds hold together: every corner of the three ranges.
+    let bounds = |parameter: &str| {
+        let spec = &template["Parameters"][parameter];
+        [spec["MinValue"].as_u64().unwrap(), spec["MaxValue"].as_u64().unwrap()]
+    };
+    for memory in bounds("Argon2MemoryKib") {
+        for iterations in bounds("Argon2Iterations") {
+            for lanes in bounds("Argon2Parallelism") {
+                let verdict = accepted(
+                    &base,
+                    &[
+                        ("DOUYIN_ARGON2_MEMORY_KIB", memory.to_string()),
+                        ("DOUYIN_ARGON2_ITERATIONS", iterations.to_string()),
+                        ("DOUYIN_ARGON2_PARALLELISM", lanes.to_string()),
+                    ],
+                );
+                assert!(verdict.is_ok(), "argon2 m={memory} t={iterations} p={lanes}: {verdict:?}");
+            }
+        }
+    }
 }

@@ -31,6 +31,48 @@ async fn presigned_upload_goes_live_after_the_s3_event() {
     crate::phones::assert_fast_start_copy_of(&get_url(video["play_url"].as_str().unwrap()).await.body, &clip);
 }
 
+/// The ingest's runbook (template.yaml, IngestDeadLetterQueue): an ingest that
+/// failed every try waits in the dead-letter queue; once its cause is fixed,
+/// the event is replayed. However late within the queue's 14 days, the replay
+/// publishes the upload: its record has not expired.
+#[tokio::test]
+async fn a_failed_ingest_replayed_on_the_dead_letter_queues_last_day_publishes() {
+    const HOUR: u64 = 3600;
+    let t = TestApp::new().await;
+    let alice = t.new_user("alice").await;
+    let clip = fixture("h264-320x240-2s.mp4");
+    let ticket = t.start_upload(&alice.token, "late", "video/mp4", clip.len()).await.ok().clone();
+    let video_id = ticket["video_id"].as_u64().unwrap();
+    assert_eq!(put_ticket(&ticket, &clip).await.status, 200);
+    // The event failed (say the ingest had a bug) and went to the queue. The
+    // latest a replay can come: the PUT an hour after the ticket (the longest
+    // upload link), 6 hours of Lambda retries, 14 days in the queue.
+    tests::invariants::rewind(&t, &format!("UPLOAD#{video_id}"), "UPLOAD", 14 * 24 * HOUR + 7 * HOUR).await;
+    tests::invariants::expire_ttl(&t).await;
+
+    let key = format!("uploads/{video_id}");
+    assert_eq!(t.s3_created(&key).await, [IngestOutcome::Published(video_id)]);
+    assert_eq!(t.upload_status(&alice.token, video_id).await.ok()["state"], "live");
+    assert_eq!(t.feed(None, None).await.ok()["video_list"][0]["id"], video_id);
+}
+
+/// Past its record's life an upload's object is an orphan: the event deletes it.
+#[tokio::test]
+async fn an_ingest_replayed_after_its_record_expired_deletes_the_orphan_object() {
+    let t = TestApp::new().await;
+    let alice = t.new_user("alice").await;
+    let clip = fixture("h264-320x240-2s.mp4");
+    let ticket = t.start_upload(&alice.token, "too late", "video/mp4", clip.len()).await.ok().clone();
+    let video_id = ticket["video_id"].as_u64().unwrap();
+    assert_eq!(put_ticket(&ticket, &clip).await.status, 200);
+    let ttl = shared::videos::UPLOAD_RECORD_TTL.as_secs();
+    tests::invariants::rewind(&t, &format!("UPLOAD#{video_id}"), "UPLOAD", ttl + 60).await;
+    assert_eq!(tests::invariants::expire_ttl(&t).await, 1);
+    let key = format!("uploads/{video_id}");
+    assert_eq!(t.s3_created(&key).await, [IngestOutcome::Skipped]);
+    assert_eq!(t.app.media.size(&key).await.unwrap(), None);
+}
+
 #[tokio::test]
 async fn a_repeated_s3_event_publishes_once() {
     let t = TestApp::new().await;

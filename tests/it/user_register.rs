@@ -101,3 +101,29 @@ async fn parallel_registrations_of_different_names_get_distinct_ids() {
     ids.dedup();
     assert_eq!(ids.len(), 16);
 }
+
+/// Two names that look the same are one name: full-width letters, ligatures
+/// and other compatibility forms are stored in their plain form (NFKC), and
+/// invisible characters that would make a look-alike are refused.
+#[tokio::test]
+async fn look_alike_names_are_one_name() {
+    let t = TestApp::new().await;
+    let alice = session_of(t.register("alice", "password1").await.ok());
+    let wide = t.register("ａｌｉｃｅ", "password2").await;
+    assert_eq!((wide.code(), wide.body["user_id"].as_u64()), (10005, Some(0)), "{}", wide.body);
+    // Logging in with either spelling finds the one account.
+    assert_eq!(t.login("ａｌｉｃｅ", "password1").await.ok()["user_id"], alice.id);
+    assert_eq!(t.login("alice", "password1").await.ok()["user_id"], alice.id);
+    // A name registered in full-width is stored and shown in its plain form.
+    let fish = session_of(t.register("ﬁｓｈ", "password1").await.ok());
+    assert_eq!(t.user(Some(fish.id), None).await.ok()["user"]["name"], "fish");
+    assert_eq!(t.login("fish", "password1").await.ok()["user_id"], fish.id);
+    // Invisible and direction characters cannot make a second "alice".
+    for sneaky in ["alice\u{200B}", "\u{FEFF}alice", "al\u{200D}ice", "\u{202E}ecila", "alice\u{3164}"] {
+        let reply = t.register(sneaky, "password1").await;
+        assert_eq!(reply.code(), 10001, "{sneaky:?}");
+        assert!(reply.msg().starts_with("username: must not contain"), "{sneaky:?}: {}", reply.msg());
+        assert!(reply.msg().contains("U+"), "the message names the character: {}", reply.msg());
+    }
+    assert_eq!(t.login("alice\u{200B}", "password1").await.code(), 10001);
+}

@@ -12,11 +12,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_sdk_dynamodb::config::interceptors::{
-    BeforeDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
-    BeforeTransmitInterceptorContextRef,
+    BeforeDeserializationInterceptorContextMut, BeforeDeserializationInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedInterceptor};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use futures_util::future::BoxFuture;
 use shared::queue::{Outgoing, Queue};
@@ -38,6 +39,35 @@ pub enum Fault {
     AnswerLost,
     /// The call panics inside the SDK (a bug in a dependency).
     Panic,
+    /// The service applies the call, but every attempt of the operation (the
+    /// first and the SDK's retries, which classify it as a throttle) answers
+    /// DynamoDB's `TransactionInProgressException` (HTTP 400): the first
+    /// attempt's transaction is still being completed when the SDK gives up,
+    /// and the caller cannot tell whether it committed. The next operation
+    /// (the caller's own retry) passes untouched.
+    AppliedThenInProgress,
+    /// The service applies the call, but its first attempt's answer is
+    /// replaced by an HTTP 500 `InternalServerError`, which the SDK retries
+    /// (as it retries a network failure) with the same request: later
+    /// attempts pass untouched.
+    AppliedThenServerError,
+}
+
+impl Fault {
+    /// The answer that replaces a first attempt's, for the faults that replace one.
+    fn replacement(self) -> Option<(u16, &'static str)> {
+        match self {
+            Fault::AppliedThenInProgress => Some((
+                400,
+                r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionInProgressException","message":"injected fault: the transaction with the given request token is already in progress"}"#,
+            )),
+            Fault::AppliedThenServerError => Some((
+                500,
+                r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected fault: internal server error"}"#,
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Tells whether an operation is of the kind that fails.
@@ -51,6 +81,8 @@ enum Rule {
     Nth(u64, Fault),
     /// Every operation whose input passes the test, until the rule changes.
     Every(Box<Matcher>, Fault),
+    /// The next operation whose input passes the test; then nothing.
+    Once(Box<Matcher>, Fault),
 }
 
 /// Fails chosen operations of the SDK client it is attached to; counts all of
@@ -103,6 +135,11 @@ impl FaultInjector {
         *self.rule() = Rule::Every(Box::new(|context| context.input().downcast_ref::<I>().is_some()), fault);
     }
 
+    /// The next operation whose input is an `I` fails with `fault`; after it, nothing fails.
+    pub fn fail_next_of<I: std::fmt::Debug + Send + Sync + 'static>(&self, fault: Fault) {
+        *self.rule() = Rule::Once(Box::new(|context| context.input().downcast_ref::<I>().is_some()), fault);
+    }
+
     /// The next operation fails with `fault`.
     pub fn fail_next(&self, fault: Fault) {
         *self.rule() = Rule::Nth(self.operations() + 1, fault);
@@ -133,10 +170,18 @@ impl FaultInjector {
     }
 
     fn fault_for(&self, n: u64, context: &BeforeSerializationInterceptorContextRef<'_>) -> Option<Fault> {
-        match &*self.rule() {
+        let mut rule = self.rule();
+        match &*rule {
             Rule::Never => None,
             Rule::Nth(target, fault) => (*target == n).then_some(*fault),
             Rule::Every(matches, fault) => matches(context).then_some(*fault),
+            Rule::Once(matches, fault) => {
+                let fault = matches(context).then_some(*fault);
+                if fault.is_some() {
+                    *rule = Rule::Never;
+                }
+                fault
+            }
         }
     }
 }
@@ -149,6 +194,18 @@ struct Doomed {
 }
 
 impl Storable for Doomed {
+    type Storer = StoreReplace<Self>;
+}
+
+/// Marks an operation whose first answer is to be replaced by `fault`'s;
+/// `done` once it was.
+#[derive(Clone, Debug)]
+struct Replaced {
+    fault: Fault,
+    done: bool,
+}
+
+impl Storable for Replaced {
     type Storer = StoreReplace<Self>;
 }
 
@@ -176,7 +233,33 @@ impl Intercept for FaultInjector {
                 cfg.interceptor_state().store_put(Doomed { sent: false });
                 Ok(())
             }
+            Fault::AppliedThenInProgress | Fault::AppliedThenServerError => {
+                cfg.interceptor_state().store_put(Replaced { fault, done: false });
+                Ok(())
+            }
         }
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(Replaced { fault, done }) = cfg.load::<Replaced>().cloned() else { return Ok(()) };
+        // A server error strikes the first attempt only; an in-progress
+        // transaction answers every attempt of the operation.
+        if done && fault == Fault::AppliedThenServerError {
+            return Ok(());
+        }
+        let Some((status, body)) = fault.replacement() else { return Ok(()) };
+        cfg.interceptor_state().store_put(Replaced { fault, done: true });
+        let response = context.response_mut();
+        *response.status_mut() = status.try_into()?;
+        response.headers_mut().remove("x-amz-crc32");
+        response.headers_mut().insert("content-type", "application/x-amz-json-1.0");
+        *response.body_mut() = SdkBody::from(body);
+        Ok(())
     }
 
     fn read_before_attempt(
@@ -236,7 +319,7 @@ impl Queue for FailingQueue {
                 Some((target, fault)) if target == n => match fault {
                     Fault::Refused => Err(failure()),
                     Fault::Panic => panic!("{FAULT_TEXT}"),
-                    Fault::AnswerLost => {
+                    Fault::AnswerLost | Fault::AppliedThenInProgress | Fault::AppliedThenServerError => {
                         self.inner.send(message).await?;
                         Err(failure())
                     }

@@ -15,12 +15,17 @@ use crate::{TestApp, engines};
 
 type Item = HashMap<String, AttributeValue>;
 
-/// Every item of `t`'s table, read with strongly consistent scans.
-pub async fn scan(t: &TestApp) -> Vec<Item> {
+/// A DynamoDB client of the test engines without fault injection.
+pub fn raw_client() -> aws_sdk_dynamodb::Client {
     let engines = engines();
     let config =
         aws_sdk_dynamodb::config::Builder::from(&engines.credentials.sdk_config()).endpoint_url(&engines.dynamodb);
-    let client = aws_sdk_dynamodb::Client::from_conf(config.build());
+    aws_sdk_dynamodb::Client::from_conf(config.build())
+}
+
+/// Every item of `t`'s table, read with strongly consistent scans.
+pub async fn scan(t: &TestApp) -> Vec<Item> {
+    let client = raw_client();
     let mut items = Vec::new();
     let mut start = None;
     loop {
@@ -38,6 +43,43 @@ pub async fn scan(t: &TestApp) -> Vec<Item> {
             return items;
         }
     }
+}
+
+/// Moves the item at (`pk`, `sk`) `seconds` into the past, as if written then:
+/// its TTL (`expires_at`, epoch seconds) and its times in ms (`*_ms`).
+pub async fn rewind(t: &TestApp, pk: &str, sk: &str, seconds: u64) {
+    let item = scan(t).await.into_iter().find(|item| text(item, "pk") == pk && text(item, "sk") == sk);
+    let mut item = item.unwrap_or_else(|| panic!("no item {pk} / {sk}"));
+    for (name, value) in item.iter_mut() {
+        let shift = match name.as_str() {
+            "expires_at" => seconds,
+            name if name.ends_with("_ms") => seconds * 1000,
+            _ => continue,
+        };
+        if let AttributeValue::N(number) = value {
+            *number = (number.parse::<u64>().unwrap() - shift).to_string();
+        }
+    }
+    raw_client().put_item().table_name(t.app.table.name()).set_item(Some(item)).send().await.unwrap();
+}
+
+/// Deletes every item of `t`'s table whose TTL (`expires_at`) has passed, as
+/// DynamoDB's TTL does (eventually: here at once, the worst case for us).
+pub async fn expire_ttl(t: &TestApp) -> usize {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let expired: Vec<Item> = scan(t)
+        .await
+        .into_iter()
+        .filter(|item| item.contains_key("expires_at") && number(item, "expires_at") < now as i64)
+        .collect();
+    for item in &expired {
+        let key = [("pk", text(item, "pk")), ("sk", text(item, "sk"))]
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), AttributeValue::S(value)))
+            .collect();
+        raw_client().delete_item().table_name(t.app.table.name()).set_key(Some(key)).send().await.unwrap();
+    }
+    expired.len()
 }
 
 fn text(item: &Item, name: &str) -> String {

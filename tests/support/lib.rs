@@ -170,7 +170,22 @@ impl TestApp {
         TestApp::build(|_| {}, faults).await
     }
 
+    /// A new application whose AWS calls and presigned links are signed with
+    /// the credentials `provider` gives (they must be the engines' keys, see
+    /// [`Engines::credentials`]), as a Lambda's role credentials are.
+    pub async fn with_credentials(provider: aws_sdk_dynamodb::config::SharedCredentialsProvider) -> TestApp {
+        TestApp::build_with(|_| {}, Faults::default(), Some(provider)).await
+    }
+
     async fn build(adjust: impl FnOnce(&mut Config), faults: Faults) -> TestApp {
+        TestApp::build_with(adjust, faults, None).await
+    }
+
+    async fn build_with(
+        adjust: impl FnOnce(&mut Config),
+        faults: Faults,
+        credentials: Option<aws_sdk_dynamodb::config::SharedCredentialsProvider>,
+    ) -> TestApp {
         // Quiet unless asked: DOUYIN_TEST_LOG=debug shows the service's logs.
         let filter = std::env::var("DOUYIN_TEST_LOG").unwrap_or_else(|_| "off".into());
         shared::telemetry::init(&filter, shared::telemetry::LogFormat::Text);
@@ -184,7 +199,10 @@ impl TestApp {
             dynamodb: faults.table.iter().map(faults::FaultInjector::interceptor).collect(),
             s3: faults.blob.iter().map(faults::FaultInjector::interceptor).collect(),
         };
-        let sdk = engines.credentials.sdk_config();
+        let sdk = match credentials {
+            Some(provider) => engines.credentials.sdk_config().to_builder().credentials_provider(provider).build(),
+            None => engines.credentials.sdk_config(),
+        };
         let mut app = App::build_intercepted(config, &sdk, &endpoints, None, &interceptors).await.unwrap();
         let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(app.table.clone())), Default::default());
         // Storage is made through a client without faults: the faults are

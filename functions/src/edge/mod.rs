@@ -26,12 +26,21 @@ pub use reply::Reply;
 /// (`HandlerLatency`, `Errors` by `Code`, and what the use case counted).
 /// Internal errors are logged here, once, with their cause; the client gets a
 /// generic message. A panicking handler answers 50000 like any internal error.
+/// On Lambda the handler is stopped [`ANSWER_RESERVE`] before the invocation's
+/// deadline and answers 50000 too: the client gets the envelope, not API
+/// Gateway's bare 500 for a function that timed out.
 pub async fn respond(app: &App, endpoint: &Endpoint, request: Request) -> Response<Body> {
     let context = request.lambda_context_ref().cloned();
     let span = invocation::span(endpoint.name, context.as_ref());
     let started = Instant::now();
     let calls_before = app.dynamodb_calls.snapshot();
-    let handler = AssertUnwindSafe((endpoint.handler)(app, request)).catch_unwind().instrument(span.clone());
+    // Lambda always sets a deadline; 0 is a context built without one (tests).
+    let deadline = context
+        .as_ref()
+        .filter(|context| context.deadline > 0)
+        .map(|context| shared::deadline::from_epoch_ms(context.deadline, ANSWER_RESERVE));
+    let handler = AssertUnwindSafe((endpoint.handler)(app, request)).catch_unwind();
+    let handler = shared::deadline::scope(deadline, handler).instrument(span.clone());
     let (outcome, mut measured) = shared::metrics::record(handler).await;
     // A Lambda instance serves one invocation at a time, so the process-wide
     // counter's difference is this request's (locally it is approximate).
@@ -39,7 +48,11 @@ pub async fn respond(app: &App, endpoint: &Endpoint, request: Request) -> Respon
     if calls.attempts > calls.operations {
         measured.add(shared::metrics::Metric::DynamoDbRetries, calls.attempts - calls.operations);
     }
-    let outcome = outcome.unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("handler panicked"))));
+    let outcome = match outcome {
+        Some(Ok(outcome)) => outcome,
+        Some(Err(_panic)) => Err(Error::Internal(anyhow::anyhow!("handler panicked"))),
+        None => Err(Error::Internal(anyhow::anyhow!("stopped at the invocation's deadline"))),
+    };
     let latency_ms = invocation::elapsed_ms(started);
     measured.handler_latency(latency_ms);
     invocation::identify(&mut measured, context.as_ref());
@@ -62,6 +75,10 @@ pub async fn respond(app: &App, endpoint: &Endpoint, request: Request) -> Respon
     app.metrics.emit(endpoint.name, &measured);
     response
 }
+
+/// How long before Lambda's deadline a handler is stopped: time to log, write
+/// the metrics line and hand the answer to the runtime.
+pub const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The response to a path outside the contract (404, 10004) or a known path
 /// with the wrong method (405, 10001).

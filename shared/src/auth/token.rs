@@ -1,5 +1,6 @@
-//! Signed, expiring session tokens: JWT, HS256 pinned on both sides, `exp`
-//! required, `sub` = the user id.
+//! Signed, expiring session tokens: JWT, HS256 pinned on both sides, `sub`,
+//! `iat`, `nbf` and `exp` required, `sub` = the user id written canonically,
+//! and no token valid for longer than the configured lifetime.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -43,12 +44,16 @@ struct Claims {
 }
 
 impl Tokens {
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+    pub const LEEWAY_SECS: u64 = 5;
+
     /// Tokens signed with `secret`, valid for `ttl`.
     pub fn new(secret: &[u8], ttl: Duration) -> Tokens {
         let mut validation = Validation::new(Algorithm::HS256);
+        // `iat` is required too: `Claims` cannot be read without it.
         validation.set_required_spec_claims(&["exp", "nbf", "sub"]);
         validation.validate_nbf = true;
-        validation.leeway = 5;
+        validation.leeway = Self::LEEWAY_SECS;
         Tokens {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -67,11 +72,25 @@ impl Tokens {
     }
 
     /// The user a token was issued to, if it is well-formed, signed by us with
-    /// HS256, and not expired. The reason for a refusal is for the log only.
+    /// HS256, not expired, and could have been issued by [`Tokens::issue`]:
+    /// its lifetime (`exp - iat`) is at most the configured one, it expires no
+    /// later than a token issued now would, it was not issued in the future,
+    /// and its `sub` is a user id written as `issue` writes it (decimal
+    /// digits, no sign, space or leading zero, 1 to 2^53 − 1). The reason for a
+    /// refusal is for the log only.
     pub fn verify(&self, token: &str) -> Result<UserId, TokenRejected> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| TokenRejected(format!("{:?}", e.kind())))?;
-        let id = crate::domain::parse_id("sub", &data.claims.sub).map_err(|_| TokenRejected("bad subject".into()))?;
+        let Claims { sub, iat, exp, .. } = data.claims;
+        let now = unix_now();
+        let longest = self.ttl.as_secs().saturating_add(Self::LEEWAY_SECS);
+        if iat > now.saturating_add(Self::LEEWAY_SECS) {
+            return Err(TokenRejected("issued in the future".into()));
+        }
+        if exp.saturating_sub(iat) > longest || exp > now.saturating_add(longest) {
+            return Err(TokenRejected("valid for longer than the configured lifetime".into()));
+        }
+        let id = crate::domain::parse_canonical_id(&sub).ok_or_else(|| TokenRejected("bad subject".into()))?;
         Ok(UserId(id))
     }
 }
@@ -142,6 +161,56 @@ mod tests {
         let other_payload = other.split('.').nth(1).unwrap().to_owned();
         parts[1] = &other_payload;
         assert!(tokens().verify(&parts.join(".")).is_err());
+    }
+
+    #[test]
+    fn tokens_living_longer_than_the_configured_lifetime_are_refused() {
+        let now = unix_now();
+        let ttl = 3600;
+        let sign = |iat: u64, exp: u64| {
+            forge(Header::new(Algorithm::HS256), &Claims { sub: "7".into(), iat, nbf: iat, exp }, SECRET)
+        };
+        // As issued, and at the edges the leeway allows.
+        assert_eq!(tokens().verify(&sign(now, now + ttl)).unwrap(), UserId(7));
+        assert!(tokens().verify(&sign(now, now + ttl + Tokens::LEEWAY_SECS)).is_ok());
+        for (what, iat, exp) in [
+            ("exp 2^63", now, 1 << 63),
+            ("exp u64::MAX", now, u64::MAX),
+            ("a day longer than the lifetime", now, now + ttl + 86_400),
+            ("one second past lifetime and leeway", now, now + ttl + Tokens::LEEWAY_SECS + 1),
+            ("issued in the past with a lifetime ending too late", now - 60, now + ttl + 30),
+            ("issued in the future", now + 600, now + 600 + ttl),
+            ("iat 0, so exp - iat is huge", 0, now + 60),
+        ] {
+            assert!(tokens().verify(&sign(iat, exp)).is_err(), "{what}");
+        }
+    }
+
+    #[test]
+    fn only_the_canonical_subject_is_accepted() {
+        let now = unix_now();
+        for sub in ["+7", " 007 ", "07", "7 ", " 7", "7\n", "٧", "0", "-7", "7.0"] {
+            let token = forge(Header::new(Algorithm::HS256), &claims(sub, now, now + 60), SECRET);
+            assert!(tokens().verify(&token).is_err(), "{sub:?}");
+        }
+    }
+
+    #[test]
+    fn token_without_iat_is_refused() {
+        #[derive(Serialize)]
+        struct NoIat {
+            sub: String,
+            nbf: u64,
+            exp: u64,
+        }
+        let now = unix_now();
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &NoIat { sub: "7".into(), nbf: now, exp: now + 60 },
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
+        assert!(tokens().verify(&token).is_err());
     }
 
     #[test]

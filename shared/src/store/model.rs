@@ -365,7 +365,9 @@ pub enum UploadState {
 }
 
 /// A presigned upload: created when the URL is handed out, settled by the
-/// ingest. Expires (TTL) a day after creation.
+/// ingest. Expires (TTL) 15 days after creation
+/// ([`crate::videos::UPLOAD_RECORD_TTL`]: longer than a failed ingest can wait
+/// in its dead-letter queue).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadItem {
     /// `UPLOAD#<video id>`.

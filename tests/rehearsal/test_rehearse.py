@@ -1,0 +1,183 @@
+"""Unit tests of the rehearsal's pure parts (no emulator): SAM CLI's
+parameter-override grammar, CloudFormation's parameter validation, the
+intrinsic functions, the strict adapter's table, API Gateway's route matching
+and the SDK worst case. tests/rehearsal/run --unit runs them (and .ci/run).
+
+    python -m unittest discover -s tests/rehearsal -p 'test_*.py'
+"""
+
+from __future__ import annotations
+
+import unittest
+
+from rehearse import checks, deploy, intrinsics, translate
+from rehearse.findings import Findings
+
+
+class ParameterOverrides(unittest.TestCase):
+    def test_short_form_with_quotes_and_escapes(self) -> None:
+        parsed, leftover = translate.parse_parameter_overrides(
+            'Stage=prod LogLevel=warn Title="a b" Other=\'c d\' Escaped=x\\ y WebOrigins=https://a.org,https://b.org'
+        )
+        self.assertEqual(
+            parsed,
+            {
+                "Stage": "prod",
+                "LogLevel": "warn",
+                "Title": "a b",
+                "Other": "c d",
+                "Escaped": "x y",
+                "WebOrigins": "https://a.org,https://b.org",
+            },
+        )
+        self.assertEqual(leftover.strip(), "")
+
+    def test_long_form(self) -> None:
+        parsed, leftover = translate.parse_parameter_overrides(
+            "ParameterKey=Stage,ParameterValue=prod ParameterKey=LogLevel,ParameterValue=warn"
+        )
+        self.assertEqual(parsed, {"Stage": "prod", "LogLevel": "warn"})
+        self.assertEqual(leftover.strip(), "")
+
+    def test_text_sam_cli_would_skip_silently_is_returned(self) -> None:
+        parsed, leftover = translate.parse_parameter_overrides("Stage=prod Forgotten LogLevel=warn")
+        self.assertEqual(parsed, {"Stage": "prod", "LogLevel": "warn"})
+        self.assertEqual(leftover.split(), ["Forgotten"])
+
+
+class Parameters(unittest.TestCase):
+    TEMPLATE = {
+        "Parameters": {
+            "Count": {"Type": "Number", "Default": 2, "MinValue": 1, "MaxValue": 8},
+            "Zone": {"Type": "String", "Default": "UTC", "AllowedValues": ["UTC", "Asia/Shanghai"]},
+            "Rate": {"Type": "String", "Default": "off", "AllowedPattern": "^(off|[1-9][0-9]*/[1-9][0-9]*)$"},
+            "Origins": {"Type": "CommaDelimitedList", "Default": "*"},
+        }
+    }
+
+    def resolve(self, overrides: dict[str, str]) -> tuple[dict, list[str]]:
+        findings = Findings()
+        values = translate.resolve_parameters(self.TEMPLATE, overrides, findings, "test")
+        return values, [f.rule for f in findings]
+
+    def test_defaults_are_text_and_lists_are_lists(self) -> None:
+        values, rules = self.resolve({"Origins": "https://a.org, https://b.org"})
+        self.assertEqual(rules, [])
+        self.assertEqual(values, {"Count": "2", "Zone": "UTC", "Rate": "off", "Origins": ["https://a.org", "https://b.org"]})
+
+    def test_each_constraint_refuses_as_cloudformation_does(self) -> None:
+        self.assertEqual(self.resolve({"Count": "9"})[1], ["parameter-max-value"])
+        self.assertEqual(self.resolve({"Count": "0"})[1], ["parameter-min-value"])
+        self.assertEqual(self.resolve({"Count": "many"})[1], ["parameter-number"])
+        self.assertEqual(self.resolve({"Zone": "Mars/Olympus"})[1], ["parameter-allowed-values"])
+        self.assertEqual(self.resolve({"Rate": "10/"})[1], ["parameter-allowed-pattern"])
+        self.assertEqual(self.resolve({"Typo": "1"})[1], ["parameter-unknown"])
+
+
+class Intrinsics(unittest.TestCase):
+    def context(self) -> intrinsics.Context:
+        attributes = {("Queue", "Arn"): "arn:aws:sqs:r:1:q", ("Queue", "QueueName"): "q"}
+        return intrinsics.Context(
+            {"Stage": "prod", "Origins": ["a", "b"]},
+            {"AWS::Region": "eu-west-1", "AWS::AccountId": "1"},
+            {"IsProd": True},
+            ref=lambda name: f"physical-{name}",
+            getatt=lambda name, attribute: attributes[(name, attribute)],
+        )
+
+    def test_sub_ref_getatt_if_and_no_value(self) -> None:
+        value = {
+            "A": {"Fn::Sub": "x-${AWS::Region}-${Stage}-${Queue.QueueName}-${!Literal}"},
+            "B": {"Fn::Sub": ["${X}/${Table}", {"X": {"Fn::GetAtt": ["Queue", "Arn"]}}]},
+            "C": {"Fn::If": ["IsProd", {"Ref": "AWS::NoValue"}, "kept"]},
+            "D": {"Fn::Join": [",", {"Ref": "Origins"}]},
+            "E": [{"Ref": "AWS::NoValue"}, {"Fn::Select": [1, {"Fn::Split": ["/", "p/q"]}]}],
+        }
+        self.assertEqual(
+            intrinsics.resolve(value, self.context()),
+            {"A": "x-eu-west-1-prod-q-${Literal}", "B": "arn:aws:sqs:r:1:q/physical-Table", "D": "a,b", "E": ["q"]},
+        )
+
+    def test_unknown_functions_are_refused(self) -> None:
+        with self.assertRaises(intrinsics.Unsupported):
+            intrinsics.resolve({"Fn::FindInMap": ["M", "a", "b"]}, self.context())
+
+    def test_conditions_may_use_conditions(self) -> None:
+        template = {"Conditions": {"Both": {"Fn::And": [{"Condition": "IsProd"}, {"Condition": "IsProd"}]}, "IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}}}
+        context = intrinsics.Context({"Stage": "prod"}, {})
+        self.assertEqual(intrinsics.evaluate_conditions(template, context), {"IsProd": True, "Both": True})
+
+    def test_references_and_substitution(self) -> None:
+        value = {"A": {"Ref": "Api"}, "B": {"Fn::Sub": "${Api}/x/${Fn.Arn}/${Stage}"}}
+        self.assertEqual(intrinsics.references(value, {"Stage"}), {("Api", None), ("Fn", "Arn")})
+        substituted = intrinsics.substitute(value, {"Api": {None: "abc123"}})
+        self.assertEqual(substituted, {"A": "abc123", "B": {"Fn::Sub": "abc123/x/${Fn.Arn}/${Stage}"}})
+
+
+class Strictness(unittest.TestCase):
+    def test_an_unknown_type_property_and_sub_property_are_findings(self) -> None:
+        template = {
+            "Resources": {
+                "Q": {"Type": "AWS::SQS::Queue", "Properties": {"FifoQueue": True, "KmsMasterKeyId": "k"}},
+                "R": {"Type": "AWS::Events::Rule", "Properties": {}},
+                "T": {"Type": "AWS::DynamoDB::Table", "Properties": {"TimeToLiveSpecification": {"AttributeName": "e", "Enabled": True, "Extra": 1}}},
+            }
+        }
+        findings = Findings()
+        deploy.check_strict(template, findings)
+        self.assertEqual(
+            sorted((f.rule, f.resource) for f in findings),
+            [("strict-property", "Q"), ("strict-property", "T"), ("strict-resource-type", "R")],
+        )
+
+    def test_every_carried_property_says_how(self) -> None:
+        for kind, carrier in deploy.CARRY.items():
+            for name, prop in carrier.props.items():
+                self.assertIn(prop.carry, (deploy.MOTO, deploy.ADAPTER, deploy.RECORD, deploy.NOT_CARRIED), f"{kind}.{name}")
+                if prop.carry == deploy.NOT_CARRIED:
+                    self.assertTrue(prop.why, f"{kind}.{name} is not carried without a reason")
+
+    def test_cloudformation_like_names(self) -> None:
+        name = deploy.cloudformation_name("douyin-serverless", "ChatQueue", limit=80, suffix=".fifo")
+        self.assertRegex(name, r"^douyin-serverless-ChatQueue-[A-Z0-9]{12}\.fifo$")
+        self.assertEqual(name, deploy.cloudformation_name("douyin-serverless", "ChatQueue", limit=80, suffix=".fifo"))
+        self.assertLessEqual(len(deploy.cloudformation_name("s" * 90, "L" * 90, limit=80, suffix=".fifo")), 80)
+
+
+class Routes(unittest.TestCase):
+    ROUTES = {
+        "GET /douyin/feed": {"id": "feed"},
+        "ANY /douyin/feed": {"id": "any"},
+        "GET /douyin/{proxy+}": {"id": "greedy"},
+        "$default": {"id": "default"},
+    }
+
+    def test_a_method_route_before_any_before_greedy(self) -> None:
+        self.assertEqual(checks.route_for(self.ROUTES, "GET", "/douyin/feed")[0], "GET /douyin/feed")
+        self.assertEqual(checks.route_for(self.ROUTES, "POST", "/douyin/feed")[0], "ANY /douyin/feed")
+        self.assertEqual(checks.route_for(self.ROUTES, "GET", "/douyin/user")[0], "GET /douyin/{proxy+}")
+        self.assertIsNone(checks.route_for(self.ROUTES, "GET", "/other"))
+
+    def test_trailing_slash_keys_are_dropped_at_import(self) -> None:
+        self.assertTrue(checks._dropped_at_import("GET /douyin/feed/"))
+        self.assertFalse(checks._dropped_at_import("GET /douyin/feed"))
+        self.assertFalse(checks._dropped_at_import("GET /"))
+        self.assertFalse(checks._dropped_at_import("$default"))
+
+
+class Timeouts(unittest.TestCase):
+    def test_worst_call_is_the_operation_timeout_when_attempts_add_up_to_more(self) -> None:
+        sdk = {
+            "attempt_timeout_s": 5.0,
+            "operation_timeout_s": 15.0,
+            "retry": {"max_attempts": 3, "initial_backoff_s": 1.0, "max_backoff_s": 20.0},
+            "dynamodb_retry": {"max_attempts": 4, "initial_backoff_s": 0.05, "max_backoff_s": 1.0},
+        }
+        self.assertEqual(checks.worst_call_seconds(sdk)[0], 15.0)
+        sdk["operation_timeout_s"] = 60.0
+        # 4 × 5 s + 50 + 100 + 200 ms of backoff.
+        self.assertAlmostEqual(checks.worst_call_seconds(sdk)[0], 20.35)
+
+
+if __name__ == "__main__":
+    unittest.main()
