@@ -12,41 +12,84 @@ export class ApiError extends Error {
   }
 }
 
-/** The API base URL, ending in '/': `?api=` (remembered), else the saved setting, else this page's origin. */
+/**
+ * The API base URL, ending in '/': the saved setting, else this page's origin.
+ * A link's `?api=` never changes it by itself: see serverLink().
+ */
 export function apiBase() {
-  const fromQuery = new URLSearchParams(location.search).get('api');
-  if (fromQuery) setApiBase(fromQuery);
-  const saved = localStorage.getItem(API_KEY);
-  return withSlash(saved || location.origin + '/');
+  return withSlash(localStorage.getItem(API_KEY) || location.origin + '/');
 }
 
-/** Saves the API base URL; an empty value goes back to this page's origin. */
+/** The origin (scheme://host:port) of `url`, or null when it is not an http(s) URL. */
+export function originOf(url) {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Saves the API base URL (empty: back to this page's origin) and returns it.
+ * A token belongs to the server that issued it: moving to another origin
+ * signs out, so no token ever reaches a server it was not made by.
+ * Throws on anything but an http(s) URL.
+ */
 export function setApiBase(url) {
   const value = (url || '').trim();
+  const before = originOf(apiBase());
   if (!value) {
     localStorage.removeItem(API_KEY);
-    return;
+  } else {
+    if (!originOf(value)) throw new Error('not an http(s) URL');
+    localStorage.setItem(API_KEY, withSlash(new URL(value).href));
   }
-  const parsed = new URL(value); // throws on a malformed URL
-  localStorage.setItem(API_KEY, withSlash(parsed.href));
+  if (originOf(apiBase()) !== before) clearSession();
+  return apiBase();
+}
+
+/**
+ * The server a link asks for (`?api=<url>`), when it is another origin than
+ * the one in use: `{ url, origin }`, or null. Nothing is saved or sent: the
+ * page asks the user first (app.js), and only their answer moves anything.
+ */
+export function serverLink() {
+  const asked = new URLSearchParams(location.search).get('api');
+  const origin = asked && originOf(asked);
+  if (!origin || origin === originOf(apiBase())) return null;
+  return { url: withSlash(new URL(asked).href), origin };
+}
+
+/** Removes `?api=` from the address bar (after the user answered, or when it changes nothing). */
+export function forgetServerLink() {
+  const url = new URL(location.href);
+  if (!url.searchParams.has('api')) return;
+  url.searchParams.delete('api');
+  history.replaceState(history.state, '', url);
 }
 
 function withSlash(url) {
   return url.endsWith('/') ? url : url + '/';
 }
 
-/** `{token, user_id, name}` of the signed-in user, or null. */
+/**
+ * `{token, user_id, name}` of the signed-in user, or null. A session is kept
+ * with the origin of the server that issued it and only used with that one.
+ */
 export function session() {
   try {
     const value = JSON.parse(localStorage.getItem(SESSION_KEY) || 'null');
-    return value && value.token && value.user_id ? value : null;
+    if (!value || !value.token || !value.user_id) return null;
+    // Sessions saved before they carried their server were this page's.
+    return (value.server || location.origin) === originOf(apiBase()) ? value : null;
   } catch {
     return null;
   }
 }
 
 export function saveSession(value) {
-  localStorage.setItem(SESSION_KEY, JSON.stringify(value));
+  localStorage.setItem(SESSION_KEY, JSON.stringify({ ...value, server: originOf(apiBase()) }));
 }
 
 export function clearSession() {

@@ -1,8 +1,8 @@
 // The shell: a hash router. Each view is `render(root, ...args)` returning
 // an optional cleanup (stops its timers and listeners) run on navigation.
 
-import { clearSession, session } from './api.js';
-import { showError, toast } from './ui.js';
+import { apiBase, clearSession, forgetServerLink, originOf, serverLink, session, setApiBase } from './api.js';
+import { h, showError, toast } from './ui.js';
 import { renderLogin } from './login.js';
 import { renderFeed } from './feed.js';
 import { renderUpload } from './upload.js';
@@ -60,10 +60,52 @@ document.addEventListener('douyin:unauthenticated', (event) => {
   location.hash = '#/login';
 });
 
-window.addEventListener('hashchange', route);
-// A tab tapped while open reloads it (the hash does not change, so no hashchange).
-document.getElementById('tabs').addEventListener('click', (event) => {
-  const link = event.target.closest('a');
-  if (link && link.getAttribute('href') === location.hash) route();
-});
-route();
+/**
+ * A link that names another server (`?api=<url>`): nothing is saved or sent
+ * until the user, shown both origins, chooses. Switching signs out (a token
+ * is for the server that issued it) and leads to the login page.
+ */
+function askAboutServerLink(link, then) {
+  const current = originOf(apiBase());
+  const root = document.getElementById('view');
+  root.className = 'view-me';
+  const use = h('button', { type: 'button', class: 'primary', onclick: () => answer(true) }, `Use ${link.origin}`);
+  const stay = h('button', { type: 'button', onclick: () => answer(false) }, `Stay on ${current}`);
+  root.replaceChildren(h('section', { class: 'card switch-server', role: 'dialog', 'aria-label': 'Switch server?' },
+    h('h1', {}, 'Switch server?'),
+    h('p', {}, 'This link asks to use the server at ', h('strong', { class: 'origin' }, link.origin),
+      ' instead of ', h('strong', {}, current), '.'),
+    h('p', { class: 'muted' }, 'Only switch to a server you trust: it will see your password when you log in. ',
+      'Switching signs you out here (your session belongs to ', current, ').'),
+    h('div', { class: 'row' }, use, stay),
+  ));
+  use.focus();
+
+  function answer(switching) {
+    forgetServerLink();
+    if (switching) {
+      setApiBase(link.url);
+      toast(`Now using ${link.origin}. Log in to this server.`);
+      history.replaceState(history.state, '', '#/login');
+    }
+    then();
+  }
+}
+
+function start() {
+  window.addEventListener('hashchange', route);
+  // A tab tapped while open reloads it (the hash does not change, so no hashchange).
+  document.getElementById('tabs').addEventListener('click', (event) => {
+    const link = event.target.closest('a');
+    if (link && link.getAttribute('href') === location.hash) route();
+  });
+  route();
+}
+
+const link = serverLink();
+if (link) {
+  askAboutServerLink(link, start);
+} else {
+  forgetServerLink();
+  start();
+}

@@ -1,6 +1,6 @@
 // Sign up and log in (one form, two buttons), and the API server setting.
 
-import { apiBase, call, saveSession, session, setApiBase } from './api.js';
+import { apiBase, call, originOf, saveSession, session, setApiBase } from './api.js';
 import { h, toast } from './ui.js';
 
 export function renderLogin(root) {
@@ -56,14 +56,22 @@ export function renderLogin(root) {
     }
   }
 
+  // Saving is the user's explicit act, shown with the origin it moves to; a
+  // session belongs to one server, so another origin signs out.
   function saveServer(event) {
     event.preventDefault();
+    const signedIn = session();
     try {
       setApiBase(server.value);
-      server.value = apiBase();
-      toast(`API: ${apiBase()}`);
     } catch {
       toast('Not a URL: write it as http://host:port/', 'error');
+      return;
     }
+    server.value = apiBase();
+    const origin = originOf(apiBase());
+    toast(signedIn && !session() ? `Server: ${origin}. Signed out: log in to this server.` : `Server: ${origin}`);
+    // Drawn again: the "Signed in as" line may no longer hold.
+    root.replaceChildren();
+    renderLogin(root);
   }
 }

@@ -37,7 +37,7 @@ export function renderUpload(root) {
 
   root.append(h('form', { class: 'card upload', onsubmit: submit },
     h('h1', {}, 'Upload a video'),
-    h('label', {}, 'Video (MP4 or MOV, H.264)', file),
+    h('label', {}, 'Video (MP4 or MOV, H.264 or HEVC)', file),
     preview,
     h('label', {}, 'Title', title),
     progress,

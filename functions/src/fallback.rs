@@ -33,20 +33,9 @@ impl Fallback {
     /// any is given, every endpoint must have its function: a stack that
     /// names some but not all would answer 404 for the rest.
     pub fn new(config: &FallbackConfig, invoker: Option<Invoker>) -> anyhow::Result<Fallback> {
-        if let Some((word, _)) =
-            config.route_functions.iter().find(|(word, _)| !ROUTE_KEYS.iter().any(|key| key.name == word))
-        {
-            anyhow::bail!("DOUYIN_ROUTE_FUNCTIONS: {word} is not an endpoint");
-        }
-        if config.route_functions.is_empty() {
-            return Ok(Fallback { targets: Vec::new(), invoker: None });
-        }
-        let mut targets = Vec::with_capacity(ROUTE_KEYS.len());
-        for key in ROUTE_KEYS {
-            match config.route_functions.iter().find(|(word, _)| word == key.name) {
-                Some((_, function)) => targets.push(function.clone()),
-                None => anyhow::bail!("DOUYIN_ROUTE_FUNCTIONS: no function for {}", key.name),
-            }
+        let targets = targets(config)?;
+        if targets.is_empty() {
+            return Ok(Fallback { targets, invoker: None });
         }
         let Some(invoker) = invoker else { anyhow::bail!("functions to pass requests on to, but no Lambda client") };
         Ok(Fallback { targets, invoker: Some(invoker) })
@@ -94,6 +83,28 @@ impl Fallback {
         tracing::error!(path, error = format!("{failure:#}"), "request not passed on");
         v2_response(crate::edge::reply::envelope(500, 50000, "internal error", Map::new()))
     }
+}
+
+/// Each endpoint's function, in the order of [`ROUTE_KEYS`], from `config`
+/// (empty: nothing is passed on). Refused, as the cold start refuses them: a
+/// word that is not an endpoint, and a map that misses an endpoint. The
+/// rehearsal checks a deployed environment with this too (`config-check`).
+pub fn targets(config: &FallbackConfig) -> anyhow::Result<Vec<String>> {
+    if let Some((word, _)) =
+        config.route_functions.iter().find(|(word, _)| !ROUTE_KEYS.iter().any(|key| key.name == word))
+    {
+        anyhow::bail!("DOUYIN_ROUTE_FUNCTIONS: {word} is not an endpoint");
+    }
+    if config.route_functions.is_empty() {
+        return Ok(Vec::new());
+    }
+    ROUTE_KEYS
+        .iter()
+        .map(|key| match config.route_functions.iter().find(|(word, _)| word == key.name) {
+            Some((_, function)) => Ok(function.clone()),
+            None => anyhow::bail!("DOUYIN_ROUTE_FUNCTIONS: no function for {}", key.name),
+        })
+        .collect()
 }
 
 /// An HTTP response as API Gateway's v2 (HTTP API, payload 2.0) response JSON.

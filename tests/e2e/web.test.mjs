@@ -11,6 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -182,6 +183,73 @@ test('a wrong password shows the server\'s status_msg', async (t) => {
   await shot(page, 'login');
 });
 
+test('a link naming another server moves nothing until the user confirms it', async (t) => {
+  // The "attacker": a second local HTTP server that records every request
+  // (and answers like an API would, so the page has nothing to complain of).
+  const received = [];
+  let reached;
+  const firstRequest = new Promise((resolve) => { reached = resolve; });
+  const attacker = http.createServer((request, response) => {
+    received.push(`${request.method} ${request.url}`);
+    reached();
+    response.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+    response.end(JSON.stringify({ status_code: 0, status_msg: 'success', video_list: [], next_time: 0 }));
+  });
+  await new Promise((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => attacker.close(resolve)));
+  const evil = `http://127.0.0.1:${attacker.address().port}`;
+  const crafted = `${base}/_web/?api=${encodeURIComponent(`${evil}/`)}#/feed`;
+
+  const page = await phone(t);
+  const grace = await signUp(page, 'grace');
+  const dialog = page.getByRole('dialog', { name: 'Switch server?' });
+  const askedOrLeaked = () => Promise.race([dialog.waitFor(), firstRequest.then(() => {
+    throw new Error(`the link alone sent ${received.join(', ')} to ${evil}`);
+  })]);
+
+  // The link alone: the page asks, naming both origins, and sends nothing.
+  await page.goto(crafted);
+  await askedOrLeaked();
+  assert.match(await dialog.textContent(), new RegExp(`server at ${evil}.* instead of ${base}`));
+  assert.equal(await page.evaluate(() => localStorage.getItem('douyin.api')), null);
+  // Declined: the page goes on with its own server; the link is gone from the address.
+  const ownFeed = page.waitForResponse((response) => response.url().startsWith(`${base}/douyin/feed/`));
+  await dialog.getByRole('button', { name: `Stay on ${base}` }).click();
+  await ownFeed;
+  assert.equal(new URL(page.url()).searchParams.get('api'), null);
+  // The next login, password and all, goes to our server too.
+  await page.goto(`${base}/_web/#/login`);
+  await page.locator('input[name=username]').fill('grace');
+  await page.locator('input[name=password]').fill(PASSWORD);
+  const ownLogin = page.waitForResponse((response) => response.url().startsWith(`${base}/douyin/user/login/`));
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await ownLogin;
+  await page.waitForURL(/#\/feed$/);
+  const session = await page.evaluate(() => JSON.parse(localStorage.getItem('douyin.session')));
+  assert.equal(session.user_id, grace.user_id);
+  assert.deepEqual(received, [], 'the attacker received requests');
+
+  // Confirmed: the explicit act works, signs out first, and no token follows.
+  await page.goto(crafted);
+  await askedOrLeaked();
+  await dialog.getByRole('button', { name: `Use ${evil}` }).click();
+  await page.waitForURL(/#\/login$/);
+  assert.equal(await page.evaluate(() => localStorage.getItem('douyin.session')), null);
+  assert.equal(await page.evaluate(() => localStorage.getItem('douyin.api')), `${evil}/`);
+  assert.deepEqual(received, [], 'sent before anything asked for it');
+  await page.goto(`${base}/_web/#/feed`);
+  await firstRequest;
+  assert.ok(received.every((line) => line.startsWith('GET /douyin/feed/') && !line.includes('token=')), received.join('\n'));
+
+  // The Server setting, emptied, is the way back (and also an explicit act).
+  await page.goto(`${base}/_web/#/login`);
+  await page.locator('summary', { hasText: 'Server' }).click();
+  await page.locator('input[name=api]').fill('');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('.toast', { hasText: `Server: ${base}` }).waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('douyin.api')), null);
+});
+
 test('a file that is not MP4 or MOV is refused before anything is sent', async (t) => {
   const page = await phone(t);
   await signUp(page, 'dave');
@@ -208,14 +276,15 @@ test('a video the server rejects shows its reason', async (t) => {
     if (response.url().includes('/douyin/publish/status/')) statuses.push(await response.json());
   });
   await page.goto(`${base}/_web/#/upload`);
-  await page.locator('input[name=video]').setInputFiles(path.join(fixtures, 'hevc-320x240-1s.mp4'));
-  await page.locator('input[name=title]').fill('hevc');
+  // An MP4 the browser check lets through, in a format the server refuses by its content.
+  await page.locator('input[name=video]').setInputFiles(path.join(fixtures, 'h264-10bit-320x240.mp4'));
+  await page.locator('input[name=title]').fill('ten bit');
   await page.getByRole('button', { name: 'Publish' }).click();
   const status = page.locator('.upload-status[data-state=rejected]');
   await status.waitFor();
   const answer = statuses.at(-1);
   assert.equal(answer.state, 'rejected');
-  assert.match(answer.reason, /hevc/);
+  assert.match(answer.reason, /^10-bit H\.264 is not supported/);
   assert.equal(await status.textContent(), `Rejected: ${answer.reason}`);
 });
 

@@ -340,3 +340,42 @@ async fn the_socket_peer_is_the_source_address_of_rate_limits() {
     assert_eq!(error.status_code(), 10008);
     server.shutdown().await;
 }
+
+/// A player fetches a video in ranges: the media links of the local server (its S3 engine behind a
+/// presigned GET) answer `Range` with 206 and exactly those bytes, and the first kilobytes of a
+/// phone video hold its `moov` (stored fast start), so playback can start from them.
+#[tokio::test]
+async fn media_links_answer_range_requests_and_videos_start_with_their_moov() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let address = server.address;
+    let registered =
+        call(address, "POST", "/douyin/user/register/", &[("username", "dave"), ("password", "password1")]).await;
+    let dave = session_of(&registered.json());
+    let clip = tests::fixture("hevc-hev1-aac-720x1280-1s.mp4");
+    let (content_type, body) =
+        tests::multipart(&[("token", &dave.token), ("title", "phone")], Some(("data", "IMG_0001.MP4", &clip)));
+    let published = request(address, "POST", "/douyin/publish/action/", Some(&content_type), &body).await;
+    assert_eq!(published.json()["status_code"], 0, "{:?}", published.json());
+    let feed = call(address, "GET", "/douyin/feed/", &[]).await.json();
+    let play_url = feed["video_list"][0]["play_url"].as_str().unwrap().to_owned();
+
+    let whole = get_url(&play_url).await;
+    assert_eq!(whole.status, 200);
+    let range = |spec: &str| vec![("range".to_owned(), spec.to_owned())];
+    let first = tests::http::send_url("GET", &play_url, &range("bytes=0-1023"), &[]).await;
+    assert_eq!(first.status, 206);
+    assert_eq!(first.body, whole.body[..1024]);
+    let header = |name: &str| first.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert_eq!(header("content-range"), Some(format!("bytes 0-1023/{}", whole.body.len())));
+    // moov (5 KB here) right after ftyp: the first 8 KB hold every sample table.
+    let head = tests::http::send_url("GET", &play_url, &range("bytes=0-8191"), &[]).await;
+    assert_eq!(head.status, 206);
+    let order = crate::phones::top_level_boxes(&whole.body);
+    assert_eq!(&order[..2], ["ftyp", "moov"]);
+    let moov_end = 28 + u32::from_be_bytes(whole.body[28..32].try_into().unwrap()) as usize;
+    assert!(moov_end <= head.body.len(), "moov ends at {moov_end}");
+    let tail = tests::http::send_url("GET", &play_url, &range("bytes=-100"), &[]).await;
+    assert_eq!((tail.status, &tail.body[..]), (206, &whole.body[whole.body.len() - 100..]));
+    server.shutdown().await;
+}

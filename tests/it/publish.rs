@@ -31,7 +31,8 @@ async fn published_video_is_in_feed_and_list_with_a_real_cover() {
 
     let played = get_url(video["play_url"].as_str().unwrap()).await;
     assert_eq!(played.status, 200);
-    assert_eq!(played.body, clip);
+    // The clip has `moov` at the end: it is stored fast start.
+    crate::phones::assert_fast_start_copy_of(&played.body, &clip);
     let cover = get_url(video["cover_url"].as_str().unwrap()).await;
     assert_eq!(cover.status, 200);
     let (width, height, [r, g, b]) = decode_jpeg(&cover.body);
@@ -50,7 +51,7 @@ async fn broken_or_unsupported_media_is_10007_and_changes_nothing() {
     let cases = [
         ("not-a-video.mp4", "not an MP4 or MOV"),
         ("truncated.mp4", ""),
-        ("hevc-320x240-1s.mp4", "hevc"),
+        ("h264-10bit-320x240.mp4", "10-bit H.264"),
         ("vp9-320x240-1s.webm", "not an MP4 or MOV"),
     ];
     for (name, words) in cases {

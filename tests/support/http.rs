@@ -92,7 +92,8 @@ pub async fn put_ticket(ticket: &serde_json::Value, body: &[u8]) -> Response {
     send_url("PUT", ticket["upload_url"].as_str().expect("upload_url"), &headers, body).await
 }
 
-fn parse(raw: &[u8]) -> Response {
+/// Parses a whole raw response (head and body, chunked or not).
+pub fn parse(raw: &[u8]) -> Response {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete response head");
     let head = String::from_utf8_lossy(&raw[..split]);
     let mut lines = head.split("\r\n");
@@ -120,4 +121,69 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&data[end + 2..end + 2 + size]);
         data = &data[end + 2 + size + 2..];
     }
+}
+
+/// A request whose body is held half sent: [`HeldRequest::start`] sends the
+/// head with `Expect: 100-continue`, waits until the server asks for the body
+/// (so the request is in flight on the server, its handler reading), and sends
+/// the first half; [`HeldRequest::finish`] sends the rest and reads the answer.
+/// The test decides what happens in between.
+#[derive(Debug)]
+pub struct HeldRequest {
+    stream: TcpStream,
+    rest: Vec<u8>,
+}
+
+impl HeldRequest {
+    /// Starts `method target` on `address` with `headers` and `body`.
+    pub async fn start(
+        address: SocketAddr,
+        method: &str,
+        target: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> HeldRequest {
+        let mut stream = TcpStream::connect(address).await.expect("connect");
+        let mut head =
+            format!("{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nExpect: 100-continue\r\n");
+        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-length")) {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await.expect("write");
+        let mut interim = Vec::new();
+        while !interim.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            assert_eq!(stream.read(&mut byte).await.expect("read"), 1, "closed before 100 Continue: {interim:?}");
+            interim.push(byte[0]);
+        }
+        let interim = String::from_utf8_lossy(&interim).into_owned();
+        assert!(interim.starts_with("HTTP/1.1 100"), "expected 100 Continue, got {interim:?}");
+        let (first, rest) = body.split_at(body.len() / 2);
+        stream.write_all(first).await.expect("write");
+        stream.flush().await.expect("flush");
+        HeldRequest { stream, rest: rest.to_vec() }
+    }
+
+    /// Starts `method` on an absolute `http://ip:port/path?query` URL.
+    pub async fn start_url(method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> HeldRequest {
+        let rest = url.strip_prefix("http://").expect("an http URL");
+        let (authority, target) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let address: SocketAddr = authority.parse().expect("an ip:port authority");
+        HeldRequest::start(address, method, if target.is_empty() { "/" } else { target }, headers, body).await
+    }
+
+    /// Sends the rest of the body and reads the whole answer.
+    pub async fn finish(mut self) -> Response {
+        self.stream.write_all(&self.rest).await.expect("write the rest of the body");
+        let mut raw = Vec::new();
+        self.stream.read_to_end(&mut raw).await.expect("read");
+        parse(&raw)
+    }
+
+    /// Drops the connection without sending the rest.
+    pub fn abandon(self) {}
 }

@@ -4,8 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::{Parser, ValueEnum};
-use functions::local::{Backend, LocalOptions, LocalServer};
+use functions::local::{self, Backend, LocalOptions, LocalServer};
 use shared::limits::RateLimits;
 use shared::telemetry::{self, LogFormat};
 
@@ -38,6 +40,23 @@ struct Args {
     /// from one address) or `aws` (the Lambda defaults, README).
     #[arg(long, value_enum, default_value_t = RateLimitsArg::Off)]
     rate_limits: RateLimitsArg,
+    /// Seconds a client may take to send a request head, counted from its
+    /// connection's start or its previous answer (so also how long an idle
+    /// keep-alive connection stays open).
+    #[arg(long, value_name = "SECONDS", default_value_t = local::HEADER_TIMEOUT.as_secs())]
+    header_timeout: u64,
+    /// Seconds an API request's body may take to arrive.
+    #[arg(long, value_name = "SECONDS", default_value_t = local::BODY_TIMEOUT.as_secs())]
+    body_timeout: u64,
+    /// Seconds an upload (a PUT to the media bucket) may take to arrive.
+    #[arg(long, value_name = "SECONDS", default_value_t = local::UPLOAD_TIMEOUT.as_secs())]
+    upload_timeout: u64,
+    /// Connections one client address (IPv6: its /64) may hold open at once.
+    #[arg(long, value_name = "N", default_value_t = local::MAX_CONNECTIONS_PER_ADDRESS)]
+    max_connections_per_address: usize,
+    /// Seconds a stop (SIGTERM, Ctrl-C) waits for requests in flight.
+    #[arg(long, value_name = "SECONDS", default_value_t = local::SHUTDOWN_TIMEOUT.as_secs())]
+    shutdown_timeout: u64,
     /// Log filter (tracing syntax).
     #[arg(long, env = "DOUYIN_LOG", default_value = "info")]
     log: String,
@@ -57,8 +76,20 @@ enum RateLimitsArg {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Everything this process creates (the data folder and all the engines
+    // write into it) is readable by its user only.
+    local::private::owner_only_umask();
     let args = Args::parse();
-    telemetry::init(&shared::config::safe_log_filter(&args.log), LogFormat::Text);
+    telemetry::init(&local::log_filter(&args.log), LogFormat::Text);
+    // Listening for the signals first: one that arrives while starting stops
+    // the server as soon as it has started.
+    let mut stop = match StopSignals::listen() {
+        Ok(stop) => stop,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGTERM and SIGINT");
+            return ExitCode::FAILURE;
+        }
+    };
     let backend = match args.backend {
         BackendArg::Embedded => Backend::Embedded,
         BackendArg::Aws => Backend::Aws,
@@ -73,6 +104,11 @@ async fn main() -> ExitCode {
             RateLimitsArg::Off => RateLimits::OFF,
             RateLimitsArg::Aws => RateLimits::DEFAULT,
         },
+        header_timeout: Duration::from_secs(args.header_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+        upload_timeout: Duration::from_secs(args.upload_timeout),
+        max_connections_per_address: args.max_connections_per_address,
+        shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         ..LocalOptions::new(args.data_dir.clone())
     };
     let server = match LocalServer::start(options).await {
@@ -89,10 +125,54 @@ async fn main() -> ExitCode {
     tracing::info!("douyin-local listening on http://{} ({engines})", server.address);
     tracing::info!("point the Douyin client at {}/", server.public_url);
     tracing::info!("web client: {}/ (files under {})", server.public_url, functions::local::web::PREFIX);
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        tracing::error!(%error, "cannot wait for Ctrl-C");
-    }
-    tracing::info!("shutting down");
+    let signal = stop.next().await;
+    tracing::info!("{signal}: shutting down (again to stop at once)");
+    // A second signal means "now": what is cut off is owed to the next start
+    // (uploads' ingests, chat messages in the queue are lost).
+    tokio::spawn(async move {
+        let signal = stop.next().await;
+        tracing::warn!("{signal} again: stopping at once");
+        std::process::exit(1);
+    });
     server.shutdown().await;
+    tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// SIGTERM (service managers, containers, `kill`) and SIGINT (Ctrl-C).
+struct StopSignals {
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn listen() -> std::io::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals { terminate: signal(SignalKind::terminate())?, interrupt: signal(SignalKind::interrupt())? })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
+        }
+    }
+
+    /// Waits for the next signal; returns its name.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.terminate.recv() => "SIGTERM",
+                _ = self.interrupt.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
 }

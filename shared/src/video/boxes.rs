@@ -4,7 +4,8 @@
 //! claims more than its parent) before reading the entries. So we first walk the file ourselves,
 //! check every box against its parent and every table count against its box, and rebuild a `moov`
 //! holding only what the probe needs: `mvhd` and the video tracks' `tkhd`, `mdhd`, `hdlr` and
-//! sample tables, with sample entries reduced to their fixed fields and `avcC`. Anything
+//! sample tables, with sample entries reduced to their fixed fields and `avcC` (`mp4parse` does
+//! not read `hvcC`: it is kept aside, unparsed, for the probe). Anything
 //! `mp4parse` then allocates is bounded by that rebuilt box, itself smaller than the input.
 
 use super::VideoError;
@@ -18,7 +19,7 @@ pub(super) struct Bx<'a> {
 
 /// Splits `data` into boxes. A box that runs past the end of `data` is `Err(Corrupt)`; fewer than
 /// 8 bytes left over (QuickTime ends some lists with a zero word) end the list.
-fn split(data: &[u8]) -> Result<Vec<Bx<'_>>, VideoError> {
+pub(super) fn split(data: &[u8]) -> Result<Vec<Bx<'_>>, VideoError> {
     let mut out = Vec::new();
     let mut rest = data;
     while let Some((bx, tail)) = next_box(rest)? {
@@ -29,7 +30,7 @@ fn split(data: &[u8]) -> Result<Vec<Bx<'_>>, VideoError> {
 }
 
 /// Reads one box header. `Ok(None)` if fewer than 8 bytes are left or the size is below the header.
-fn next_box(data: &[u8]) -> Result<Option<(Bx<'_>, &[u8])>, VideoError> {
+pub(super) fn next_box(data: &[u8]) -> Result<Option<(Bx<'_>, &[u8])>, VideoError> {
     let Some((head, _)) = data.split_first_chunk::<8>() else {
         return Ok(None);
     };
@@ -98,8 +99,9 @@ pub(super) fn top_level(data: &[u8]) -> Result<TopLevel<'_>, VideoError> {
 pub(super) struct VideoTrack<'a> {
     /// The four-character code of each sample entry, in order.
     pub entries: Vec<[u8; 4]>,
-    /// The `avcC` payload of each sample entry (empty when it has none).
-    pub avcc: Vec<&'a [u8]>,
+    /// The decoder configuration payload of each sample entry: `avcC` for `avc1`/`avc3`, `hvcC`
+    /// for `hvc1`/`hev1` (empty when it has none).
+    pub config: Vec<&'a [u8]>,
 }
 
 /// The rebuilt `moov` and the video tracks it holds, in the same order.
@@ -137,7 +139,7 @@ pub(super) fn sanitise(moov: Bx<'_>) -> Result<Sanitised<'_>, VideoError> {
 
 /// Appends a box with a 32-bit size. `sanitise` refuses a `moov` over [`MAX_MOOV_BYTES`], and what
 /// we write is at most a few times that, so the size fits.
-fn put(out: &mut Vec<u8>, kind: [u8; 4], body: &[u8]) {
+pub(super) fn put(out: &mut Vec<u8>, kind: [u8; 4], body: &[u8]) {
     let size = u32::try_from(body.len() + 8).unwrap_or(u32::MAX);
     out.extend_from_slice(&size.to_be_bytes());
     out.extend_from_slice(&kind);
@@ -188,7 +190,7 @@ fn video_trak(trak: Bx<'_>) -> Result<Option<(Vec<u8>, VideoTrack<'_>)>, VideoEr
 /// Checks the sample tables' counts against their sizes and rebuilds `stbl`.
 fn sample_table(stbl: Bx<'_>) -> Result<(Vec<u8>, VideoTrack<'_>), VideoError> {
     let mut out = Vec::new();
-    let mut track = VideoTrack { entries: Vec::new(), avcc: Vec::new() };
+    let mut track = VideoTrack { entries: Vec::new(), config: Vec::new() };
     for bx in split(stbl.body)? {
         // (offset of the entry count after version/flags, bytes per entry)
         let table = match &bx.kind {
@@ -216,24 +218,26 @@ fn sample_table(stbl: Bx<'_>) -> Result<(Vec<u8>, VideoTrack<'_>), VideoError> {
     Ok((out, track))
 }
 
-/// Rebuilds `stsd`: each visual sample entry keeps its 78 bytes of fixed fields and its `avcC`.
+/// Rebuilds `stsd`: each visual sample entry keeps its 78 bytes of fixed fields and its `avcC`;
+/// the `hvcC` of an HEVC entry is recorded but left out (`mp4parse` would not read it).
 fn sample_descriptions<'a>(body: &'a [u8], track: &mut VideoTrack<'a>) -> Result<Vec<u8>, VideoError> {
     let count = usize::try_from(read_u32(body, 4)?).map_err(|_| VideoError::Corrupt)?;
-    let entries = split(&body[8..])?;
+    let entries = split(body.get(8..).ok_or(VideoError::Corrupt)?)?;
     if count > entries.len() {
         return Err(VideoError::Corrupt);
     }
     let mut out = body[..8].to_vec();
     for entry in entries.into_iter().take(count) {
         let fixed = entry.body.get(..78).ok_or(VideoError::Corrupt)?;
-        let avcc = split(&entry.body[78..])?.into_iter().find(|b| &b.kind == b"avcC").map(|b| b.body);
+        let wanted: &[u8; 4] = if matches!(&entry.kind, b"hvc1" | b"hev1") { b"hvcC" } else { b"avcC" };
+        let config = split(&entry.body[78..])?.into_iter().find(|b| &b.kind == wanted).map(|b| b.body);
         let mut rebuilt = fixed.to_vec();
-        if let Some(avcc) = avcc {
+        if let Some(avcc) = config.filter(|_| wanted == b"avcC") {
             put(&mut rebuilt, *b"avcC", avcc);
         }
         put(&mut out, entry.kind, &rebuilt);
         track.entries.push(entry.kind);
-        track.avcc.push(avcc.unwrap_or_default());
+        track.config.push(config.unwrap_or_default());
     }
     Ok(out)
 }

@@ -1,12 +1,13 @@
-//! Uploaded videos, checked by content, and their covers, without ffmpeg.
+//! Uploaded videos, checked by content, their covers, and the bytes to store, without ffmpeg.
 //!
 //! [`inspect`] reads an MP4 or MOV file in memory and either refuses it with a [`VideoError`] a
 //! user can act on, or returns what it learned ([`VideoInfo`]) and a JPEG [`Cover`] made from the
-//! first frame. The steps:
+//! first frame. [`accept`] does the same and also returns the file rewritten for fast start when
+//! its `moov` comes after its media data (`faststart`). The steps:
 //!
 //! 1. `boxes`: walk the ISO BMFF boxes strictly (a box running past its parent or the file is
 //!    corrupt) and rebuild a small `moov` with only the video tracks' headers and sample tables;
-//! 2. `probe`: read that `moov` with Mozilla's `mp4parse`, pick the first H.264 track, read its
+//! 2. `probe`: read that `moov` with Mozilla's `mp4parse`, pick the first H.264 or HEVC track, read its
 //!    duration and rotation, and find the byte range of its first sync sample through
 //!    `stss`/`stsc`/`stco`/`co64`/`stsz`;
 //! 3. `avc`, `sps`: parse `avcC` and every SPS (size, chroma format, bit depth, interlacing),
@@ -14,8 +15,12 @@
 //!    sample to Annex-B behind the parameter sets. The SPS the decoder gets says level ≤ 5.2 (OpenH264
 //!    refuses 6.x) and one reference frame (we decode one intra picture; OpenH264 allocates a
 //!    picture per reference, so this bounds its memory by the picture size alone);
+//!    For HEVC, `hevc` parses `hvcC` and every SPS (4:2:0, at most 10 bits, Main / Main 10 / Main
+//!    Still Picture, size, a conformance crop under one CTB) and keeps only parameter sets and
+//!    base-layer slices;
 //! 4. `cover`: decode that one access unit with OpenH264 (Cisco's C++, built from source by the
-//!    `openh264` crate), convert to RGB, turn it as the track matrix says, encode a JPEG.
+//!    `openh264` crate) or, for HEVC, `rusty_h265` (pure Rust without `unsafe`), convert to 8-bit
+//!    RGB, turn it as the track matrix says, encode a JPEG.
 //!
 //! Limits. The picture's longer side may be up to [`MAX_LONG_SIDE`] (4096) and its shorter side up
 //! to [`MAX_SHORT_SIDE`] (2304), in either orientation: that takes every 4K format (3840×2160,
@@ -34,14 +39,19 @@
 //! [`std::panic::catch_unwind`] as a last line of defence (it cannot catch a fault in the C++
 //! decoder itself).
 //!
-//! Refused on purpose: HEVC, VP9, AV1 and other codecs; 10-bit, 4:2:2, 4:4:4 and interlaced H.264
-//! (OpenH264 decodes 8-bit 4:2:0 progressive only); fragmented MP4; WebM and anything not ISO BMFF.
+//! Refused on purpose: VP9, AV1, Dolby Vision-only (`dvh1`) and other codecs; 10-bit, 4:2:2, 4:4:4
+//! and interlaced H.264 (OpenH264 decodes 8-bit 4:2:0 progressive only); HEVC beyond Main 10
+//! 4:2:0; fragmented MP4 without samples in `moov`; WebM and anything not ISO BMFF.
 
 mod avc;
 mod boxes;
 mod cover;
+mod faststart;
+mod hevc;
 mod probe;
 mod sps;
+
+use probe::Codec;
 #[cfg(test)]
 mod tests;
 
@@ -63,7 +73,7 @@ pub struct VideoInfo {
     pub height: u32,
     /// Duration of the video track.
     pub duration_ms: u64,
-    /// The video codec: always `"h264"` for now.
+    /// The video codec: `"h264"` or `"hevc"`.
     pub codec: &'static str,
 }
 
@@ -94,11 +104,14 @@ pub enum VideoError {
     Corrupt,
     #[error("no video track")]
     NoVideoTrack,
-    #[error("video codec {0} is not supported, use H.264")]
+    #[error("video codec {0} is not supported, use H.264 or HEVC")]
     UnsupportedCodec(String),
     /// `"10-bit"`, `"4:2:2"`, `"4:4:4"`, `"monochrome"` or `"interlaced"`.
     #[error("{0} H.264 is not supported, use 8-bit 4:2:0 progressive H.264")]
     UnsupportedFormat(&'static str),
+    /// `"4:2:2"`, `"4:4:4"`, `"monochrome"`, `"over 10-bit"`, or a profile beyond Main 10.
+    #[error("{0} HEVC is not supported, use 8-bit or 10-bit 4:2:0 HEVC")]
+    UnsupportedHevcFormat(&'static str),
     #[error("fragmented MP4 is not supported, save the video as a regular MP4")]
     Fragmented,
     #[error(
@@ -138,13 +151,27 @@ pub fn inspect(bytes: &[u8]) -> Result<(VideoInfo, Cover), VideoError> {
     if probe.duration_ms > MAX_DURATION_MS {
         return Err(VideoError::TooLong);
     }
-    let config = avc::parse_avcc(probe.avcc)?;
-    let (annex_b, sps) = avc::annex_b(&config, probe.sample)?;
+    // HEVC: the first SPS, whose VUI gives the colour conversion.
+    let (annex_b, sps, hevc_sps) = match probe.codec {
+        Codec::H264 => {
+            let config = avc::parse_avcc(probe.config)?;
+            let (annex_b, sps) = avc::annex_b(&config, probe.sample)?;
+            (annex_b, sps, None)
+        }
+        Codec::Hevc => {
+            let config = hevc::parse_hvcc(probe.config)?;
+            let stream = hevc::annex_b(&config, probe.sample)?;
+            (stream.annex_b, stream.sps, Some(stream.first_sps))
+        }
+    };
     for sps in &sps {
         fits(sps.width, sps.height)?;
     }
     let work = || -> Result<Cover, VideoError> {
-        let frame = cover::decode(&annex_b)?;
+        let frame = match hevc_sps {
+            None => cover::decode(&annex_b)?,
+            Some(first_sps) => cover::decode_hevc(&annex_b, hevc::colour(first_sps))?,
+        };
         if !sps.iter().any(|s| (s.width, s.height) == (frame.width, frame.height)) {
             return Err(VideoError::Undecodable);
         }
@@ -156,8 +183,43 @@ pub fn inspect(bytes: &[u8]) -> Result<(VideoInfo, Cover), VideoError> {
         CAUGHT_PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         VideoError::Undecodable
     })??;
-    let info = VideoInfo { width: cover.width, height: cover.height, duration_ms: probe.duration_ms, codec: "h264" };
+    let codec = match probe.codec {
+        Codec::H264 => "h264",
+        Codec::Hevc => "hevc",
+    };
+    let info = VideoInfo { width: cover.width, height: cover.height, duration_ms: probe.duration_ms, codec };
     Ok((info, cover))
+}
+
+/// An accepted video: what the probe learned, its cover, and how to store it.
+#[derive(Debug)]
+pub struct Accepted {
+    pub info: VideoInfo,
+    pub cover: Cover,
+    /// The file rewritten for fast start (`moov` moved before `mdat`, every chunk offset moved
+    /// with it), or `None` when the upload is stored as it came: `moov` already first, or a
+    /// fragmented file.
+    pub fast_start: Option<Vec<u8>>,
+}
+
+/// Validates a video by its content ([`inspect`]) and returns, besides what that returns, the
+/// bytes to store when they differ from the upload: a file with `moov` after its media data
+/// (what phones write) is rewritten with `moov` first, so that playback can start from the first
+/// bytes fetched (`faststart` has the layout).
+///
+/// Store `accepted.fast_start` when it is `Some`, the uploaded bytes otherwise. The rewritten file
+/// is checked before it is returned: it probes to the same first frame and the same decoder
+/// configuration as the upload (a failure is [`VideoError::Corrupt`], and nothing is stored).
+pub fn accept(bytes: &[u8]) -> Result<Accepted, VideoError> {
+    let (info, cover) = inspect(bytes)?;
+    let fast_start = faststart::fast_start(bytes)?;
+    if let Some(rewritten) = &fast_start {
+        let (before, after) = (probe::probe(bytes)?, probe::probe(rewritten)?);
+        if before.sample != after.sample || before.config != after.config {
+            return Err(VideoError::Corrupt);
+        }
+    }
+    Ok(Accepted { info, cover, fast_start })
 }
 
 /// Panics caught by `inspect`'s last line of defence: the fuzz test wants none.

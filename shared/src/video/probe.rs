@@ -17,12 +17,21 @@ pub(super) enum Rotation {
     Cw270,
 }
 
+/// The video codecs we decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Codec {
+    H264,
+    Hevc,
+}
+
 /// What the container says about the video track chosen.
 pub(super) struct Probe<'a> {
     pub duration_ms: u64,
     pub rotation: Rotation,
-    /// The `avcC` payload of the sample entry the first sync sample uses.
-    pub avcc: &'a [u8],
+    pub codec: Codec,
+    /// The decoder configuration (`avcC` or `hvcC` payload) of the sample entry the first sync
+    /// sample uses.
+    pub config: &'a [u8],
     /// The first sync sample's bytes, in the input.
     pub sample: &'a [u8],
 }
@@ -38,8 +47,8 @@ pub(super) fn probe(bytes: &[u8]) -> Result<Probe<'_>, VideoError> {
     if context.tracks.len() != clean.tracks.len() {
         return Err(VideoError::Corrupt);
     }
-    // The first track coded in H.264; if none is, the first track's codec names the refusal.
-    let chosen = clean.tracks.iter().position(|t| t.entries.first().is_some_and(is_h264));
+    // The first track coded in H.264 or HEVC; if none is, the first track's codec names the refusal.
+    let chosen = clean.tracks.iter().position(|t| t.entries.first().and_then(codec).is_some());
     let Some(index) = chosen else {
         let kind = clean.tracks[0].entries.first().ok_or(VideoError::Corrupt)?;
         return Err(VideoError::UnsupportedCodec(codec_name(kind)));
@@ -52,26 +61,32 @@ pub(super) fn probe(bytes: &[u8]) -> Result<Probe<'_>, VideoError> {
     };
     let entry = usize::try_from(description).ok().and_then(|d| d.checked_sub(1)).ok_or(VideoError::Corrupt)?;
     let kind = walked.entries.get(entry).ok_or(VideoError::Corrupt)?;
-    if !is_h264(kind) {
-        return Err(VideoError::UnsupportedCodec(codec_name(kind)));
-    }
-    let avcc = walked.avcc.get(entry).copied().filter(|a| !a.is_empty()).ok_or(VideoError::Corrupt)?;
+    let codec = codec(kind).ok_or_else(|| VideoError::UnsupportedCodec(codec_name(kind)))?;
+    let config = walked.config.get(entry).copied().filter(|a| !a.is_empty()).ok_or(VideoError::Corrupt)?;
     Ok(Probe {
         duration_ms: duration_ms(track)?,
         rotation: track.tkhd.as_ref().map_or(Rotation::None, |tkhd| rotation(&tkhd.matrix)),
-        avcc,
+        codec,
+        config,
         sample: &bytes[range],
     })
 }
 
-fn is_h264(kind: &[u8; 4]) -> bool {
-    matches!(kind, b"avc1" | b"avc3")
+/// The codec of a sample entry type, if we decode it. Dolby Vision's `dvh1`/`dvhe` are not taken:
+/// their base layer may be a profile (8.1 aside) that only a Dolby Vision decoder shows right.
+fn codec(kind: &[u8; 4]) -> Option<Codec> {
+    match kind {
+        b"avc1" | b"avc3" => Some(Codec::H264),
+        b"hvc1" | b"hev1" => Some(Codec::Hevc),
+        _ => None,
+    }
 }
 
 /// A user-facing codec name for a sample entry type.
 fn codec_name(kind: &[u8; 4]) -> String {
     let name = match kind {
-        b"hvc1" | b"hev1" | b"dvh1" | b"dvhe" => "hevc",
+        b"hvc1" | b"hev1" => "hevc",
+        b"dvh1" | b"dvhe" | b"dva1" | b"dvav" => "dolby vision",
         b"vp08" => "vp8",
         b"vp09" => "vp9",
         b"av01" => "av1",

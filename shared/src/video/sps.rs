@@ -49,7 +49,7 @@ struct Parsed {
 }
 
 /// Removes emulation prevention: `00 00 03` → `00 00`.
-fn unescape(payload: &[u8]) -> Vec<u8> {
+pub(super) fn unescape(payload: &[u8]) -> Vec<u8> {
     let mut rbsp = Vec::with_capacity(payload.len());
     let mut zeros = 0;
     for &b in payload {
@@ -193,24 +193,24 @@ fn with_one_reference(rbsp: &[u8], field: Range<usize>) -> Result<Vec<u8>, Video
 }
 
 /// An MSB-first bit reader with Exp-Golomb codes.
-struct BitReader<'a> {
-    data: &'a [u8],
-    pos: usize,
+pub(super) struct BitReader<'a> {
+    pub data: &'a [u8],
+    pub pos: usize,
 }
 
 impl BitReader<'_> {
-    fn bit(&mut self) -> Result<u32, VideoError> {
+    pub fn bit(&mut self) -> Result<u32, VideoError> {
         let byte = self.data.get(self.pos / 8).ok_or(VideoError::Corrupt)?;
         self.pos += 1;
         Ok(u32::from((byte >> (7 - (self.pos - 1) % 8)) & 1))
     }
 
-    fn bits(&mut self, n: u32) -> Result<u32, VideoError> {
+    pub fn bits(&mut self, n: u32) -> Result<u32, VideoError> {
         (0..n).try_fold(0, |acc, _| Ok((acc << 1) | self.bit()?))
     }
 
     /// Unsigned Exp-Golomb; values beyond 32 bits are corrupt.
-    fn ue(&mut self) -> Result<u32, VideoError> {
+    pub fn ue(&mut self) -> Result<u32, VideoError> {
         let mut zeros = 0;
         while self.bit()? == 0 {
             zeros += 1;
@@ -223,7 +223,7 @@ impl BitReader<'_> {
     }
 
     /// Signed Exp-Golomb.
-    fn se(&mut self) -> Result<i32, VideoError> {
+    pub fn se(&mut self) -> Result<i32, VideoError> {
         let k = i64::from(self.ue()?);
         i32::try_from(if k % 2 == 1 { (k + 1) / 2 } else { -(k / 2) }).map_err(|_| VideoError::Corrupt)
     }

@@ -16,8 +16,12 @@ fn pixels(cover: &Cover) -> (usize, usize, Vec<u8>) {
 }
 
 fn accepted(name: &str, width: u32, height: u32, duration_ms: u64) -> Cover {
+    accepted_as(name, "h264", width, height, duration_ms)
+}
+
+fn accepted_as(name: &str, codec: &'static str, width: u32, height: u32, duration_ms: u64) -> Cover {
     let (info, cover) = inspect(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!(info, VideoInfo { width, height, duration_ms, codec: "h264" }, "{name}");
+    assert_eq!(info, VideoInfo { width, height, duration_ms, codec }, "{name}");
     assert_eq!((cover.width, cover.height), (width, height), "{name}");
     let (w, h, _) = pixels(&cover);
     assert_eq!((w, h), (width as usize, height as usize), "{name}: decoded JPEG size");
@@ -85,12 +89,71 @@ fn rotated_clip_cover_is_turned_clockwise_to_display_size() {
     assert!(diff / count < 8, "mean difference {} against the upright cover turned", diff / count);
 }
 
+/// Mean and spread of a picture's pixels: a real cover is neither blank nor one flat colour.
+fn spread(rgb: &[u8]) -> (f64, f64) {
+    let n = rgb.len() as f64;
+    let mean = rgb.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    let var = rgb.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
 #[test]
-fn hevc_is_refused_naming_the_codec() {
+fn hevc_main_clip_gives_its_size_duration_and_a_real_cover() {
+    let cover = accepted_as("hevc-320x240-1s.mp4", "hevc", 320, 240, 1000);
+    let (mean, sd) = spread(&pixels(&cover).2);
+    assert!(mean > 30.0 && mean < 225.0 && sd > 20.0, "mean {mean:.0}, spread {sd:.0}: not a picture");
+}
+
+#[test]
+fn iphone_style_hevc_mov_with_hvc1_and_moov_at_the_end_gives_a_1080p_cover() {
+    let cover = accepted_as("hevc-hvc1-1920x1080-1s.mov", "hevc", 1920, 1080, 1000);
+    let (mean, sd) = spread(&pixels(&cover).2);
+    assert!(mean > 30.0 && mean < 225.0 && sd > 20.0, "mean {mean:.0}, spread {sd:.0}: not a picture");
+}
+
+#[test]
+fn hev1_portrait_clip_with_in_band_parameter_sets_and_audio_is_accepted() {
+    accepted_as("hevc-hev1-aac-720x1280-1s.mp4", "hevc", 720, 1280, 1433);
+}
+
+#[test]
+fn ten_bit_main_10_hevc_gives_an_8_bit_cover_like_its_8_bit_twin() {
+    let cover = accepted_as("hevc-main10-1280x720-1s.mov", "hevc", 1280, 720, 1000);
+    let (mean, sd) = spread(&pixels(&cover).2);
+    assert!(mean > 30.0 && mean < 225.0 && sd > 20.0, "mean {mean:.0}, spread {sd:.0}: not a picture");
+}
+
+#[test]
+fn hevc_covers_show_the_colour_bars_of_their_source() {
+    // ffmpeg's `testsrc2`: six bars, red, green, yellow, blue, magenta, cyan, left to right.
+    let bars = [[255, 0, 0], [0, 255, 0], [255, 255, 0], [0, 0, 255], [255, 0, 255], [0, 255, 255]];
+    for name in [
+        "hevc-320x240-1s.mp4",
+        "hevc-hvc1-1920x1080-1s.mov",
+        "hevc-main10-1280x720-1s.mov",
+        "hevc-hev1-aac-720x1280-1s.mp4",
+    ] {
+        let (info, cover) = inspect(&fixture(name)).unwrap();
+        let (w, h, rgb) = pixels(&cover);
+        assert_eq!((w, h), (info.width as usize, info.height as usize));
+        for (i, bar) in bars.iter().enumerate() {
+            let (x, y) = ((2 * i + 1) * w / 12, h * 95 / 100);
+            let got = &rgb[(y * w + x) * 3..][..3];
+            let off = got.iter().zip(bar).map(|(&g, &e)| g.abs_diff(e)).max().unwrap();
+            assert!(off < 60, "{name}: bar {i} at ({x}, {y}) is {got:?}, expected about {bar:?}");
+        }
+    }
+}
+
+#[test]
+fn dolby_vision_only_entries_are_refused_naming_them() {
+    let mut bytes = fixture("hevc-320x240-1s.mp4");
+    let at = find(&bytes, b"hvc1") - 4;
+    bytes[at..at + 4].copy_from_slice(b"dvh1");
     refused(
-        &fixture("hevc-320x240-1s.mp4"),
-        VideoError::UnsupportedCodec("hevc".into()),
-        "video codec hevc is not supported, use H.264",
+        &bytes,
+        VideoError::UnsupportedCodec("dolby vision".into()),
+        "video codec dolby vision is not supported, use H.264 or HEVC",
     );
 }
 
@@ -128,6 +191,15 @@ fn ten_bit_and_interlaced_h264_are_refused_before_decoding() {
 fn an_8k_video_is_refused_by_its_sps_before_decoding() {
     refused(
         &fixture("h264-8192x4320-1frame.mp4"),
+        VideoError::TooLarge { width: 8192, height: 4320 },
+        "video is 8192x4320, the largest accepted is 4096x2304 or 2304x4096",
+    );
+}
+
+#[test]
+fn an_8k_hevc_video_is_refused_by_its_sps_before_decoding() {
+    refused(
+        &fixture("hevc-8192x4320-1frame.mp4"),
         VideoError::TooLarge { width: 8192, height: 4320 },
         "video is 8192x4320, the largest accepted is 4096x2304 or 2304x4096",
     );
@@ -240,7 +312,7 @@ mod props {
 
     /// Every ISO BMFF fixture, accepted or refused (the WebM and text files are in `arbitrary`'s
     /// reach anyway).
-    const FIXTURES: [&str; 13] = [
+    const FIXTURES: [&str; 17] = [
         "h264-320x240-2s.mp4",
         "h264-aac-640x360-1s.mp4",
         "h264-1920x1080-1s.mp4",
@@ -254,12 +326,16 @@ mod props {
         "h264-10bit-320x240.mp4",
         "h264-interlaced-320x240.mp4",
         "h264-8192x4320-1frame.mp4",
+        "hevc-hvc1-1920x1080-1s.mov",
+        "hevc-main10-1280x720-1s.mov",
+        "hevc-hev1-aac-720x1280-1s.mp4",
+        "hevc-8192x4320-1frame.mp4",
     ];
 
     /// Box types whose size field the corruption targets (containers, tables, entries, payload).
-    const KINDS: [&[u8; 4]; 18] = [
+    const KINDS: [&[u8; 4]; 22] = [
         b"ftyp", b"moov", b"mvhd", b"trak", b"tkhd", b"mdia", b"mdhd", b"hdlr", b"minf", b"stbl", b"stsd", b"avc1",
-        b"avcC", b"stts", b"stsc", b"stsz", b"stco", b"mdat",
+        b"avcC", b"stts", b"stsc", b"stsz", b"stco", b"mdat", b"hvc1", b"hev1", b"hvcC", b"wide",
     ];
 
     fn fixtures() -> &'static [Vec<u8>] {
@@ -372,15 +448,20 @@ mod props {
         let started = Instant::now();
         let probed = probe::probe(bytes);
         if let Ok(probed) = &probed {
-            prop_assert!(!probed.avcc.is_empty() && !probed.sample.is_empty());
+            prop_assert!(!probed.config.is_empty() && !probed.sample.is_empty());
             let input = bytes.as_ptr_range();
             prop_assert!(input.contains(&probed.sample.as_ptr()), "the sample is not a slice of the input");
-            match inspect(bytes) {
-                Ok((info, cover)) => {
+            match accept(bytes) {
+                Ok(Accepted { info, cover, fast_start }) => {
                     prop_assert_eq!(fits(info.width, info.height), Ok(()));
                     prop_assert!(info.duration_ms <= MAX_DURATION_MS);
                     prop_assert_eq!((cover.width, cover.height), (info.width, info.height));
                     prop_assert_eq!(&cover.jpeg[..2], &[0xFF, 0xD8]);
+                    if let Some(stored) = fast_start {
+                        // Within a few bytes per chunk of the input, and moov first.
+                        prop_assert!(stored.len() <= bytes.len() * 3 + 64);
+                        prop_assert_eq!(faststart::fast_start(&stored), Ok(None));
+                    }
                 }
                 Err(error) => prop_assert!(!error.to_string().is_empty()),
             }
@@ -451,18 +532,19 @@ mod props {
             check(&bytes)?;
         }
 
-        /// The container intact, the first frame or its parameter sets (`avcC`: SPS, PPS) corrupt:
+        /// The container intact, the first frame or its parameter sets (`avcC`: SPS, PPS; `hvcC`:
+        /// VPS, SPS, PPS) corrupt:
         /// this is what reaches the SPS checks and the decoder.
         #[test]
         fn corrupt_first_frame_or_parameter_sets_are_decoded_or_refused(
-            which in prop::sample::select(vec![0usize, 1, 3, 4, 5, 6, 10, 11, 12]),
+            which in prop::sample::select(vec![0usize, 1, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16]),
             in_avcc in any::<bool>(),
             flips in prop::collection::vec((0.0..1.0f64, 1u8..=255), 1..6),
             cut in prop::option::of(0.0..1.0f64),
         ) {
             let original = &fixtures()[which];
             let probed = probe::probe(original).unwrap();
-            let region = if in_avcc { probed.avcc } else { probed.sample };
+            let region = if in_avcc { probed.config } else { probed.sample };
             let start = region.as_ptr() as usize - original.as_ptr() as usize;
             let len = region.len();
             let mut bytes = original.clone();
@@ -504,5 +586,164 @@ mod props {
                 prop_assert!(probe::probe(&bytes).is_err());
             }
         }
+    }
+}
+
+/// Fast start: the rewrite checked by decoding the stored file, by box order, and by the bytes every
+/// chunk offset points at.
+mod fast_start {
+    use super::*;
+    use crate::video::boxes::{self, Bx};
+    use crate::video::faststart::{self, rewrite};
+
+    /// The top-level box types, in order.
+    fn top(bytes: &[u8]) -> Vec<String> {
+        boxes::split(bytes).unwrap().iter().map(|b| String::from_utf8_lossy(&b.kind).into_owned()).collect()
+    }
+
+    fn child<'a>(body: &'a [u8], kind: &[u8; 4]) -> Vec<Bx<'a>> {
+        boxes::split(body).unwrap().into_iter().filter(|b| &b.kind == kind).collect()
+    }
+
+    fn be(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0, |acc, &b| (acc << 8) | u64::from(b))
+    }
+
+    /// Every chunk of every track, in order: (offset, length), from `stco`/`co64`, `stsc`, `stsz`;
+    /// and whether each track's offsets are 64-bit.
+    fn chunks(bytes: &[u8]) -> (Vec<Vec<(u64, u64)>>, Vec<bool>) {
+        let moov = child(bytes, b"moov")[0];
+        let (mut all, mut wide) = (Vec::new(), Vec::new());
+        for trak in child(moov.body, b"trak") {
+            let mdia = child(trak.body, b"mdia")[0];
+            let minf = child(mdia.body, b"minf")[0];
+            let stbl = child(minf.body, b"stbl")[0];
+            let table = |kind| child(stbl.body, kind).first().map(|b| b.body);
+            let (offsets, width) = match (table(b"stco"), table(b"co64")) {
+                (Some(t), None) => (t, 4),
+                (None, Some(t)) => (t, 8),
+                other => panic!("chunk offsets: {other:?}"),
+            };
+            let offsets: Vec<u64> = offsets[8..].chunks(width).map(be).collect();
+            let stsc: Vec<(u64, u64)> =
+                table(b"stsc").unwrap()[8..].chunks(12).map(|e| (be(&e[..4]), be(&e[4..8]))).collect();
+            let stsz = table(b"stsz").unwrap();
+            let (fixed, count) = (be(&stsz[4..8]), be(&stsz[8..12]));
+            let size = |i: u64| if fixed != 0 { fixed } else { be(&stsz[12 + 4 * i as usize..][..4]) };
+            let (mut sample, mut track) = (0u64, Vec::new());
+            for (chunk, &offset) in offsets.iter().enumerate() {
+                let chunk = chunk as u64 + 1;
+                let per = stsc.iter().rev().find(|(first, _)| *first <= chunk).unwrap().1;
+                let len: u64 = (sample..(sample + per).min(count)).map(size).sum();
+                sample += per;
+                track.push((offset, len));
+            }
+            all.push(track);
+            wide.push(width == 8);
+        }
+        (all, wide)
+    }
+
+    /// The stored file is fast start, decodes to the same video and cover, and every chunk of every
+    /// track points at the same bytes as before.
+    fn same_media(original: &[u8], stored: &[u8]) {
+        let order = top(stored);
+        let (moov, mdat) = (order.iter().position(|k| k == "moov"), order.iter().position(|k| k == "mdat"));
+        assert!(moov.unwrap() < mdat.unwrap(), "{order:?}");
+        assert_eq!(inspect(stored), inspect(original), "the stored file decodes to the same video and cover");
+        let ((before, _), (after, _)) = (chunks(original), chunks(stored));
+        assert_eq!(before.len(), after.len());
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!(b.len(), a.len());
+            for (&(bo, bl), &(ao, al)) in b.iter().zip(a) {
+                assert_eq!(bl, al);
+                assert_eq!(original[bo as usize..][..bl as usize], stored[ao as usize..][..al as usize]);
+            }
+        }
+    }
+
+    #[test]
+    fn phone_style_files_get_moov_first_with_every_chunk_offset_moved() {
+        for name in [
+            "h264-aac-640x360-1s.mp4",
+            "portrait-red-360x640-1s.mp4",
+            "hevc-320x240-1s.mp4",
+            "hevc-hvc1-1920x1080-1s.mov",
+            "hevc-main10-1280x720-1s.mov",
+            "hevc-hev1-aac-720x1280-1s.mp4",
+        ] {
+            let original = fixture(name);
+            assert!(top(&original).iter().position(|k| k == "moov") > top(&original).iter().position(|k| k == "mdat"));
+            let accepted = accept(&original).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let stored = accepted.fast_start.unwrap_or_else(|| panic!("{name}: not rewritten"));
+            assert_eq!(stored.len(), original.len(), "{name}: only moved");
+            same_media(&original, &stored);
+            // Once is enough.
+            assert_eq!(faststart::fast_start(&stored), Ok(None), "{name}");
+        }
+    }
+
+    #[test]
+    fn quicktime_wide_box_stays_in_front_of_its_mdat() {
+        let original = fixture("hevc-hvc1-1920x1080-1s.mov");
+        assert_eq!(top(&original), ["ftyp", "wide", "mdat", "moov"]);
+        let stored = faststart::fast_start(&original).unwrap().unwrap();
+        assert_eq!(top(&stored), ["ftyp", "moov", "wide", "mdat"]);
+    }
+
+    #[test]
+    fn files_already_fast_start_and_fragmented_files_are_left_as_they_are() {
+        for name in ["h264-320x240-2s.mp4", "h264-1920x1080-1s.mp4", "h264-fragmented-320x240-1s.mp4"] {
+            assert_eq!(faststart::fast_start(&fixture(name)), Ok(None), "{name}");
+        }
+        assert_eq!(accept(&fixture("h264-1920x1080-1s.mp4")).unwrap().fast_start, None);
+    }
+
+    #[test]
+    fn stco_becomes_co64_when_a_moved_offset_would_not_fit_32_bits() {
+        let original = fixture("hevc-hev1-aac-720x1280-1s.mp4");
+        // The real limit is 4 GiB; a limit just above the first chunk's offset forces the upgrade.
+        let (before, wide) = chunks(&original);
+        assert_eq!(wide, [false, false]);
+        let limit = before[0][0].0 + 100;
+        let stored = rewrite(&original, limit).unwrap().unwrap();
+        let (after, wide) = chunks(&stored);
+        assert_eq!(wide, [true, true], "every stco upgraded");
+        let entries: usize = before.iter().map(Vec::len).sum();
+        assert_eq!(stored.len(), original.len() + 4 * entries);
+        assert!(after.iter().flatten().any(|&(offset, _)| offset > limit));
+        same_media(&original, &stored);
+    }
+
+    #[test]
+    fn a_second_mdat_after_moov_and_co64_tables_are_moved_too() {
+        let mut original = fixture("hevc-hev1-aac-720x1280-1s.mp4");
+        let (before, _) = chunks(&original);
+        // Copy the audio track's first chunk into an mdat after moov and point the table at it.
+        let (offset, len) = before[1][0];
+        let copy = original[offset as usize..][..len as usize].to_vec();
+        let new_offset = original.len() as u64 + 8;
+        original.extend_from_slice(&(len as u32 + 8).to_be_bytes());
+        original.extend_from_slice(b"mdat");
+        original.extend_from_slice(&copy);
+        let stco = original.windows(4).enumerate().filter(|(_, w)| w == b"stco").map(|(i, _)| i).nth(1).unwrap();
+        original[stco + 12..stco + 16].copy_from_slice(&(new_offset as u32).to_be_bytes());
+        let stored = rewrite(&original, u64::MAX).unwrap().unwrap();
+        assert_eq!(top(&stored), ["ftyp", "moov", "free", "mdat", "mdat"]);
+        same_media(&original, &stored);
+        // The same with 64-bit tables (what a file over 4 GiB has), which stay 64-bit.
+        let upgraded = rewrite(&original, 100).unwrap().unwrap();
+        let again = rewrite(&upgraded, u64::MAX).unwrap();
+        assert_eq!(again, None, "co64 tables in a fast-start file");
+        same_media(&original, &upgraded);
+    }
+
+    #[test]
+    fn a_chunk_offset_inside_moov_is_refused() {
+        let mut bytes = fixture("h264-aac-640x360-1s.mp4");
+        let moov = bytes.windows(4).position(|w| w == b"moov").unwrap() - 4;
+        let stco = bytes.windows(4).rposition(|w| w == b"stco").unwrap();
+        bytes[stco + 12..stco + 16].copy_from_slice(&(moov as u32 + 8).to_be_bytes());
+        assert_eq!(faststart::fast_start(&bytes), Err(VideoError::Corrupt));
     }
 }

@@ -169,7 +169,9 @@ class AwsFront:
                 for name, value in headers:
                     if name.lower() not in ("transfer-encoding", "content-length", "connection"):
                         self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
+                # A HEAD answer has no body but says how long the object is.
+                length = next((v for n, v in headers if n.lower() == "content-length"), None)
+                self.send_header("Content-Length", length if self.command == "HEAD" and length else str(len(body)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)

@@ -307,9 +307,40 @@ def rule_environment(context: Context) -> None:
             context.add("environment-size", logical_id, f"environment is {size} bytes; Lambda allows {LAMBDA_ENVIRONMENT_LIMIT_BYTES}")
 
 
-def _config_check(binary: Path, environments: dict[str, dict[str, str]]) -> dict[str, Any]:
+def rule_fallback(context: Context) -> None:
+    """The default route's function (route-fallback) passes a contract request that reaches `$default`
+    on to its endpoint's function (API Gateway may send `/x/` there): its environment through the real
+    parser (`FallbackConfig` and the map's completeness, via `config-check --fallback`), each endpoint
+    mapped to the deployed function that builds it, and a timeout no shorter than any of theirs (it
+    waits for them)."""
+    fallback_binary = context.facts["bins"]["default_route"]
+    for function in context.functions_by_binary(fallback_binary):
+        logical_id = function["logical_id"]
+        verdict = _config_check(context.config_check, {logical_id: function["environment"]}, "--fallback")[logical_id]
+        if not verdict["ok"]:
+            context.add("fallback-config", logical_id, f"{verdict['variable']}: {verdict['problem']} (refused at cold start)")
+            continue
+        targets = verdict.get("targets") or {}
+        if not targets:
+            context.add("fallback-targets", logical_id, "DOUYIN_ROUTE_FUNCTIONS is empty: a `/x/` that reaches $default gets 404")
+            continue
+        waits_for = []
+        for word, named in sorted(targets.items()):
+            builders = context.functions_by_binary(word)
+            target = next((f for f in builders if named in (f["name"], f["arn"])), None)
+            if target is None:
+                deployed = ", ".join(f["name"] for f in builders) or "none"
+                context.add("fallback-targets", logical_id, f"{word} is passed on to {named!r}, which is not the function that builds it ({deployed})")
+                continue
+            waits_for.append(target)
+        longest = max(waits_for, key=lambda f: f["timeout"] or 0, default=None)
+        if longest is not None and (function["timeout"] or 0) < (longest["timeout"] or 0):
+            context.add("fallback-timeout", logical_id, f"Timeout {function['timeout']} s is shorter than {longest['logical_id']}'s {longest['timeout']} s, which it waits for")
+
+
+def _config_check(binary: Path, environments: dict[str, dict[str, str]], *flags: str) -> dict[str, Any]:
     completed = subprocess.run(
-        [str(binary)], input=json.dumps(environments), capture_output=True, text=True, timeout=60, check=False
+        [str(binary), *flags], input=json.dumps(environments), capture_output=True, text=True, timeout=60, check=False
     )
     if completed.returncode != 0:
         raise RuntimeError(f"{binary} failed ({completed.returncode}): {completed.stderr.strip()}")
@@ -558,6 +589,7 @@ RULES: list[Callable[[Context], None]] = [
     rule_queues,
     rule_bucket_notification,
     rule_environment,
+    rule_fallback,
     rule_routes,
     rule_route_permissions,
     rule_timeouts,

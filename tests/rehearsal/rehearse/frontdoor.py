@@ -54,7 +54,11 @@ def route_matches(route_path, path):
 class FrontDoor:
     """One API's front door; `serve()` returns its base URL."""
 
-    def __init__(self, state, host, findings, slash="match"):
+    def __init__(self, state, host, findings, slash="match", client_ip=None):
+        """`client_ip`: the source address API Gateway reports for this door's requests (the
+        rehearsal runs each suite as its own client, so that per-address rate limits, on as
+        deployed, count each suite apart); None: the TCP peer's."""
+        self.client_ip = client_ip
         self.state = state
         self.host = host
         self.findings = findings  # list of strings, appended from threads
@@ -140,7 +144,7 @@ class FrontDoor:
                     "method": handler.command,
                     "path": parsed.path,
                     "protocol": "HTTP/1.1",
-                    "sourceIp": handler.client_address[0],
+                    "sourceIp": self.client_ip or handler.client_address[0],
                     "userAgent": headers.get("user-agent", ""),
                 },
                 "requestId": request_id,

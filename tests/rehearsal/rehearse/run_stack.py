@@ -147,6 +147,12 @@ class Stack:
         self.host = Host(host_url)
         self.front.host = urllib.parse.urlparse(host_url)
         sqs_admin = client("sqs", self.endpoint, region)
+        # moto runs its own delivery for an enabled mapping (through Docker, which fails and
+        # returns the messages with their receive count raised): the pollers below deliver
+        # instead, with the mapping's deployed settings (checked in stage 3).
+        lambda_admin = client("lambda", self.endpoint, region)
+        for mapping in state["event_source_mappings"]:
+            lambda_admin.update_event_source_mapping(UUID=mapping["uuid"], Enabled=False)
         self.invoker = AsyncInvoker(self.host, self.send_failure_record, say)
         # Time compression: redeliveries in a second (the deployed value was checked in stage 3).
         for queue in state["queues"].values():
@@ -164,9 +170,13 @@ class Stack:
                             function, sqs, self.host, say)
             poller.start()
             self.pollers.append(poller)
-        for mode in SLASH_MODES:
-            door = FrontDoor(state, self.host, self.problems, slash=mode)
-            self.doors[mode] = (door, door.serve())
+        # Each suite is its own client (documentation addresses, never contacted): the
+        # deployed per-address limits (5 registrations an hour) count each apart.
+        clients = {"match": "203.0.113.1", "default": "203.0.113.2", "scenarios": "203.0.113.3"}
+        for name, ip in clients.items():
+            door = FrontDoor(state, self.host, self.problems, slash="default" if name == "default" else "match",
+                             client_ip=ip)
+            self.doors[name] = (door, door.serve())
         self.front_url = front_url
 
     def notify(self, function, event):
@@ -388,13 +398,21 @@ def run(stages, deployment, state, findings, args):
     stack = Stack(state, endpoint, findings, work)
     say(f"  stage 4: starting {len(state['functions'])} functions (work folder {work})")
     started = time.monotonic()
+    before = len(findings)
+    passed = 0
     try:
         stack.start()
-        for mode, (door, base) in stack.doors.items():
-            run_smoke(stack, mode, base)
-        base = stack.doors["match"][1]
-        upload_scenario(stack, base)
-        chat_scenario(stack, base)
+        # A seeded run needs only the calls: one pass of the smoke test (REHEARSAL_QUICK=1).
+        quick = os.environ.get("REHEARSAL_QUICK") == "1"
+        for mode in SLASH_MODES:
+            ok, steps = run_smoke(stack, mode, stack.doors[mode][1])
+            passed += steps
+            if quick:
+                break
+        base = stack.doors["scenarios"][1]
+        if not quick:
+            passed += upload_scenario(stack, base)
+            passed += chat_scenario(stack, base)
         stack.invoker.wait_idle()
         check_host(stack)
         for door, _ in stack.doors.values():
@@ -408,3 +426,6 @@ def run(stages, deployment, state, findings, args):
     say(f"  stage 4 ({time.monotonic() - started:.1f} s)")
     if 5 in stages:
         judge(stack)
+        passed += 1
+    # The closing count tests/run adds up: what passed, and every finding of stages 4-5.
+    print(f"rehearsal: {passed} passed, {len(findings) - before} failed", flush=True)
