@@ -154,8 +154,11 @@ impl LocalServer {
                 (app, Some(s3))
             }
             Backend::Aws => {
-                let sdk = shared::app::load_sdk_config(config.tls_roots).await;
-                (App::build_intercepted(config, &sdk, &Endpoints::default(), None, &options.interceptors).await, None)
+                let app = match shared::app::load_sdk_config(&config.tls_roots).await {
+                    Ok(sdk) => App::build_intercepted(config, &sdk, &Endpoints::default(), None, &options.interceptors).await,
+                    Err(error) => Err(error),
+                };
+                (app, None)
             }
         };
         let mut app = match app {
