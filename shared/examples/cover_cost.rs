@@ -1,5 +1,5 @@
-//! Prints what `shared::video::inspect` costs on one file: median time and the process's peak
-//! memory, to size the ingest function's memory.
+//! Prints what `shared::video::inspect` costs on one file (H.264 or HEVC): median time and the
+//! process's peak memory, to size the ingest function's memory.
 //!
 //! `cargo run --release -p shared --example cover_cost -- tests/fixtures/media/h264-1920x1080-1s.mp4 [runs] [cover.jpg]`
 //!

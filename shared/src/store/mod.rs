@@ -197,7 +197,7 @@ impl Table {
     /// tries) and a transaction still in progress after the SDK's own retries
     /// (which classify it as a throttle; then 7 more tries over 4–6 s: AWS
     /// recommends a retry at least 5 s after the first attempt, which then
-    /// completes the pending transaction; the functions' timeout is 10 s).
+    /// completes the pending transaction; all of it well inside a function's timeout).
     async fn transact(&self, actions: Vec<TransactWriteItem>, what: &'static str) -> Result<TransactOutcome> {
         let token = rand::distr::SampleString::sample_string(&rand::distr::Alphanumeric, &mut rand::rng(), 36);
         let mut conflicts = 0u32;

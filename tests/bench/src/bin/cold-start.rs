@@ -1,8 +1,8 @@
 //! Cold starts, measured the way Lambda has them: a fresh process, started
 //! with the Lambda environment, asks a Runtime API for its first event and
-//! answers it. This binary *is* that Runtime API (a small emulator of the
-//! four routes a function uses), so the clock runs from process spawn to the
-//! first response received, then over one warm invocation.
+//! answers it. The Runtime API is the rehearsal's emulator (the `rehearsal`
+//! library, the one `lambda-host` runs), so the clock runs from process spawn
+//! to the first response received, then over one warm invocation.
 //!
 //! `cold-start --runs 15 --bin-dir target/release --env-file data/lambda.env
 //!  --event-dir events --token T feed user-info baseline-hello …`
@@ -14,22 +14,13 @@
 #![allow(clippy::print_stdout)]
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use bench::{Summary, millis};
-use bytes::Bytes;
 use clap::Parser;
-use http_body_util::{BodyExt as _, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio::sync::{Mutex, mpsc};
+use rehearsal::config::{Credentials, FunctionConfig, RESERVED_VARIABLES};
+use rehearsal::{Function, InvokeRequest, LaunchOptions, Outcome};
 
 #[derive(Parser)]
 struct Args {
@@ -54,16 +45,11 @@ struct Args {
     /// Write the medians as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Keep the functions' logs (`run-<r>/<function>-1.log`) here; a temporary folder, removed, by default.
+    #[arg(long)]
+    log_dir: Option<PathBuf>,
     /// Functions to measure (bootstrap names in --bin-dir).
     names: Vec<String>,
-}
-
-/// What the emulator saw of one process.
-#[derive(Debug)]
-enum Seen {
-    Handed(Instant),
-    Answered { at: Instant, error: bool, body: Bytes },
-    InitError(Bytes),
 }
 
 struct Measurement {
@@ -83,6 +69,8 @@ async fn main() -> anyhow::Result<()> {
         .filter_map(|line| line.split_once('='))
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
         .collect();
+    let temporary = tempfile::tempdir()?;
+    let log_dir = args.log_dir.clone().unwrap_or_else(|| temporary.path().to_path_buf());
     let mut init: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
     let mut cold: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
     let mut warm: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
@@ -92,7 +80,9 @@ async fn main() -> anyhow::Result<()> {
             let event_name = if name.starts_with("baseline-") { "feed" } else { name.as_str() };
             let event = std::fs::read_to_string(args.event_dir.join(format!("{event_name}.json")))?
                 .replace("{{token}}", &args.token);
-            let measured = measure(&args, name, &env, Bytes::from(event)).await?;
+            let run_logs = log_dir.join(format!("run-{}", run + 1));
+            std::fs::create_dir_all(&run_logs)?;
+            let measured = measure(&args, name, &env, event, &run_logs).await?;
             init.entry(name).or_default().push(measured.init);
             cold.entry(name).or_default().push(measured.cold);
             warm.entry(name).or_default().push(measured.warm);
@@ -139,57 +129,61 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One cold process: spawn, serve it two invocations, stop it.
-async fn measure(args: &Args, name: &str, env: &[(String, String)], event: Bytes) -> anyhow::Result<Measurement> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let api = listener.local_addr()?;
-    let (seen, mut events) = mpsc::unbounded_channel();
-    let served = Arc::new(Mutex::new(0usize));
-    let server = tokio::spawn(serve(listener, event, seen, served));
-
-    let spawned = Instant::now();
-    let mut child = std::process::Command::new(args.bin_dir.join(name))
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("AWS_LAMBDA_RUNTIME_API", api.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", name)
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", args.memory.to_string())
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/24/[$LATEST]bench")
-        .env("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023")
-        .env("DOUYIN_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-
-    let mut answers = Vec::new();
-    let mut handed = Vec::new();
-    let deadline = Duration::from_secs(30);
-    while answers.len() < 2 {
-        match tokio::time::timeout(deadline, events.recv()).await {
-            Ok(Some(Seen::Handed(at))) => handed.push(at),
-            Ok(Some(Seen::Answered { at, error, body })) => answers.push((at, error, body)),
-            Ok(Some(Seen::InitError(body))) => {
-                let _ = child.kill();
-                anyhow::bail!("{name} failed to initialise: {}", String::from_utf8_lossy(&body))
-            }
-            Ok(None) | Err(_) => {
-                let _ = child.kill();
-                anyhow::bail!("{name} did not answer within {deadline:?}")
+/// One cold process: spawn, two invocations (cold, then warm), stop it.
+async fn measure(
+    args: &Args,
+    name: &str,
+    env: &[(String, String)],
+    event: String,
+    log_dir: &Path,
+) -> anyhow::Result<Measurement> {
+    let mut config = FunctionConfig::new(name, args.bin_dir.join(name), None);
+    config.memory_mb = args.memory;
+    config.timeout = Duration::from_secs(30);
+    config.init_timeout = Duration::from_secs(30);
+    config.max_instances = 1;
+    let mut credentials =
+        Credentials { access_key_id: String::new(), secret_access_key: String::new(), session_token: None };
+    // What Lambda sets itself goes where the emulator expects it; the rest is the function's configuration.
+    for (key, value) in env {
+        match key.as_str() {
+            "AWS_REGION" | "AWS_DEFAULT_REGION" => config.region = Some(value.clone()),
+            "AWS_ACCESS_KEY_ID" => credentials.access_key_id = value.clone(),
+            "AWS_SECRET_ACCESS_KEY" => credentials.secret_access_key = value.clone(),
+            "AWS_SESSION_TOKEN" => credentials.session_token = Some(value.clone()),
+            key if RESERVED_VARIABLES.contains(&key) => anyhow::bail!("{key} is set by Lambda, not by the env file"),
+            _ => {
+                config.env.insert(key.clone(), value.clone());
             }
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    server.abort();
-    let (first_at, first_error, first_body) = &answers[0];
-    let (second_at, _, _) = &answers[1];
+    if !credentials.access_key_id.is_empty() {
+        config.credentials = Some(credentials);
+    }
+    config.env.insert("DOUYIN_LOG".into(), "warn".into());
+    // Nothing between the spawn and the bootstrap (no `setpriv`), no platform
+    // lines: the clock measures the function alone. The function's output is kept.
+    let options = LaunchOptions { log_dir: log_dir.to_path_buf(), parent_death_signal: false, platform_log: false };
+    let function = Function::new(config, options);
+    let first = function.invoke(InvokeRequest::new(event.clone())).await;
+    let second = function.invoke(InvokeRequest::new(event)).await;
+    function.shutdown().await;
+    let log = log_dir.join(format!("{name}-1.log"));
+    let (Some(spawned), Some(init_done), Some(_)) = (first.spawned, first.init_done, first.handed) else {
+        anyhow::bail!("{name} failed to initialise: {:?} (log: {})", first.outcome, log.display())
+    };
+    if let Some(fatal @ ("Runtime.ExitError" | "Sandbox.Timedout")) = first.error_type().or(second.error_type()) {
+        anyhow::bail!("{name} did not answer: {fatal} (log: {})", log.display())
+    }
+    let Some(warm) = second.duration() else { anyhow::bail!("{name}: no warm invocation (log: {})", log.display()) };
     Ok(Measurement {
-        init: handed[0].duration_since(spawned),
-        cold: first_at.duration_since(spawned),
-        warm: second_at.duration_since(handed[1]),
-        outcome: outcome(*first_error, first_body),
+        init: init_done.duration_since(spawned),
+        cold: first.answered.duration_since(spawned),
+        warm,
+        outcome: match &first.outcome {
+            Outcome::Response(body) => outcome(false, body),
+            Outcome::Error { body, .. } => outcome(true, body),
+        },
     })
 }
 
@@ -210,61 +204,4 @@ fn outcome(error: bool, body: &[u8]) -> String {
         }
         _ => format!("ok {}", json.to_string().chars().take(40).collect::<String>()),
     }
-}
-
-/// The Runtime API: `next` hands out the event twice, then holds the
-/// function (it is killed); `response`/`error` record the answer.
-async fn serve(listener: TcpListener, event: Bytes, seen: mpsc::UnboundedSender<Seen>, served: Arc<Mutex<usize>>) {
-    while let Ok((stream, _)) = listener.accept().await {
-        let (event, seen, served) = (event.clone(), seen.clone(), served.clone());
-        tokio::spawn(async move {
-            let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                let (event, seen, served) = (event.clone(), seen.clone(), served.clone());
-                async move { Ok::<_, Infallible>(runtime_api(request, event, seen, served).await) }
-            });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-        });
-    }
-}
-
-async fn runtime_api(
-    request: Request<hyper::body::Incoming>,
-    event: Bytes,
-    seen: mpsc::UnboundedSender<Seen>,
-    served: Arc<Mutex<usize>>,
-) -> Response<Full<Bytes>> {
-    let path = request.uri().path().to_owned();
-    let method = request.method().clone();
-    if method == Method::GET && path == "/2018-06-01/runtime/invocation/next" {
-        let number = {
-            let mut served = served.lock().await;
-            *served += 1;
-            *served
-        };
-        if number > 2 {
-            // Measured enough: the function waits here until it is killed.
-            std::future::pending::<()>().await;
-        }
-        let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
-            + Duration::from_secs(30);
-        let _ = seen.send(Seen::Handed(Instant::now()));
-        return Response::builder()
-            .header("lambda-runtime-aws-request-id", format!("bench-{number}"))
-            .header("lambda-runtime-deadline-ms", deadline.as_millis().to_string())
-            .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:eu-west-1:123456789012:function:bench")
-            .header("lambda-runtime-trace-id", "Root=1-67891233-abcdef012345678912345678;Sampled=0")
-            .header("content-type", "application/json")
-            .body(Full::new(event))
-            .unwrap_or_default();
-    }
-    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let at = Instant::now();
-    if path.ends_with("/response") {
-        let _ = seen.send(Seen::Answered { at, error: false, body });
-    } else if path.ends_with("/error") && path.contains("/invocation/") {
-        let _ = seen.send(Seen::Answered { at, error: true, body });
-    } else if path.ends_with("/init/error") {
-        let _ = seen.send(Seen::InitError(body));
-    }
-    Response::builder().status(202).body(Full::new(Bytes::new())).unwrap_or_default()
 }

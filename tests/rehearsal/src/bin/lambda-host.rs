@@ -47,6 +47,12 @@ async fn main() -> anyhow::Result<()> {
             bail!("function {}: bootstrap {} is not a file", function.name, function.bootstrap.display());
         }
     }
+    if functions.iter().any(|function| function.cpu.is_some()) {
+        // Refused now rather than at each cold start: quotas asked for must be applied.
+        rehearsal::cgroup::CpuCgroup::create("probe", 1.0)
+            .and_then(|probe| probe.remove())
+            .context("a function has \"cpu\" quotas, but no cgroup cpu controller is writable here")?;
+    }
     std::fs::create_dir_all(&args.log_dir).with_context(|| format!("creating {}", args.log_dir.display()))?;
     let mut options = LaunchOptions::new(&args.log_dir);
     if args.no_parent_death_signal {
