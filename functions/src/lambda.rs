@@ -13,6 +13,7 @@ use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_http::{LambdaEvent, Request, service_fn};
 use shared::App;
+use shared::app::{S3Warmup, Warmup};
 use shared::config::{Config, FallbackConfig};
 use shared::queue::{BatchReport, Consumer, Delivery};
 use shared::telemetry::{self, LogFormat};
@@ -24,7 +25,7 @@ use crate::routes::Endpoint;
 /// Runs `endpoint` as a Lambda function until the runtime stops it.
 pub fn run(endpoint: &'static Endpoint) -> ExitCode {
     block_on(async move {
-        let Some(app) = cold_start().await else { return ExitCode::FAILURE };
+        let Some(app) = cold_start(warmup(endpoint.name)).await else { return ExitCode::FAILURE };
         let handler = service_fn(move |request: Request| async move {
             Ok::<_, std::convert::Infallible>(crate::edge::respond(app, endpoint, request).await)
         });
@@ -42,12 +43,14 @@ pub fn run_fallback() -> ExitCode {
         let fallback = match config {
             Ok(config) => {
                 // Clients only when there is someone to pass requests on to.
-                let invoker = if config.route_functions.is_empty() {
-                    None
+                if config.route_functions.is_empty() {
+                    crate::fallback::Fallback::new(&config, None)
                 } else {
-                    Some(shared::invoke::Invoker::new(&shared::app::load_sdk_config(config.tls_roots).await))
-                };
-                crate::fallback::Fallback::new(&config, invoker)
+                    match shared::app::load_sdk_config(&config.tls_roots).await {
+                        Ok(sdk) => crate::fallback::Fallback::new(&config, Some(shared::invoke::Invoker::new(&sdk))),
+                        Err(error) => Err(error),
+                    }
+                }
             }
             Err(error) => Err(error.into()),
         };
@@ -72,7 +75,7 @@ pub fn run_fallback() -> ExitCode {
 /// as failed are returned to SQS (`ReportBatchItemFailures`).
 pub fn run_consumer(name: &'static str, make: fn(&'static App) -> Box<dyn Consumer>) -> ExitCode {
     block_on(async move {
-        let Some(app) = cold_start().await else { return ExitCode::FAILURE };
+        let Some(app) = cold_start(warmup(name)).await else { return ExitCode::FAILURE };
         let consumer: &'static dyn Consumer = Box::leak(make(app));
         let handler = lambda_http::lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| async move {
             Ok::<_, std::convert::Infallible>(consume(app, name, consumer, event).await)
@@ -85,7 +88,7 @@ pub fn run_consumer(name: &'static str, make: fn(&'static App) -> Box<dyn Consum
 /// fails the invocation so that Lambda retries the event.
 pub fn run_ingest() -> ExitCode {
     block_on(async move {
-        let Some(app) = cold_start().await else { return ExitCode::FAILURE };
+        let Some(app) = cold_start(warmup("video-ingest")).await else { return ExitCode::FAILURE };
         let handler = lambda_http::lambda_runtime::service_fn(move |event: LambdaEvent<S3Event>| ingest(app, event));
         outcome(lambda_http::lambda_runtime::run(handler).await)
     })
@@ -133,14 +136,29 @@ pub async fn ingest(app: &App, event: LambdaEvent<S3Event>) -> Result<(), lambda
     })
 }
 
+/// What each function opens during init, while it reads the signing secret
+/// ([`Warmup`]): DynamoDB for every data function, S3 for those that call it
+/// in a request (register's default images, publish's uploads, the ingest's
+/// reads), the chat queue for its sender. Each call is one its policy in
+/// `template.yaml` allows (`tests/it/template.rs` holds the two together).
+pub fn warmup(function: &str) -> Warmup {
+    match function {
+        "user-register" => Warmup { s3: S3Warmup::Defaults, ..Warmup::DYNAMODB },
+        "publish-action" => Warmup { s3: S3Warmup::Head(shared::media::DEFAULT_AVATAR_KEY), ..Warmup::DYNAMODB },
+        "video-ingest" => Warmup { s3: S3Warmup::Head(shared::videos::UPLOAD_PREFIX), ..Warmup::DYNAMODB },
+        "message-action" => Warmup { sqs: true, ..Warmup::DYNAMODB },
+        _ => Warmup::DYNAMODB,
+    }
+}
+
 /// Logging, configuration and the app, once per process. The app lives as
 /// long as the process; leaking it lets every invocation borrow it.
-async fn cold_start() -> Option<&'static App> {
+async fn cold_start(warmup: Warmup) -> Option<&'static App> {
     // The environment is read once: first for the log filter, then for the app.
     let config = Config::from_env();
     telemetry::init(config.as_ref().map_or("info", |config| config.log_filter.as_str()), LogFormat::Json);
     let app = match config {
-        Ok(config) => App::for_lambda(config).await,
+        Ok(config) => App::for_lambda(config, warmup).await,
         Err(error) => Err(error.into()),
     };
     match app {

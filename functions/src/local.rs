@@ -243,9 +243,12 @@ impl LocalServer {
                 (app, Some(s3), Some(journal::Journal::open(&options.data_dir)?))
             }
             Backend::Aws => {
-                let sdk = shared::app::load_sdk_config(config.tls_roots).await;
-                let app =
-                    App::build_intercepted(config, &sdk, &Endpoints::default(), None, &options.interceptors).await;
+                let app = match shared::app::load_sdk_config(&config.tls_roots).await {
+                    Ok(sdk) => {
+                        App::build_intercepted(config, &sdk, &Endpoints::default(), None, &options.interceptors).await
+                    }
+                    Err(error) => Err(error),
+                };
                 (app, None, None)
             }
         };

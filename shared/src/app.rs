@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -76,10 +77,11 @@ impl App {
     /// Builds the app of a Lambda function from its configuration (read from
     /// the environment by the caller, which needs it first for logging): SDK
     /// configuration from the SDK's usual chain, the signing secret from
-    /// Secrets Manager.
-    pub async fn for_lambda(config: Config) -> anyhow::Result<App> {
-        let sdk = load_sdk_config(config.tls_roots).await;
-        App::build(config, &sdk, &Endpoints::default(), None).await
+    /// Secrets Manager, and the function's `warmup` connections opened
+    /// meanwhile.
+    pub async fn for_lambda(config: Config, warmup: Warmup) -> anyhow::Result<App> {
+        let sdk = load_sdk_config(&config.tls_roots).await?;
+        App::build_warm(config, &sdk, &Endpoints::default(), None, &Interceptors::default(), warmup).await
     }
 
     /// Builds the app from parts (local server, tests). Without `chat_queue`,
@@ -101,16 +103,25 @@ impl App {
         chat_queue: Option<Arc<dyn Queue>>,
         interceptors: &Interceptors,
     ) -> anyhow::Result<App> {
+        App::build_warm(config, sdk, endpoints, chat_queue, interceptors, Warmup::NONE).await
+    }
+
+    /// [`App::build_intercepted`] that also opens the connections `warmup`
+    /// names while it reads the signing secret (a Lambda function's init),
+    /// each bounded by [`WARMUP_LIMIT`]. A warm-up that fails or runs out of
+    /// time is logged and forgotten: the app is built all the same, and the
+    /// first request opens its own connection.
+    pub async fn build_warm(
+        config: Config,
+        sdk: &SdkConfig,
+        endpoints: &Endpoints,
+        chat_queue: Option<Arc<dyn Queue>>,
+        interceptors: &Interceptors,
+        warmup: Warmup,
+    ) -> anyhow::Result<App> {
         // Every client below (and the Secrets Manager one) gets the call
         // timeouts and retry policy from here, whatever `sdk` carried.
         let sdk = &with_call_policy(sdk);
-        let secret = match &config.jwt_secret {
-            SecretSource::Value(secret) => secret.clone(),
-            SecretSource::SecretsManager(arn) => read_secret(sdk, arn).await?,
-        };
-        if secret.len() < 32 {
-            anyhow::bail!("the token-signing secret must be at least 32 bytes");
-        }
 
         let dynamodb_calls = CallCounter::default();
         let dynamodb = dynamodb_config(sdk, endpoints.dynamodb.as_deref(), &dynamodb_calls, &interceptors.dynamodb);
@@ -140,13 +151,26 @@ impl App {
         )
         .with_signing_credentials(sdk.credentials_provider());
 
-        let chat_queue = chat_queue.or_else(|| {
-            config.chat_queue_url.as_ref().map(|url| {
-                let queue: Arc<dyn Queue> =
-                    Arc::new(crate::queue::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone()));
-                queue
-            })
-        });
+        let sqs = match (&chat_queue, &config.chat_queue_url) {
+            (None, Some(url)) => Some(crate::queue::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone())),
+            _ => None,
+        };
+
+        // The secret (needed) and the warm-up (wanted) at once: the first TLS
+        // handshake and the others overlap, all at init's CPU share.
+        let secret = async {
+            match &config.jwt_secret {
+                SecretSource::Value(secret) => Ok(secret.clone()),
+                SecretSource::SecretsManager(arn) => read_secret(sdk, arn).await,
+            }
+        };
+        let (secret, ()) = tokio::join!(secret, warm_up(warmup, &table, &media, sqs.as_ref()));
+        let secret = secret?;
+        if secret.len() < 32 {
+            anyhow::bail!("the token-signing secret must be at least 32 bytes");
+        }
+
+        let chat_queue = chat_queue.or_else(|| sqs.map(|queue| Arc::new(queue) as Arc<dyn Queue>));
         Ok(App {
             metrics: Emitter::new(&config),
             tokens: Tokens::new(secret.as_bytes(), config.token_ttl),
@@ -163,15 +187,96 @@ impl App {
     }
 }
 
+/// The connections a Lambda function opens during its init, while it reads
+/// the signing secret, so that its first request (at the invocation's CPU
+/// share, a fraction of init's) finds them open: TLS handshake, credentials,
+/// endpoint resolution and the client's first signed call all paid in init
+/// (docs/performance.md, "Cold starts as Lambda has them"). Each is one call
+/// the function's policy allows; `functions::lambda::warmup` says which
+/// function opens what.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Warmup {
+    /// DynamoDB: a `GetItem` of a key no item has ([`Table::warm_up`]).
+    pub dynamodb: bool,
+    /// S3, for the functions that call it in a request (presigning sends nothing).
+    pub s3: S3Warmup,
+    /// The chat queue, for its sender: `GetQueueAttributes` (`SqsQueue::warm_up`).
+    pub sqs: bool,
+}
+
+/// How a function opens its S3 connection during init.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum S3Warmup {
+    /// It does not.
+    #[default]
+    None,
+    /// `HeadObject` of this key, which the function may read ([`Media::warm_up`]).
+    Head(&'static str),
+    /// The register function's own first step, [`Media::ensure_defaults`].
+    Defaults,
+}
+
+impl Warmup {
+    /// Nothing opened before the first request (the local server, tests).
+    pub const NONE: Warmup = Warmup { dynamodb: false, s3: S3Warmup::None, sqs: false };
+    /// DynamoDB only: every data function.
+    pub const DYNAMODB: Warmup = Warmup { dynamodb: true, s3: S3Warmup::None, sqs: false };
+}
+
+/// The longest a warm-up call may hold a function's init: a healthy endpoint
+/// answers in a few round trips; one that does not is left to the first request.
+pub const WARMUP_LIMIT: Duration = Duration::from_secs(1);
+
+/// Runs the calls `warmup` names at once, each within [`WARMUP_LIMIT`]; never fails.
+async fn warm_up(warmup: Warmup, table: &Table, media: &Media, queue: Option<&crate::queue::SqsQueue>) {
+    async fn bounded(service: &'static str, call: impl std::future::Future<Output = Result<()>>) {
+        match tokio::time::timeout(WARMUP_LIMIT, call).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(service, %error, "warm-up failed: the first request opens its own connection");
+            }
+            Err(_) => tracing::warn!(
+                service,
+                limit_ms = WARMUP_LIMIT.as_millis() as u64,
+                "warm-up ran out of time: the first request opens its own connection"
+            ),
+        }
+    }
+    let dynamodb = async {
+        if warmup.dynamodb {
+            bounded("dynamodb", table.warm_up()).await;
+        }
+    };
+    let s3 = async {
+        match warmup.s3 {
+            S3Warmup::None => {}
+            S3Warmup::Head(key) => bounded("s3", media.warm_up(key)).await,
+            S3Warmup::Defaults => bounded("s3", media.ensure_defaults()).await,
+        }
+    };
+    let sqs = async {
+        if let (true, Some(queue)) = (warmup.sqs, queue) {
+            bounded("sqs", queue.warm_up()).await;
+        }
+    };
+    tokio::join!(dynamodb, s3, sqs);
+}
+
 /// The SDK configuration from the environment (region, credentials,
 /// `AWS_ENDPOINT_URL_*`), with the call policy of [`with_call_policy`] and
-/// TLS trusting `roots`.
-pub async fn load_sdk_config(roots: TlsRoots) -> SdkConfig {
+/// TLS trusting `roots`. Fails only when `roots` is a file that cannot be
+/// read or holds no certificate.
+pub async fn load_sdk_config(roots: &TlsRoots) -> anyhow::Result<SdkConfig> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if roots == TlsRoots::Amazon {
-        loader = loader.http_client(amazon_trust_https_client());
+    match roots {
+        TlsRoots::Amazon => loader = loader.http_client(amazon_trust_https_client()),
+        TlsRoots::Native => {}
+        TlsRoots::File(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("reading DOUYIN_TLS_ROOTS {}", path.display()))?;
+            loader = loader.http_client(https_client_trusting(&pem)?);
+        }
     }
-    with_call_policy(&loader.load().await)
+    Ok(with_call_policy(&loader.load().await))
 }
 
 /// The certificates every AWS endpoint chains to: Amazon Root CA 1–4 and
@@ -184,16 +289,29 @@ pub const AMAZON_TRUST_ROOTS: &[u8] = include_bytes!("../assets/amazon-trust-ser
 /// whole root store (300 files on Debian) at every cold start: ~4 ms of a
 /// ~9 ms cold start here (docs/performance.md, "Cold starts").
 pub fn amazon_trust_https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    // Cannot fail with the certificates above (a test parses them); the
+    // system's roots are the safe fallback.
+    https_client_trusting(AMAZON_TRUST_ROOTS).unwrap_or_else(|_| {
+        use aws_smithy_http_client::tls;
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+            .build_https()
+    })
+}
+
+/// The same HTTPS client as [`amazon_trust_https_client`], trusting exactly
+/// the PEM certificates `pem` (`DOUYIN_TLS_ROOTS=file:`, a private CA).
+pub fn https_client_trusting(pem: &[u8]) -> anyhow::Result<aws_sdk_dynamodb::config::SharedHttpClient> {
     use aws_smithy_http_client::tls;
-    let trust = tls::TrustStore::empty().with_native_roots(false).with_pem_certificate(AMAZON_TRUST_ROOTS);
-    let builder = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
-    match tls::TlsContext::builder().with_trust_store(trust).build() {
-        Ok(context) => builder.tls_context(context).build_https(),
-        // Cannot happen with the certificates above (a test parses them);
-        // the system's roots are the safe fallback.
-        Err(_) => builder.build_https(),
+    if !pem.windows(27).any(|window| window == b"-----BEGIN CERTIFICATE-----") {
+        anyhow::bail!("no PEM certificate in the trust store");
     }
+    let trust = tls::TrustStore::empty().with_native_roots(false).with_pem_certificate(pem.to_vec());
+    let context = tls::TlsContext::builder().with_trust_store(trust).build().context("trust store")?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https())
 }
 
 /// `sdk` with bounded timeouts ([`call_timeouts`]) and the retry policy
@@ -280,6 +398,8 @@ mod tests {
         assert_eq!(pem.matches("-----END CERTIFICATE-----").count(), 5);
         // Builds without touching the system's root store.
         let _client = amazon_trust_https_client();
+        assert!(https_client_trusting(AMAZON_TRUST_ROOTS).is_ok());
+        assert!(https_client_trusting(b"not a certificate").is_err());
     }
 
     #[test]

@@ -55,31 +55,39 @@ pub struct Config {
     pub function_name: Option<String>,
     /// Rate limits (`DOUYIN_RATE_*`, each `<calls>/<seconds>` or `off`).
     pub rate_limits: RateLimits,
-    /// Which certificates AWS endpoints are trusted by (`DOUYIN_TLS_ROOTS`,
-    /// `amazon` (default) or `native`, the system's whole root store).
+    /// Which certificates AWS endpoints are trusted by (`DOUYIN_TLS_ROOTS`:
+    /// `amazon` (default), `native` (the system's whole root store) or
+    /// `file:<path>` (exactly the PEM certificates in that file)).
     pub tls_roots: TlsRoots,
 }
 
 /// The trust store of the SDK's HTTPS client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TlsRoots {
     /// Amazon Trust Services' roots only, compiled in: no root store to load
     /// at cold start.
     Amazon,
     /// The system's root store (e.g. behind a TLS-inspecting proxy).
     Native,
+    /// Exactly the certificates of a PEM file, through the same client as
+    /// `Amazon` (`file:<path>`): a private CA, such as the `lambda`
+    /// benchmark's TLS front (tests/bench). Never set by the template.
+    File(std::path::PathBuf),
 }
 
 impl TlsRoots {
-    /// `DOUYIN_TLS_ROOTS`: unset or `amazon`, or `native`.
+    /// `DOUYIN_TLS_ROOTS`: `amazon` when unset.
     fn parse(value: Option<&str>) -> Result<TlsRoots, ConfigError> {
         match value.map(str::trim) {
             None | Some("amazon") => Ok(TlsRoots::Amazon),
             Some("native") => Ok(TlsRoots::Native),
-            Some(other) => Err(ConfigError {
-                variable: "DOUYIN_TLS_ROOTS",
-                problem: format!("expected amazon or native, found {other:?}"),
-            }),
+            Some(other) => match other.strip_prefix("file:").map(str::trim) {
+                Some(path) if !path.is_empty() => Ok(TlsRoots::File(path.into())),
+                _ => Err(ConfigError {
+                    variable: "DOUYIN_TLS_ROOTS",
+                    problem: format!("expected amazon, native or file:<path of PEM certificates>, found {other:?}"),
+                }),
+            },
         }
     }
 }
@@ -414,9 +422,18 @@ mod tests {
         let mut pairs = BASE.to_vec();
         pairs.push(("DOUYIN_TLS_ROOTS", "native"));
         assert_eq!(Config::from_lookup(lookup(&pairs)).unwrap().tls_roots, TlsRoots::Native);
-        pairs.push(("DOUYIN_TLS_ROOTS", "all"));
-        let pairs: Vec<_> = pairs.into_iter().filter(|(_, v)| *v != "native").collect();
-        assert_eq!(Config::from_lookup(lookup(&pairs)).unwrap_err().variable, "DOUYIN_TLS_ROOTS");
+        let with = |value: &str| {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("DOUYIN_TLS_ROOTS", value));
+            Config::from_lookup(lookup(&pairs))
+        };
+        assert_eq!(with("all").unwrap_err().variable, "DOUYIN_TLS_ROOTS");
+        assert_eq!(with("file:/tmp/ca.pem").unwrap().tls_roots, TlsRoots::File("/tmp/ca.pem".into()));
+        assert_eq!(with("file:").unwrap_err().variable, "DOUYIN_TLS_ROOTS");
+        assert_eq!(
+            FallbackConfig::from_lookup(lookup(&[("DOUYIN_TLS_ROOTS", "file: /ca.pem")])).unwrap().tls_roots,
+            TlsRoots::File("/ca.pem".into())
+        );
     }
 
     #[test]

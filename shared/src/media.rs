@@ -155,6 +155,17 @@ impl Media {
         Ok(())
     }
 
+    /// Opens the client's connection during a Lambda function's init
+    /// ([`crate::app::Warmup`]): a `HeadObject` of `key`, which the function
+    /// may read. Any answer of the service will do (absent keys included).
+    pub async fn warm_up(&self, key: &str) -> Result<()> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(_) => Ok(()),
+            Err(error) if error.as_service_error().is_some() => Ok(()),
+            Err(error) => Err(error).context("warm-up HeadObject"),
+        }
+    }
+
     /// Stores an object.
     pub async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<()> {
         self.client

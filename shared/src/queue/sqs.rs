@@ -39,6 +39,20 @@ impl SqsQueue {
         &self.url
     }
 
+    /// Opens the client's connection during the sender's init
+    /// ([`crate::app::Warmup`]): `GetQueueAttributes` of the queue's ARN,
+    /// which reads nothing of its messages.
+    pub async fn warm_up(&self) -> Result<()> {
+        self.client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .context("warm-up GetQueueAttributes")?;
+        Ok(())
+    }
+
     /// Creates `name.fifo` with a dead-letter queue `name-dlq.fifo` that takes
     /// messages after `max_receives` receives (local runs and tests; on AWS the
     /// template creates both).

@@ -64,6 +64,21 @@ impl Table {
         &self.name
     }
 
+    /// Opens the client's connection (TLS included) before a request needs
+    /// it, during a Lambda function's init ([`crate::app::Warmup`]): one
+    /// eventually consistent `GetItem` of [`model::warm_up_key`], which no
+    /// item has. Every data function may `GetItem` on the table.
+    pub async fn warm_up(&self) -> Result<()> {
+        self.client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(to_item(&model::warm_up_key())?))
+            .send()
+            .await
+            .context("warm-up GetItem")?;
+        Ok(())
+    }
+
     /// Creates the table with its indexes and TTL if it does not exist (local
     /// server and tests; on AWS the template creates it).
     pub async fn create_if_missing(&self) -> Result<()> {

@@ -41,6 +41,12 @@ pub struct Key {
     pub sk: String,
 }
 
+/// `WARMUP` / `WARMUP`: the key a Lambda function's init reads to open its
+/// DynamoDB connection ([`super::Table::warm_up`]). No item ever has it.
+pub fn warm_up_key() -> Key {
+    Key { pk: "WARMUP".into(), sk: "WARMUP".into() }
+}
+
 /// A number inside a sort key: zero-padded so string order is numeric order.
 pub fn padded(n: u64) -> String {
     format!("{n:016}")

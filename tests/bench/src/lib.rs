@@ -1,6 +1,9 @@
-//! Shared pieces of the benchmark binaries: percentiles of a sample.
+//! Shared pieces of the benchmark binaries: percentiles of a sample, and the
+//! `lambda` benchmark's network ([`front`]).
 
 use std::time::Duration;
+
+pub mod front;
 
 /// Percentiles of a sample of durations.
 #[derive(Clone, Debug)]

@@ -60,6 +60,33 @@ impl CpuCgroup {
         std::fs::write(self.path.join("cgroup.procs"), pid.to_string())
     }
 
+    /// Sets the cgroup's weight against its siblings when the machine is busy:
+    /// cgroup v1 `cpu.shares` (2..=262144, 1024 by default; v2's `cpu.weight`
+    /// gets the kernel's own conversion). The quota still caps it; the weight
+    /// only lets it have its quota on a machine that other work keeps busy, as
+    /// Lambda's share is guaranteed (tests/bench `lambda`).
+    pub fn set_shares(&self, shares: u64) -> io::Result<()> {
+        let shares = shares.clamp(2, 262_144);
+        match self.version {
+            Version::V1 => std::fs::write(self.path.join("cpu.shares"), shares.to_string()),
+            Version::V2 => {
+                std::fs::write(self.path.join("cpu.weight"), (1 + (shares - 2) * 9999 / 262_142).to_string())
+            }
+        }
+    }
+
+    /// The weight now in force, in v1 `cpu.shares` units (v2: converted back, approximately).
+    pub fn shares(&self) -> io::Result<u64> {
+        let parse =
+            |text: String| text.trim().parse::<u64>().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
+        match self.version {
+            Version::V1 => parse(std::fs::read_to_string(self.path.join("cpu.shares"))?),
+            Version::V2 => {
+                Ok(2 + (parse(std::fs::read_to_string(self.path.join("cpu.weight"))?)? - 1) * 262_142 / 9999)
+            }
+        }
+    }
+
     /// Sets the share to `cores` (1.0 = one core per period).
     pub fn set_quota(&self, cores: f64) -> io::Result<()> {
         // The kernel refuses quotas under 1 ms.
@@ -125,6 +152,8 @@ mod tests {
         assert!(membership.contains(&name), "{membership}");
         cgroup.set_quota(0.29).unwrap();
         assert!((cgroup.quota().unwrap() - 0.29).abs() < 1e-9);
+        cgroup.set_shares(1 << 18).unwrap();
+        assert!(cgroup.shares().unwrap() >= 262_000, "{}", cgroup.shares().unwrap());
         child.kill().unwrap();
         child.wait().unwrap();
         cgroup.remove().unwrap();

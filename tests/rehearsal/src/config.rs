@@ -115,6 +115,11 @@ pub struct Credentials {
 pub struct CpuQuota {
     pub init_quota: f64,
     pub invoke_quota: f64,
+    /// The instance's weight against the machine's other work (cgroup v1
+    /// `cpu.shares`, 1024 by default; see [`crate::cgroup::CpuCgroup::set_shares`]):
+    /// a benchmark on a busy machine raises it so the quota is what the process gets.
+    #[serde(default)]
+    pub shares: Option<u64>,
 }
 
 /// A function as the emulator runs it: everything resolved.
@@ -256,6 +261,11 @@ impl Manifest {
                         bail!("function {name}: cpu quota {quota} is not in (0, 64] cores");
                     }
                 }
+                if let Some(shares) = cpu.shares
+                    && !(2..=262_144).contains(&shares)
+                {
+                    bail!("function {name}: cpu shares {shares} is not in [2, 262144]");
+                }
             }
             let max_instances = spec.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES);
             if max_instances == 0 {
@@ -310,6 +320,13 @@ mod tests {
                 .is_err()
         );
         assert!(manifest(r#"{"functions": {"f": {"bootstrap": "/x", "typo": 1}}}"#).is_err());
+        let shares = |n: u64| {
+            manifest(&format!(
+                r#"{{"functions": {{"f": {{"bootstrap": "/x", "cpu": {{"init_quota": 1, "invoke_quota": 0.5, "shares": {n}}}}}}}}}"#
+            ))
+        };
+        assert!(shares(1).is_err() && shares(262_145).is_err());
+        assert_eq!(shares(262_144).unwrap()[0].cpu.unwrap().shares, Some(262_144));
     }
 
     #[test]

@@ -179,10 +179,17 @@ impl Instance {
             .open(&log_path)
             .with_context(|| format!("opening {}", log_path.display()))?;
         let cgroup = match config.cpu {
-            Some(cpu) => Some(Arc::new(
-                CpuCgroup::create(&format!("{}-{number}", config.name), cpu.init_quota)
-                    .context("creating the instance's cgroup (cpu quotas need a writable cgroup cpu controller)")?,
-            )),
+            Some(cpu) => {
+                let cgroup = CpuCgroup::create(&format!("{}-{number}", config.name), cpu.init_quota)
+                    .context("creating the instance's cgroup (cpu quotas need a writable cgroup cpu controller)")?;
+                if let Some(shares) = cpu.shares
+                    && let Err(error) = cgroup.set_shares(shares)
+                {
+                    let _ = cgroup.remove();
+                    return Err(anyhow::Error::new(error).context("setting the instance's cpu shares"));
+                }
+                Some(Arc::new(cgroup))
+            }
             None => None,
         };
 

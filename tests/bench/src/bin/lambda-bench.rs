@@ -1,0 +1,598 @@
+//! Cold starts as Lambda has them (`tests/bench/run lambda`, issue J): each
+//! function runs under the rehearsal's Lambda host library with
+//!
+//! - Lambda's CPU share: its own cgroup at one core during init (Lambda's init
+//!   boost), then `memory / 1769` of a core for its invocations (cgroup CPU
+//!   quota, 100 ms period), for the template's `MemorySize` and the sizes
+//!   asked for; its weight is raised (`--shares`) so that on a machine busy
+//!   with other work the quota is what it gets, as Lambda guarantees it;
+//! - TLS on every AWS endpoint: a TLS front per service (`--backend`) with a
+//!   test CA the functions trust through `DOUYIN_TLS_ROOTS=file:` (production
+//!   trusts Amazon's roots; nothing else changes);
+//! - a network round trip (`--rtt-ms`, 1 by default) on every exchange
+//!   (`bench::front`);
+//! - the sample events of `events/` on the seeded cast `tests/bench/run` makes.
+//!
+//! Before measuring it checks its own model and prints it: the CPU a spinning
+//! process really gets at each quota, and the time of a new connection and of
+//! a request on an open one through a front. Then, interleaved (run 1 of
+//! every function at every size, then run 2, …), each measurement is a new
+//! instance: spawn → first `next` (init), the first invocation (first
+//! response), spawn → its answer (cold start), then `--warm` invocations
+//! `--warm-gap-ms` apart (warm). Ratios are to the floor (`baseline-floor`)
+//! and the hello world (`baseline-hello`) at the same memory size, same run.
+//!
+//! `lambda-bench --bin-dir target/release --env-file lambda.env --set K=V…
+//!   --backend DYNAMODB=127.0.0.1:8000 … --cert c.pem --key k.pem --ca ca.pem
+//!   --event-dir events --template template.yaml --token T --log-dir logs
+//!   baseline-hello baseline-floor feed …`
+// A benchmark's output is its table on stdout.
+#![allow(clippy::print_stdout)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use bench::front::{self, Delays, Front};
+use bench::{Summary, millis};
+use bytes::Bytes;
+use clap::Parser;
+use rehearsal::cgroup::CpuCgroup;
+use rehearsal::config::{CpuQuota, Credentials, FunctionConfig};
+use rehearsal::{Function, InvokeRequest, LaunchOptions, Outcome};
+
+/// Lambda gives one vCPU at 1,769 MB, proportionally less below.
+const MB_PER_VCPU: f64 = 1769.0;
+
+/// The functions whose first response is heavy work by design (an argon2
+/// verify, a cover decode): the goal excepts them and states their ratio
+/// without that work too.
+const REAL_WORK: &[&str] = &["user-login", "publish-action"];
+
+/// The read endpoints (the warm p99 ≤ 3× p50 goal).
+const READS: &[&str] = &[
+    "feed",
+    "user-info",
+    "publish-list",
+    "publish-status",
+    "favorite-list",
+    "comment-list",
+    "relation-follow-list",
+    "relation-follower-list",
+    "relation-friend-list",
+    "message-chat",
+];
+
+#[derive(Parser)]
+struct Args {
+    /// Cold starts per function and memory size.
+    #[arg(long, default_value_t = 7)]
+    runs: usize,
+    /// Warm invocations after each cold start.
+    #[arg(long, default_value_t = 10)]
+    warm: usize,
+    /// Pause before each warm invocation (ms): one quota period, so each starts with its full share.
+    #[arg(long, default_value_t = 100)]
+    warm_gap_ms: u64,
+    /// Memory sizes (MB), comma-separated; `template` is each function's MemorySize in the template.
+    #[arg(long, default_value = "template,128,512,1024")]
+    memory: String,
+    /// Injected network round trip (ms).
+    #[arg(long, default_value_t = 1.0)]
+    rtt_ms: f64,
+    /// cgroup v1 `cpu.shares` of each instance (1024 is the kernel's default weight).
+    #[arg(long, default_value_t = 262_144)]
+    shares: u64,
+    /// Folder of the release bootstraps.
+    #[arg(long)]
+    bin_dir: PathBuf,
+    /// KEY=VALUE lines: the functions' environment (douyin-local's lambda.env).
+    #[arg(long)]
+    env_file: PathBuf,
+    /// KEY=VALUE set in (or, with an empty value, removed from) every function's environment.
+    #[arg(long = "set")]
+    set: Vec<String>,
+    /// SERVICE=host:port: a TLS front for `AWS_ENDPOINT_URL_<SERVICE>` passing to that engine.
+    #[arg(long = "backend")]
+    backends: Vec<String>,
+    /// The fronts' certificate chain and key (PEM), and the CA the functions are told to trust.
+    #[arg(long)]
+    cert: PathBuf,
+    #[arg(long)]
+    key: PathBuf,
+    #[arg(long)]
+    ca: PathBuf,
+    /// Folder of the sample events; the baselines get `feed.json`.
+    #[arg(long)]
+    event_dir: PathBuf,
+    /// `template.yaml`, for each function's MemorySize.
+    #[arg(long)]
+    template: PathBuf,
+    /// Substituted for `{{token}}` in the events.
+    #[arg(long, default_value = "")]
+    token: String,
+    /// Each instance's log (appended per function).
+    #[arg(long)]
+    log_dir: PathBuf,
+    /// Every cell's figures as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Only the model checks (CPU and network), no function.
+    #[arg(long)]
+    check_only: bool,
+    /// Functions to measure (bootstrap names in --bin-dir).
+    names: Vec<String>,
+}
+
+/// One cold start and its warm invocations.
+struct Sample {
+    init: Duration,
+    first: Duration,
+    cold: Duration,
+    warm: Vec<Duration>,
+    /// TLS connections opened during init, and during the first invocation.
+    connections_init: usize,
+    connections_first: usize,
+    outcome: String,
+    warm_failures: usize,
+}
+
+#[derive(Default)]
+struct Cell {
+    init: Vec<Duration>,
+    first: Vec<Duration>,
+    cold: Vec<Duration>,
+    warm: Vec<Duration>,
+    connections_init: Vec<usize>,
+    connections_first: Vec<usize>,
+    outcomes: BTreeSet<String>,
+    warm_failures: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    // The CPU check's child: spin, then print the share of a core it got.
+    let mut raw = std::env::args().skip(1);
+    if raw.next().as_deref() == Some("--spin-ms") {
+        let ms: u64 = raw.next().context("--spin-ms N")?.parse()?;
+        println!("{:.4}", spin(Duration::from_millis(ms))?);
+        return Ok(());
+    }
+    let args = Args::parse();
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let memories = parse_memories(&args.memory)?;
+    let rtt = Duration::from_secs_f64(args.rtt_ms / 1000.0);
+    println!("\n### The model, checked\n");
+    cpu_check(&memories, args.shares)?;
+
+    let tls = front::server_config(&std::fs::read(&args.cert)?, &std::fs::read(&args.key)?)?;
+    let ca = std::fs::read(&args.ca)?;
+    let delays = Delays::start();
+    let mut fronts = Vec::new();
+    for backend in &args.backends {
+        let (service, address) = backend.split_once('=').context("--backend SERVICE=host:port")?;
+        let address: SocketAddr = address.parse().with_context(|| format!("--backend {backend}"))?;
+        fronts.push(Front::start(service, address, Arc::clone(&tls), rtt, delays.clone()).await?);
+    }
+    network_check(&fronts, &ca, rtt).await?;
+    if args.check_only {
+        return Ok(());
+    }
+
+    let (region, credentials, env) = environment(&args, &fronts)?;
+    let template_memory = template_memory(&args.template)?;
+    // The sizes each function is measured at; the baselines at every size any function is.
+    let mut sizes: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+    for name in args.names.iter().filter(|name| !name.starts_with("baseline-")) {
+        let deployed =
+            template_memory.get(name.as_str()).copied().with_context(|| format!("{name}: not in the template"))?;
+        sizes.insert(name, memories.iter().map(|m| m.unwrap_or(deployed)).collect());
+    }
+    let every_size: BTreeSet<u32> = sizes.values().flatten().copied().collect();
+    for name in args.names.iter().filter(|name| name.starts_with("baseline-")) {
+        sizes.insert(name, every_size.clone());
+    }
+    let mut events = BTreeMap::new();
+    for name in &args.names {
+        let event_name = if name.starts_with("baseline-") { "feed" } else { name.as_str() };
+        let path = args.event_dir.join(format!("{event_name}.json"));
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        events.insert(name.as_str(), Bytes::from(text.replace("{{token}}", &args.token)));
+    }
+    std::fs::create_dir_all(&args.log_dir)?;
+
+    let mut cells: BTreeMap<(u32, &str), Cell> = BTreeMap::new();
+    let started = Instant::now();
+    for run in 0..args.runs {
+        for &memory in &every_size {
+            for name in &args.names {
+                if !sizes.get(name.as_str()).is_some_and(|s| s.contains(&memory)) {
+                    continue;
+                }
+                let mut config = FunctionConfig::new(name, args.bin_dir.join(name), region.as_deref());
+                config.env = env.clone();
+                config.credentials = credentials.clone();
+                config.memory_mb = memory;
+                config.timeout = Duration::from_secs(30);
+                config.init_timeout = Duration::from_secs(30);
+                config.max_instances = 1;
+                config.cpu = Some(CpuQuota {
+                    init_quota: 1.0,
+                    invoke_quota: f64::from(memory) / MB_PER_VCPU,
+                    shares: Some(args.shares),
+                });
+                let sample = measure(config, &args, &fronts, events[name.as_str()].clone()).await?;
+                let cell = cells.entry((memory, name.as_str())).or_default();
+                cell.init.push(sample.init);
+                cell.first.push(sample.first);
+                cell.cold.push(sample.cold);
+                cell.warm.extend(sample.warm);
+                cell.connections_init.push(sample.connections_init);
+                cell.connections_first.push(sample.connections_first);
+                cell.outcomes.insert(sample.outcome);
+                cell.warm_failures += sample.warm_failures;
+            }
+        }
+        eprintln!("run {}/{} done ({:.0} s)", run + 1, args.runs, started.elapsed().as_secs_f64());
+    }
+    report(&args, &sizes, &template_memory, &cells)
+}
+
+/// `template,128,512`: `None` for the template's size.
+fn parse_memories(list: &str) -> anyhow::Result<Vec<Option<u32>>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            if m == "template" {
+                return Ok(None);
+            }
+            let mb: u32 = m.parse().with_context(|| format!("memory size {m:?}"))?;
+            anyhow::ensure!((128..=10_240).contains(&mb), "memory size {mb} MB is outside Lambda's 128-10240");
+            Ok(Some(mb))
+        })
+        .collect()
+}
+
+/// Binary name → MemorySize, from the template (Globals' when a function sets none).
+fn template_memory(path: &Path) -> anyhow::Result<BTreeMap<String, u32>> {
+    let template: serde_norway::Value = serde_norway::from_str(&std::fs::read_to_string(path)?)?;
+    let number = |value: &serde_norway::Value| value.as_u64().and_then(|n| u32::try_from(n).ok());
+    let default = number(&template["Globals"]["Function"]["MemorySize"]).unwrap_or(128);
+    let mut sizes = BTreeMap::new();
+    if let Some(resources) = template["Resources"].as_mapping() {
+        for resource in resources.values() {
+            if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+                continue;
+            }
+            if let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() {
+                sizes.insert(binary.to_owned(), number(&resource["Properties"]["MemorySize"]).unwrap_or(default));
+            }
+        }
+    }
+    anyhow::ensure!(!sizes.is_empty(), "no function with a Binary in {}", path.display());
+    Ok(sizes)
+}
+
+/// The functions' environment: the env file, the region and credentials as
+/// Lambda gives them, the fronts as the services' endpoints, then `--set`.
+fn environment(
+    args: &Args,
+    fronts: &[Front],
+) -> anyhow::Result<(Option<String>, Option<Credentials>, BTreeMap<String, String>)> {
+    let mut env = BTreeMap::new();
+    for line in std::fs::read_to_string(&args.env_file)?.lines() {
+        if let Some((key, value)) = line.split_once('=') {
+            env.insert(key.trim().to_owned(), value.to_owned());
+        }
+    }
+    for front in fronts {
+        env.insert(format!("AWS_ENDPOINT_URL_{}", front.service), front.url());
+    }
+    env.insert("DOUYIN_TLS_ROOTS".into(), format!("file:{}", args.ca.display()));
+    for pair in &args.set {
+        let (key, value) = pair.split_once('=').context("--set KEY=VALUE")?;
+        if value.is_empty() {
+            env.remove(key);
+        } else {
+            env.insert(key.to_owned(), value.to_owned());
+        }
+    }
+    let region = env.remove("AWS_REGION");
+    env.remove("AWS_DEFAULT_REGION");
+    let credentials = match (env.remove("AWS_ACCESS_KEY_ID"), env.remove("AWS_SECRET_ACCESS_KEY")) {
+        (Some(access_key_id), Some(secret_access_key)) => {
+            Some(Credentials { access_key_id, secret_access_key, session_token: env.remove("AWS_SESSION_TOKEN") })
+        }
+        _ => None,
+    };
+    Ok((region, credentials, env))
+}
+
+/// One new instance: its cold start, then the warm invocations.
+async fn measure(config: FunctionConfig, args: &Args, fronts: &[Front], event: Bytes) -> anyhow::Result<Sample> {
+    let name = config.name.clone();
+    let options = LaunchOptions { log_dir: args.log_dir.clone(), parent_death_signal: false, platform_log: true };
+    let function = Function::new(config, options);
+    let cold = function.invoke(InvokeRequest::new(event.clone())).await;
+    let connections = |from: Instant, to: Instant| fronts.iter().map(|f| f.connections_between(from, to)).sum();
+    let (Some(spawned), Some(init_done), Some(handed)) = (cold.spawned, cold.init_done, cold.handed) else {
+        function.shutdown().await;
+        anyhow::bail!("{name}: the cold invocation did not run: {}", describe(&cold.outcome));
+    };
+    let mut sample = Sample {
+        init: init_done.duration_since(spawned),
+        first: cold.answered.duration_since(handed),
+        cold: cold.answered.duration_since(spawned),
+        warm: Vec::new(),
+        connections_init: connections(spawned, init_done),
+        connections_first: connections(handed, cold.answered),
+        outcome: describe(&cold.outcome),
+        warm_failures: 0,
+    };
+    for _ in 0..args.warm {
+        tokio::time::sleep(Duration::from_millis(args.warm_gap_ms)).await;
+        let warm = function.invoke(InvokeRequest::new(event.clone())).await;
+        match (warm.duration(), &warm.outcome) {
+            (Some(duration), Outcome::Response(_)) if !warm.cold => sample.warm.push(duration),
+            _ => sample.warm_failures += 1,
+        }
+    }
+    function.shutdown().await;
+    Ok(sample)
+}
+
+/// How an invocation ended: the HTTP status and the envelope's `status_code`,
+/// or the SQS/S3 result, or the error.
+fn describe(outcome: &Outcome) -> String {
+    let body = match outcome {
+        Outcome::Response(body) => body,
+        Outcome::Error { error_type, .. } => return format!("error {error_type}"),
+    };
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else { return "non-JSON".into() };
+    match (json.get("statusCode"), json.get("body").and_then(|b| b.as_str())) {
+        (Some(status), Some(body)) => {
+            let code = serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|b| b.get("status_code").cloned())
+                .unwrap_or_default();
+            format!("HTTP {status}, {code}")
+        }
+        _ => format!("ok {}", json.to_string().chars().take(30).collect::<String>()),
+    }
+}
+
+/// Spins on one thread for `length`; the share of a core it got over the
+/// last part (the first 200 ms leave time to be moved into its cgroup).
+fn spin(length: Duration) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    let mut counter = 0u64;
+    while start.elapsed() < Duration::from_millis(200) {
+        counter = std::hint::black_box(counter.wrapping_add(1));
+    }
+    let (cpu_before, wall_before) = (cpu_time()?, Instant::now());
+    while wall_before.elapsed() < length {
+        counter = std::hint::black_box(counter.wrapping_add(1));
+    }
+    let _ = std::hint::black_box(counter);
+    Ok((cpu_time()? - cpu_before).as_secs_f64() / wall_before.elapsed().as_secs_f64())
+}
+
+/// CPU time of this thread so far (`/proc/thread-self/schedstat`, nanoseconds).
+fn cpu_time() -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat")?;
+    let nanos: u64 = stat.split_whitespace().next().context("schedstat")?.parse()?;
+    Ok(Duration::from_nanos(nanos))
+}
+
+/// Runs the spinner in a cgroup at each quota the benchmark uses and prints
+/// what it got: the check that the quota really throttles, and that the
+/// weight gives the quota on a busy machine.
+fn cpu_check(memories: &[Option<u32>], shares: u64) -> anyhow::Result<()> {
+    let mut quotas: Vec<(String, f64, Option<u64>)> =
+        vec![("init, default weight (what the machine's load leaves)".into(), 1.0, None)];
+    quotas.push(("init (one core)".into(), 1.0, Some(shares)));
+    for mb in memories.iter().flatten() {
+        quotas.push((format!("{mb} MB"), f64::from(*mb) / MB_PER_VCPU, Some(shares)));
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("CPU share a spinning process gets in its cgroup, 1 s each (load average {}):\n", load.trim());
+    println!("| quota | cores asked | cores measured |");
+    println!("|---|---:|---:|");
+    let me = std::env::current_exe()?;
+    for (index, (label, cores, weight)) in quotas.iter().enumerate() {
+        let cgroup = CpuCgroup::create(&format!("spin-{index}"), *cores)
+            .context("a cgroup with a cpu quota (needs root and a cgroup cpu controller)")?;
+        if let Some(weight) = weight {
+            cgroup.set_shares(*weight)?;
+        }
+        let child =
+            std::process::Command::new(&me).args(["--spin-ms", "1000"]).stdout(std::process::Stdio::piped()).spawn()?;
+        let added = cgroup.add(child.id());
+        let output = child.wait_with_output()?;
+        let _ = cgroup.remove();
+        added?;
+        let measured: f64 = String::from_utf8_lossy(&output.stdout).trim().parse().context("spinner output")?;
+        println!("| {label} | {cores:.3} | {measured:.3} |");
+    }
+    println!();
+    Ok(())
+}
+
+/// Times a new connection and a request on an open one through each front.
+async fn network_check(fronts: &[Front], ca: &[u8], rtt: Duration) -> anyhow::Result<()> {
+    println!(
+        "Network through the TLS fronts (round trip {:.2} ms injected; a new connection with one request is \
+         TCP + TLS 1.3 + the request = 3 round trips, a request on an open connection 1), median of 5:\n",
+        millis(rtt)
+    );
+    println!("| service | engine behind it | new connection + request (ms) | request on it (ms) |");
+    println!("|---|---|---:|---:|");
+    for front in fronts {
+        let mut new = Vec::new();
+        let mut again = Vec::new();
+        for _ in 0..5 {
+            let (first, second) = front::probe(front, ca).await?;
+            new.push(first);
+            again.push(second);
+        }
+        let median = |sample: Vec<Duration>| Summary::of(sample).map_or(0.0, |s| millis(s.p50));
+        println!("| {} | {} | {:.2} | {:.2} |", front.service, front.backend, median(new), median(again));
+    }
+    println!();
+    Ok(())
+}
+
+fn summary(sample: &[Duration]) -> Option<Summary> {
+    Summary::of(sample.to_vec())
+}
+
+fn report(
+    args: &Args,
+    sizes: &BTreeMap<&str, BTreeSet<u32>>,
+    template_memory: &BTreeMap<String, u32>,
+    cells: &BTreeMap<(u32, &str), Cell>,
+) -> anyhow::Result<()> {
+    let every_size: BTreeSet<u32> = sizes.values().flatten().copied().collect();
+    let cold_p50 = |memory: u32, name: &str| cells.get(&(memory, name)).and_then(|c| summary(&c.cold)).map(|s| s.p50);
+    let warm_p50 = |memory: u32, name: &str| cells.get(&(memory, name)).and_then(|c| summary(&c.warm)).map(|s| s.p50);
+    let ratio = |value: Duration, base: Option<Duration>| {
+        base.map_or_else(|| "-".to_owned(), |base| format!("{:.2}×", value.as_secs_f64() / base.as_secs_f64()))
+    };
+    let mut json = serde_json::Map::new();
+    for &memory in &every_size {
+        println!(
+            "\n### {memory} MB ({:.3} vCPU per invocation, one core during init; round trip {} ms; \
+             {} cold starts, {} warm invocations each)\n",
+            f64::from(memory) / MB_PER_VCPU,
+            args.rtt_ms,
+            args.runs,
+            args.runs * args.warm
+        );
+        println!(
+            "| function | init p50 | first response p50 | cold p50 | cold p90 | warm p50 | warm p99 | p99/p50 | \
+             vs floor | vs hello | TLS opened init / 1st | first answer |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+        let floor = cold_p50(memory, "baseline-floor");
+        let hello = cold_p50(memory, "baseline-hello");
+        for name in &args.names {
+            let Some(cell) = cells.get(&(memory, name.as_str())) else { continue };
+            let (Some(init), Some(first), Some(cold)) =
+                (summary(&cell.init), summary(&cell.first), summary(&cell.cold))
+            else {
+                continue;
+            };
+            let warm = summary(&cell.warm);
+            let (warm50, warm99) = warm.as_ref().map_or(("-".into(), "-".into()), |w| {
+                (format!("{:.2}", millis(w.p50)), format!("{:.2}", millis(w.p99)))
+            });
+            let spread =
+                warm.as_ref().map_or("-".into(), |w| format!("{:.1}×", w.p99.as_secs_f64() / w.p50.as_secs_f64()));
+            let deployed = if template_memory.get(name.as_str()) == Some(&memory) { " (template)" } else { "" };
+            let median_count = |counts: &[usize]| {
+                let mut counts = counts.to_vec();
+                counts.sort_unstable();
+                counts.get(counts.len() / 2).copied().unwrap_or(0)
+            };
+            let mut outcome: Vec<&str> = cell.outcomes.iter().map(String::as_str).collect();
+            outcome.dedup();
+            let failures =
+                if cell.warm_failures > 0 { format!("; {} warm failures", cell.warm_failures) } else { String::new() };
+            println!(
+                "| {name}{deployed} | {:.1} | {:.1} | {:.1} | {:.1} | {warm50} | {warm99} | {spread} | {} | {} | {} / {} | {}{failures} |",
+                millis(init.p50),
+                millis(first.p50),
+                millis(cold.p50),
+                millis(cold.p90),
+                ratio(cold.p50, floor),
+                ratio(cold.p50, hello),
+                median_count(&cell.connections_init),
+                median_count(&cell.connections_first),
+                outcome.join(" / "),
+            );
+            json.insert(
+                format!("{name}@{memory}"),
+                serde_json::json!({
+                    "function": name, "memory_mb": memory,
+                    "init_ms": millis(init.p50), "first_ms": millis(first.p50),
+                    "cold_ms": millis(cold.p50), "cold_p90_ms": millis(cold.p90),
+                    "warm_p50_ms": warm.as_ref().map(|w| millis(w.p50)),
+                    "warm_p99_ms": warm.as_ref().map(|w| millis(w.p99)),
+                    "vs_floor": floor.map(|f| cold.p50.as_secs_f64() / f.as_secs_f64()),
+                    "vs_hello": hello.map(|h| cold.p50.as_secs_f64() / h.as_secs_f64()),
+                    "runs": cell.cold.len(), "warm_samples": cell.warm.len(),
+                    "outcomes": cell.outcomes,
+                }),
+            );
+        }
+    }
+
+    // The goal, read off the tables above.
+    println!("\n### Against the goal\n");
+    let data: Vec<&str> = args
+        .names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !n.starts_with("baseline-") && *n != "route-fallback")
+        .collect();
+    for (memory, bound) in [(512u32, 1.3f64), (128, 2.0)] {
+        let Some(floor) = cold_p50(memory, "baseline-floor") else { continue };
+        let floor_warm = warm_p50(memory, "baseline-floor").unwrap_or_default();
+        let mut over = Vec::new();
+        let mut worst: Option<(f64, &str)> = None;
+        for name in &data {
+            let Some(cold) = cold_p50(memory, name) else { continue };
+            let mut value = cold.as_secs_f64() / floor.as_secs_f64();
+            let mut note = String::new();
+            if memory == 512 && REAL_WORK.contains(name) {
+                // Its own work: what its warm request takes beyond the floor's.
+                let work = warm_p50(memory, name).unwrap_or_default().saturating_sub(floor_warm);
+                let without = cold.saturating_sub(work).as_secs_f64() / floor.as_secs_f64();
+                println!(
+                    "- {name} at {memory} MB: {value:.2}× the floor; without its own work ({:.1} ms, its warm \
+                     request beyond the floor's) {without:.2}× (excepted by the goal)",
+                    millis(work)
+                );
+                value = without;
+                note = " (without its work)".into();
+            }
+            if value > bound {
+                over.push(format!("{name} {value:.2}×{note}"));
+            }
+            if worst.is_none_or(|(w, _)| value > w) {
+                worst = Some((value, name));
+            }
+        }
+        let worst = worst.map_or(String::new(), |(v, n)| format!("worst {n} {v:.2}×"));
+        if over.is_empty() {
+            println!("- {memory} MB, every data function's cold start ≤ {bound}× the floor: **met** ({worst})");
+        } else {
+            println!("- {memory} MB, cold start ≤ {bound}× the floor: **not met** by {}", over.join(", "));
+        }
+    }
+    for &memory in &every_size {
+        let mut over = Vec::new();
+        for name in READS {
+            let Some(warm) = cells.get(&(memory, *name)).and_then(|c| summary(&c.warm)) else { continue };
+            let spread = warm.p99.as_secs_f64() / warm.p50.as_secs_f64();
+            if spread > 3.0 {
+                over.push(format!("{name} {spread:.1}×"));
+            }
+        }
+        if over.is_empty() {
+            println!("- {memory} MB, every read endpoint's warm p99 ≤ 3× its p50: **met**");
+        } else {
+            println!("- {memory} MB, warm p99 ≤ 3× p50: **not met** by {}", over.join(", "));
+        }
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
+    }
+    Ok(())
+}
