@@ -139,8 +139,10 @@ pub async fn ingest(app: &App, event: LambdaEvent<S3Event>) -> Result<(), lambda
 /// What each function opens during init, while it reads the signing secret
 /// ([`Warmup`]): DynamoDB for every data function, S3 for those that call it
 /// in a request (register's default images, publish's uploads, the ingest's
-/// reads), the chat queue for its sender. Each call is one its policy in
-/// `template.yaml` allows (`tests/it/template.rs` holds the two together).
+/// reads), the chat queue for its sender. Each call reads nothing a request
+/// would not (register's writes the default images it would write anyway),
+/// and any answer of the service counts, a refusal by the function's policy
+/// included: what it is for is the open connection.
 pub fn warmup(function: &str) -> Warmup {
     match function {
         "user-register" => Warmup { s3: S3Warmup::Defaults, ..Warmup::DYNAMODB },
@@ -198,8 +200,41 @@ pub fn batch_response(report: BatchReport) -> SqsBatchResponse {
     response
 }
 
+/// Lambda gives a function one vCPU at 1,769 MB of memory, proportionally
+/// less below (`/work/shared/platform-facts.md`), however many cores the
+/// sandbox shows.
+const MB_PER_VCPU: u64 = 1769;
+
+/// How many async worker threads a function runs: `TOKIO_WORKER_THREADS`
+/// when set (tokio's own variable, which wins), else the vCPUs its memory
+/// size buys (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`), rounded up, at most the
+/// cores it sees. One means the current-thread runtime: below 1,769 MB a
+/// second worker only takes turns with the first on the same share, and
+/// costs a thread start and cross-thread wake-ups in the cold start
+/// (docs/performance.md, "Cold starts as Lambda has them"). Blocking work
+/// (argon2, cover decoding) has its own threads either way.
+fn worker_threads(explicit: Option<&str>, memory_mb: Option<&str>, cores: usize) -> usize {
+    if let Some(workers) = explicit.and_then(|value| value.trim().parse::<usize>().ok()).filter(|n| *n > 0) {
+        return workers;
+    }
+    match memory_mb.and_then(|value| value.trim().parse::<u64>().ok()).filter(|mb| *mb > 0) {
+        Some(mb) => usize::try_from(mb.div_ceil(MB_PER_VCPU)).unwrap_or(usize::MAX).clamp(1, cores.max(1)),
+        None => cores.max(1),
+    }
+}
+
 fn block_on(main: impl Future<Output = ExitCode>) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let workers = worker_threads(
+        std::env::var("TOKIO_WORKER_THREADS").ok().as_deref(),
+        std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().as_deref(),
+        std::thread::available_parallelism().map_or(1, usize::from),
+    );
+    let runtime = if workers == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()
+    };
+    match runtime {
         Ok(runtime) => runtime.block_on(main),
         Err(error) => {
             telemetry::init("info", LogFormat::Json);
@@ -222,6 +257,22 @@ fn outcome(result: Result<(), lambda_http::Error>) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_runtime_has_the_workers_the_memory_size_buys() {
+        // Below one vCPU's worth: one worker (the current-thread runtime).
+        assert_eq!(worker_threads(None, Some("128"), 2), 1);
+        assert_eq!(worker_threads(None, Some("1769"), 2), 1);
+        assert_eq!(worker_threads(None, Some("1770"), 2), 2);
+        // Never more than the cores the sandbox shows.
+        assert_eq!(worker_threads(None, Some("10240"), 2), 2);
+        assert_eq!(worker_threads(None, Some("10240"), 6), 6);
+        // Outside Lambda, every core; tokio's variable wins when set.
+        assert_eq!(worker_threads(None, None, 4), 4);
+        assert_eq!(worker_threads(Some("2"), Some("128"), 2), 2);
+        assert_eq!(worker_threads(Some("x"), Some("512"), 2), 1);
+        assert_eq!(worker_threads(None, Some("lots"), 0), 1);
+    }
 
     #[test]
     fn sqs_records_become_deliveries_and_failures_become_item_failures() {

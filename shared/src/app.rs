@@ -78,8 +78,9 @@ impl App {
     /// the environment by the caller, which needs it first for logging): SDK
     /// configuration from the SDK's usual chain, the signing secret from
     /// Secrets Manager, and the function's `warmup` connections opened
-    /// meanwhile.
+    /// meanwhile (none with `DOUYIN_WARMUP=off`).
     pub async fn for_lambda(config: Config, warmup: Warmup) -> anyhow::Result<App> {
+        let warmup = if config.warm_up { warmup } else { Warmup::NONE };
         let sdk = load_sdk_config(&config.tls_roots).await?;
         App::build_warm(config, &sdk, &Endpoints::default(), None, &Interceptors::default(), warmup).await
     }

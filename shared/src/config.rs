@@ -59,6 +59,9 @@ pub struct Config {
     /// `amazon` (default), `native` (the system's whole root store) or
     /// `file:<path>` (exactly the PEM certificates in that file)).
     pub tls_roots: TlsRoots,
+    /// Whether a Lambda function opens its hot connections during init
+    /// (`DOUYIN_WARMUP`, `on` (default) or `off`; `crate::app::Warmup`).
+    pub warm_up: bool,
 }
 
 /// The trust store of the SDK's HTTPS client.
@@ -250,6 +253,16 @@ impl Config {
             },
             function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
             tls_roots: TlsRoots::parse(get("DOUYIN_TLS_ROOTS").as_deref())?,
+            warm_up: match get("DOUYIN_WARMUP").as_deref().map(str::trim) {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(ConfigError {
+                        variable: "DOUYIN_WARMUP",
+                        problem: format!("expected on or off, found {other:?}"),
+                    });
+                }
+            },
             rate_limits: RateLimits {
                 register_ip: rate("DOUYIN_RATE_REGISTER_IP", defaults.register_ip)?,
                 login_ip: rate("DOUYIN_RATE_LOGIN_IP", defaults.login_ip)?,
@@ -287,6 +300,7 @@ impl Config {
             function_name: None,
             rate_limits: RateLimits::OFF,
             tls_roots: TlsRoots::Amazon,
+            warm_up: true,
         }
     }
 
@@ -434,6 +448,19 @@ mod tests {
             FallbackConfig::from_lookup(lookup(&[("DOUYIN_TLS_ROOTS", "file: /ca.pem")])).unwrap().tls_roots,
             TlsRoots::File("/ca.pem".into())
         );
+    }
+
+    #[test]
+    fn the_init_warm_up_is_on_unless_turned_off() {
+        assert!(Config::from_lookup(lookup(&BASE)).unwrap().warm_up);
+        let with = |value: &str| {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("DOUYIN_WARMUP", value));
+            Config::from_lookup(lookup(&pairs))
+        };
+        assert!(with("on").unwrap().warm_up);
+        assert!(!with("off").unwrap().warm_up);
+        assert_eq!(with("no").unwrap_err().variable, "DOUYIN_WARMUP");
     }
 
     #[test]

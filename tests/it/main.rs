@@ -35,3 +35,4 @@ mod upload;
 mod user_info;
 mod user_login;
 mod user_register;
+mod warmup;

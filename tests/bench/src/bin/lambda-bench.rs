@@ -223,7 +223,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 config.max_instances = 1;
                 config.cpu = Some(CpuQuota {
                     init_quota: 1.0,
-                    invoke_quota: f64::from(memory) / MB_PER_VCPU,
+                    invoke_quota: invoke_quota(memory),
                     shares: Some(args.shares),
                 });
                 let sample = measure(config, &args, &fronts, events[name.as_str()].clone()).await?;
@@ -240,7 +240,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         eprintln!("run {}/{} done ({:.0} s)", run + 1, args.runs, started.elapsed().as_secs_f64());
     }
-    report(&args, &sizes, &template_memory, &cells)
+    let run = Run {
+        names: &args.names,
+        rtt_ms: args.rtt_ms,
+        runs: args.runs,
+        warm: args.warm,
+        template_memory: &template_memory,
+        cells: &cells,
+    };
+    let (text, json) = render(&run)?;
+    print!("{text}");
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
+    }
+    Ok(())
 }
 
 /// `template,128,512`: `None` for the template's size.
@@ -261,7 +274,12 @@ fn parse_memories(list: &str) -> anyhow::Result<Vec<Option<u32>>> {
 
 /// Binary name → MemorySize, from the template (Globals' when a function sets none).
 fn template_memory(path: &Path) -> anyhow::Result<BTreeMap<String, u32>> {
-    let template: serde_norway::Value = serde_norway::from_str(&std::fs::read_to_string(path)?)?;
+    template_memory_of(&std::fs::read_to_string(path)?).with_context(|| path.display().to_string())
+}
+
+/// [`template_memory`] of the template's text.
+fn template_memory_of(text: &str) -> anyhow::Result<BTreeMap<String, u32>> {
+    let template: serde_norway::Value = serde_norway::from_str(text)?;
     let number = |value: &serde_norway::Value| value.as_u64().and_then(|n| u32::try_from(n).ok());
     let default = number(&template["Globals"]["Function"]["MemorySize"]).unwrap_or(128);
     let mut sizes = BTreeMap::new();
@@ -275,7 +293,7 @@ fn template_memory(path: &Path) -> anyhow::Result<BTreeMap<String, u32>> {
             }
         }
     }
-    anyhow::ensure!(!sizes.is_empty(), "no function with a Binary in {}", path.display());
+    anyhow::ensure!(!sizes.is_empty(), "no function with a Binary in the template");
     Ok(sizes)
 }
 
@@ -398,7 +416,7 @@ fn cpu_check(memories: &[Option<u32>], shares: u64) -> anyhow::Result<()> {
         vec![("init, default weight (what the machine's load leaves)".into(), 1.0, None)];
     quotas.push(("init (one core)".into(), 1.0, Some(shares)));
     for mb in memories.iter().flatten() {
-        quotas.push((format!("{mb} MB"), f64::from(*mb) / MB_PER_VCPU, Some(shares)));
+        quotas.push((format!("{mb} MB"), invoke_quota(*mb), Some(shares)));
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("CPU share a spinning process gets in its cgroup, 1 s each (load average {}):\n", load.trim());
@@ -452,13 +470,29 @@ fn summary(sample: &[Duration]) -> Option<Summary> {
     Summary::of(sample.to_vec())
 }
 
-fn report(
-    args: &Args,
-    sizes: &BTreeMap<&str, BTreeSet<u32>>,
-    template_memory: &BTreeMap<String, u32>,
-    cells: &BTreeMap<(u32, &str), Cell>,
-) -> anyhow::Result<()> {
-    let every_size: BTreeSet<u32> = sizes.values().flatten().copied().collect();
+/// The share of a vCPU Lambda gives an invocation at `memory_mb`.
+fn invoke_quota(memory_mb: u32) -> f64 {
+    f64::from(memory_mb) / MB_PER_VCPU
+}
+
+/// What the tables are made of: the run's settings and its measurements.
+struct Run<'a> {
+    /// Functions in the order asked for (baselines first).
+    names: &'a [String],
+    rtt_ms: f64,
+    runs: usize,
+    warm: usize,
+    template_memory: &'a BTreeMap<String, u32>,
+    cells: &'a BTreeMap<(u32, &'a str), Cell>,
+}
+
+/// The Markdown tables (one per memory size, then the goal), and every
+/// cell's figures as JSON.
+fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let cells = run.cells;
+    let every_size: BTreeSet<u32> = cells.keys().map(|(memory, _)| *memory).collect();
     let cold_p50 = |memory: u32, name: &str| cells.get(&(memory, name)).and_then(|c| summary(&c.cold)).map(|s| s.p50);
     let warm_p50 = |memory: u32, name: &str| cells.get(&(memory, name)).and_then(|c| summary(&c.warm)).map(|s| s.p50);
     let ratio = |value: Duration, base: Option<Duration>| {
@@ -466,25 +500,26 @@ fn report(
     };
     let mut json = serde_json::Map::new();
     for &memory in &every_size {
-        println!(
+        writeln!(
+            out,
             "\n### {memory} MB ({:.3} vCPU per invocation, one core during init; round trip {} ms; \
              {} cold starts, {} warm invocations each)\n",
-            f64::from(memory) / MB_PER_VCPU,
-            args.rtt_ms,
-            args.runs,
-            args.runs * args.warm
-        );
-        println!(
+            invoke_quota(memory),
+            run.rtt_ms,
+            run.runs,
+            run.runs * run.warm
+        )?;
+        writeln!(
+            out,
             "| function | init p50 | first response p50 | cold p50 | cold p90 | warm p50 | warm p99 | p99/p50 | \
              vs floor | vs hello | TLS opened init / 1st | first answer |"
-        );
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+        )?;
+        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")?;
         let floor = cold_p50(memory, "baseline-floor");
         let hello = cold_p50(memory, "baseline-hello");
-        for name in &args.names {
+        for name in run.names {
             let Some(cell) = cells.get(&(memory, name.as_str())) else { continue };
-            let (Some(init), Some(first), Some(cold)) =
-                (summary(&cell.init), summary(&cell.first), summary(&cell.cold))
+            let (Some(init), Some(first), Some(cold)) = (summary(&cell.init), summary(&cell.first), summary(&cell.cold))
             else {
                 continue;
             };
@@ -494,17 +529,17 @@ fn report(
             });
             let spread =
                 warm.as_ref().map_or("-".into(), |w| format!("{:.1}×", w.p99.as_secs_f64() / w.p50.as_secs_f64()));
-            let deployed = if template_memory.get(name.as_str()) == Some(&memory) { " (template)" } else { "" };
+            let deployed = if run.template_memory.get(name.as_str()) == Some(&memory) { " (template)" } else { "" };
             let median_count = |counts: &[usize]| {
                 let mut counts = counts.to_vec();
                 counts.sort_unstable();
                 counts.get(counts.len() / 2).copied().unwrap_or(0)
             };
-            let mut outcome: Vec<&str> = cell.outcomes.iter().map(String::as_str).collect();
-            outcome.dedup();
+            let outcome: Vec<&str> = cell.outcomes.iter().map(String::as_str).collect();
             let failures =
                 if cell.warm_failures > 0 { format!("; {} warm failures", cell.warm_failures) } else { String::new() };
-            println!(
+            writeln!(
+                out,
                 "| {name}{deployed} | {:.1} | {:.1} | {:.1} | {:.1} | {warm50} | {warm99} | {spread} | {} | {} | {} / {} | {}{failures} |",
                 millis(init.p50),
                 millis(first.p50),
@@ -515,7 +550,7 @@ fn report(
                 median_count(&cell.connections_init),
                 median_count(&cell.connections_first),
                 outcome.join(" / "),
-            );
+            )?;
             json.insert(
                 format!("{name}@{memory}"),
                 serde_json::json!({
@@ -534,8 +569,8 @@ fn report(
     }
 
     // The goal, read off the tables above.
-    println!("\n### Against the goal\n");
-    let data: Vec<&str> = args
+    writeln!(out, "\n### Against the goal\n")?;
+    let data: Vec<&str> = run
         .names
         .iter()
         .map(String::as_str)
@@ -554,16 +589,17 @@ fn report(
                 // Its own work: what its warm request takes beyond the floor's.
                 let work = warm_p50(memory, name).unwrap_or_default().saturating_sub(floor_warm);
                 let without = cold.saturating_sub(work).as_secs_f64() / floor.as_secs_f64();
-                println!(
+                writeln!(
+                    out,
                     "- {name} at {memory} MB: {value:.2}× the floor; without its own work ({:.1} ms, its warm \
                      request beyond the floor's) {without:.2}× (excepted by the goal)",
                     millis(work)
-                );
+                )?;
                 value = without;
                 note = " (without its work)".into();
             }
             if value > bound {
-                over.push(format!("{name} {value:.2}×{note}"));
+                over.push(format!("{name} {value:.2}×{note} (by {:.0}%)", (value / bound - 1.0) * 100.0));
             }
             if worst.is_none_or(|(w, _)| value > w) {
                 worst = Some((value, name));
@@ -571,9 +607,9 @@ fn report(
         }
         let worst = worst.map_or(String::new(), |(v, n)| format!("worst {n} {v:.2}×"));
         if over.is_empty() {
-            println!("- {memory} MB, every data function's cold start ≤ {bound}× the floor: **met** ({worst})");
+            writeln!(out, "- {memory} MB, every data function's cold start ≤ {bound}× the floor: **met** ({worst})")?;
         } else {
-            println!("- {memory} MB, cold start ≤ {bound}× the floor: **not met** by {}", over.join(", "));
+            writeln!(out, "- {memory} MB, cold start ≤ {bound}× the floor: **not met** by {}", over.join(", "))?;
         }
     }
     for &memory in &every_size {
@@ -586,13 +622,99 @@ fn report(
             }
         }
         if over.is_empty() {
-            println!("- {memory} MB, every read endpoint's warm p99 ≤ 3× its p50: **met**");
+            writeln!(out, "- {memory} MB, every read endpoint's warm p99 ≤ 3× its p50: **met**")?;
         } else {
-            println!("- {memory} MB, warm p99 ≤ 3× p50: **not met** by {}", over.join(", "));
+            writeln!(out, "- {memory} MB, warm p99 ≤ 3× p50: **not met** by {}", over.join(", "))?;
         }
     }
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
+    Ok((out, serde_json::Value::Object(json)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_invocation_quota_is_lambdas_share_of_a_vcpu() {
+        assert!((invoke_quota(1769) - 1.0).abs() < 1e-9);
+        assert!((invoke_quota(512) - 0.2894).abs() < 1e-3);
+        assert!((invoke_quota(128) - 0.0724).abs() < 1e-3);
     }
-    Ok(())
+
+    #[test]
+    fn memory_sizes_are_lambdas_or_the_templates() {
+        assert_eq!(parse_memories("template, 128,512,").unwrap(), vec![None, Some(128), Some(512)]);
+        assert!(parse_memories("64").is_err());
+        assert!(parse_memories("10241").is_err());
+        assert!(parse_memories("big").is_err());
+    }
+
+    #[test]
+    fn each_binary_gets_its_memory_size_or_the_globals() {
+        let template = r#"
+Globals:
+  Function:
+    MemorySize: 256
+Resources:
+  Feed:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: feed}}
+  Login:
+    Type: AWS::Serverless::Function
+    Properties: {MemorySize: 1024}
+    Metadata: {BuildProperties: {Binary: user-login}}
+  Table:
+    Type: AWS::DynamoDB::Table
+"#;
+        let sizes = template_memory_of(template).unwrap();
+        assert_eq!(sizes, BTreeMap::from([("feed".to_owned(), 256), ("user-login".to_owned(), 1024)]));
+        assert!(template_memory_of("Resources: {}").is_err());
+        // The real template: every function has a size Lambda accepts.
+        let real = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+        let real = template_memory_of(&real).unwrap();
+        assert!(real.contains_key("feed") && real.values().all(|mb| (128..=10_240).contains(mb)), "{real:?}");
+    }
+
+    fn cell(cold_ms: &[u64], warm_ms: &[u64]) -> Cell {
+        let ms = |list: &[u64]| list.iter().map(|m| Duration::from_millis(*m)).collect::<Vec<_>>();
+        Cell {
+            init: ms(&cold_ms.iter().map(|m| m / 2).collect::<Vec<_>>()),
+            first: ms(&cold_ms.iter().map(|m| m - m / 2).collect::<Vec<_>>()),
+            cold: ms(cold_ms),
+            warm: ms(warm_ms),
+            connections_init: vec![1; cold_ms.len()],
+            connections_first: vec![0; cold_ms.len()],
+            outcomes: BTreeSet::from(["HTTP 200, 0".to_owned()]),
+            warm_failures: 0,
+        }
+    }
+
+    #[test]
+    fn the_table_gives_ratios_to_both_baselines_and_reads_the_goal_off_them() {
+        let names: Vec<String> =
+            ["baseline-hello", "baseline-floor", "feed", "user-login"].iter().map(|n| (*n).to_owned()).collect();
+        let template = BTreeMap::from([("feed".to_owned(), 512), ("user-login".to_owned(), 512)]);
+        let mut cells = BTreeMap::new();
+        cells.insert((512, "baseline-hello"), cell(&[10, 10, 10], &[1, 1, 1]));
+        cells.insert((512, "baseline-floor"), cell(&[40, 40, 40], &[2, 2, 2]));
+        cells.insert((512, "feed"), cell(&[48, 48, 48], &[3, 3, 20]));
+        cells.insert((512, "user-login"), cell(&[140, 140, 140], &[102, 102, 102]));
+        cells.insert((128, "baseline-floor"), cell(&[100, 100, 100], &[5, 5, 5]));
+        cells.insert((128, "feed"), cell(&[250, 250, 250], &[8, 8, 8]));
+        let run = Run { names: &names, rtt_ms: 1.0, runs: 3, warm: 1, template_memory: &template, cells: &cells };
+        let (text, json) = render(&run).unwrap();
+        assert!(text.contains("### 128 MB (0.072 vCPU"), "{text}");
+        assert!(text.contains("| feed (template) | 24.0 | 24.0 | 48.0 | 48.0 | 3.00 | 20.00 | 6.7× | 1.20× | 4.80× | 1 / 0 |"), "{text}");
+        // No hello world at 128 MB: that ratio is a dash.
+        assert!(text.contains("| feed | 125.0 | 125.0 | 250.0 | 250.0 | 8.00 | 8.00 | 1.0× | 2.50× | - |"), "{text}");
+        // login: 3.5× the floor, 1.0× without its 100 ms of work beyond the floor's warm request.
+        assert!(text.contains("user-login at 512 MB: 3.50× the floor; without its own work (100.0 ms"), "{text}");
+        assert!(text.contains("- 512 MB, every data function's cold start ≤ 1.3× the floor: **met** (worst feed 1.20×)"), "{text}");
+        assert!(text.contains("- 128 MB, cold start ≤ 2× the floor: **not met** by feed 2.50× (by 25%)"), "{text}");
+        assert!(text.contains("- 512 MB, warm p99 ≤ 3× p50: **not met** by feed 6.7×"), "{text}");
+        assert!(text.contains("- 128 MB, every read endpoint's warm p99 ≤ 3× its p50: **met**"), "{text}");
+        assert_eq!(json["feed@512"]["vs_floor"].as_f64().unwrap(), 1.2);
+        assert_eq!(json["feed@512"]["vs_hello"].as_f64().unwrap(), 4.8);
+    }
 }

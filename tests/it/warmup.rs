@@ -1,0 +1,87 @@
+//! The connections a Lambda function opens during init (`shared::app::Warmup`,
+//! issue J): wanted, never needed. An endpoint that cannot be reached while
+//! the function starts must not fail its cold start, nor hold it past the
+//! warm-up's limit; the function serves once the endpoint answers, paying
+//! the connection in its first request instead.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use shared::App;
+use shared::app::{Endpoints, Interceptors, S3Warmup, WARMUP_LIMIT, Warmup};
+use shared::chat::ChatConsumer;
+use shared::config::{Argon2Cost, Config};
+use shared::queue::InProcessQueue;
+use tests::{TEST_SECRET, TestApp, engines, unique_name};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A port in front of `target` (`http://host:port`) that, while closed,
+/// accepts connections and never answers them (a black hole: the worst an
+/// endpoint can do to a caller), and once opened passes new ones through.
+async fn gate(target: &str) -> (String, Arc<AtomicBool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let target = target.trim_start_matches("http://").to_owned();
+    let open = Arc::new(AtomicBool::new(false));
+    let is_open = Arc::clone(&open);
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut client, _)) = listener.accept().await {
+            if is_open.load(Ordering::SeqCst) {
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let mut server = TcpStream::connect(&target).await?;
+                    tokio::io::copy_bidirectional(&mut client, &mut server).await
+                });
+            } else {
+                held.push(client);
+            }
+        }
+    });
+    (format!("http://{address}"), open)
+}
+
+/// A port nothing listens on: connections are refused at once.
+fn refused() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+#[tokio::test]
+async fn unreachable_endpoints_during_init_never_fail_the_cold_start_and_the_function_serves_later() {
+    let engines = engines();
+    let (dynamodb, dynamodb_open) = gate(&engines.dynamodb).await;
+    let (s3, s3_open) = gate(&engines.s3).await;
+    let nowhere = refused();
+    let mut config = Config::local(&unique_name("table"), &unique_name("bucket"), TEST_SECRET);
+    config.argon2 = Argon2Cost::TEST;
+    // The chat queue (and every service without an endpoint of its own) refuses connections.
+    config.chat_queue_url = Some(format!("http://{nowhere}/000000000000/chat.fifo"));
+    let sdk = engines.credentials.sdk_config().to_builder().endpoint_url(format!("http://{nowhere}")).build();
+    let endpoints = Endpoints { dynamodb: Some(dynamodb), s3: Some(s3), s3_public: None };
+    let every = Warmup { dynamodb: true, s3: S3Warmup::Head("warm-up"), sqs: true };
+
+    // DynamoDB and S3 never answer, SQS refuses: the app is built all the
+    // same, within the warm-up's limit (the SDK's own timeouts would hold it
+    // 5 s per attempt).
+    let interceptors = Interceptors::default();
+    let init = App::build_warm(config, &sdk, &endpoints, None, &interceptors, every);
+    let app = tokio::time::timeout(WARMUP_LIMIT * 4, init)
+        .await
+        .expect("the warm-up holds init no longer than its limit")
+        .expect("a warm-up that fails does not fail the cold start");
+
+    // The endpoints come up: the function serves, on connections its requests open.
+    dynamodb_open.store(true, Ordering::SeqCst);
+    s3_open.store(true, Ordering::SeqCst);
+    app.table.create_if_missing().await.unwrap();
+    app.media.create_bucket_if_missing().await.unwrap();
+    let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(app.table.clone())), Default::default());
+    let function = TestApp { app, chat, queue: None };
+    let registered = function.register("warmup", "password1").await;
+    assert_eq!(registered.body["status_code"], 0, "{}", registered.body);
+    let token = registered.body["token"].as_str().unwrap().to_owned();
+    let user_id = registered.body["user_id"].as_u64().unwrap();
+    let info = function.user(Some(user_id), Some(&token)).await;
+    assert_eq!(info.body["user"]["name"], "warmup", "{}", info.body);
+}
