@@ -392,6 +392,25 @@ impl App {
 mod tests {
     use super::*;
 
+    /// `AWS_LC_SYS_NO_JITTER_ENTROPY=1` (`.cargo/config.toml`, `[env]`)
+    /// reached aws-lc-sys's build script: the crypto library this binary
+    /// links has no CPU jitter entropy collector, whose start-up the first
+    /// TLS handshake of a process would pay (tens of milliseconds on a full
+    /// core, hundreds at 128 MB's share; docs/performance.md). Read off this
+    /// test binary's own symbols, which name the collector's functions when
+    /// it is built in.
+    #[test]
+    fn the_crypto_library_is_built_without_cpu_jitter_entropy() {
+        let binary = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let has = |name: &[u8]| binary.windows(name.len()).any(|window| window == name);
+        // The symbols are there to be read: aws-lc's own are.
+        assert!(has(b"EVP_PKEY_new"), "this test binary has no symbols to read");
+        assert!(
+            !has(b"jent_entropy_collector_alloc"),
+            "aws-lc-sys was built with CPU jitter entropy: AWS_LC_SYS_NO_JITTER_ENTROPY did not reach its build script"
+        );
+    }
+
     #[test]
     fn the_compiled_in_trust_store_is_the_five_amazon_trust_services_roots() {
         let pem = std::str::from_utf8(AMAZON_TRUST_ROOTS).unwrap_or_default();

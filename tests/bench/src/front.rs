@@ -197,8 +197,10 @@ async fn connection(
 
 /// Times the network as a function sees it through `front`: a new TLS
 /// connection with one request, then one more request on it (`GET /`, any
-/// answer). With a round trip `rtt` they take at least 3 and 1 `rtt`.
-pub async fn probe(front: &Front, ca_pem: &[u8]) -> anyhow::Result<(Duration, Duration)> {
+/// answer). With a round trip `rtt` they take at least 3 and 1 `rtt`. The
+/// second is `None` when the engine closed the connection after its answer
+/// (some answer a bare `GET /` with `Connection: close`).
+pub async fn probe(front: &Front, ca_pem: &[u8]) -> anyhow::Result<(Duration, Option<Duration>)> {
     use http_body_util::{BodyExt as _, Empty};
     let mut roots = rustls::RootCertStore::empty();
     for certificate in CertificateDer::pem_slice_iter(ca_pem) {
@@ -221,9 +223,17 @@ pub async fn probe(front: &Front, ca_pem: &[u8]) -> anyhow::Result<(Duration, Du
     };
     sender.send_request(request()?).await?.into_body().collect().await?;
     let first = start.elapsed();
+    if sender.ready().await.is_err() {
+        return Ok((first, None));
+    }
     let again = Instant::now();
-    sender.send_request(request()?).await?.into_body().collect().await?;
-    Ok((first, again.elapsed()))
+    match sender.send_request(request()?).await {
+        Ok(response) => {
+            response.into_body().collect().await?;
+            Ok((first, Some(again.elapsed())))
+        }
+        Err(_) => Ok((first, None)),
+    }
 }
 
 #[cfg(test)]

@@ -221,11 +221,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 config.timeout = Duration::from_secs(30);
                 config.init_timeout = Duration::from_secs(30);
                 config.max_instances = 1;
-                config.cpu = Some(CpuQuota {
-                    init_quota: 1.0,
-                    invoke_quota: invoke_quota(memory),
-                    shares: Some(args.shares),
-                });
+                config.cpu =
+                    Some(CpuQuota { init_quota: 1.0, invoke_quota: invoke_quota(memory), shares: Some(args.shares) });
                 let sample = measure(config, &args, &fronts, events[name.as_str()].clone()).await?;
                 let cell = cells.entry((memory, name.as_str())).or_default();
                 cell.init.push(sample.init);
@@ -457,10 +454,13 @@ async fn network_check(fronts: &[Front], ca: &[u8], rtt: Duration) -> anyhow::Re
         for _ in 0..5 {
             let (first, second) = front::probe(front, ca).await?;
             new.push(first);
-            again.push(second);
+            again.extend(second);
         }
-        let median = |sample: Vec<Duration>| Summary::of(sample).map_or(0.0, |s| millis(s.p50));
-        println!("| {} | {} | {:.2} | {:.2} |", front.service, front.backend, median(new), median(again));
+        let median = |sample: Vec<Duration>| {
+            Summary::of(sample)
+                .map_or_else(|| "- (the engine closes after a bare GET)".into(), |s| format!("{:.2}", millis(s.p50)))
+        };
+        println!("| {} | {} | {} | {} |", front.service, front.backend, median(new), median(again));
     }
     println!();
     Ok(())
@@ -519,7 +519,8 @@ fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
         let hello = cold_p50(memory, "baseline-hello");
         for name in run.names {
             let Some(cell) = cells.get(&(memory, name.as_str())) else { continue };
-            let (Some(init), Some(first), Some(cold)) = (summary(&cell.init), summary(&cell.first), summary(&cell.cold))
+            let (Some(init), Some(first), Some(cold)) =
+                (summary(&cell.init), summary(&cell.first), summary(&cell.cold))
             else {
                 continue;
             };
@@ -705,12 +706,20 @@ Resources:
         let run = Run { names: &names, rtt_ms: 1.0, runs: 3, warm: 1, template_memory: &template, cells: &cells };
         let (text, json) = render(&run).unwrap();
         assert!(text.contains("### 128 MB (0.072 vCPU"), "{text}");
-        assert!(text.contains("| feed (template) | 24.0 | 24.0 | 48.0 | 48.0 | 3.00 | 20.00 | 6.7× | 1.20× | 4.80× | 1 / 0 |"), "{text}");
+        assert!(
+            text.contains(
+                "| feed (template) | 24.0 | 24.0 | 48.0 | 48.0 | 3.00 | 20.00 | 6.7× | 1.20× | 4.80× | 1 / 0 |"
+            ),
+            "{text}"
+        );
         // No hello world at 128 MB: that ratio is a dash.
         assert!(text.contains("| feed | 125.0 | 125.0 | 250.0 | 250.0 | 8.00 | 8.00 | 1.0× | 2.50× | - |"), "{text}");
         // login: 3.5× the floor, 1.0× without its 100 ms of work beyond the floor's warm request.
         assert!(text.contains("user-login at 512 MB: 3.50× the floor; without its own work (100.0 ms"), "{text}");
-        assert!(text.contains("- 512 MB, every data function's cold start ≤ 1.3× the floor: **met** (worst feed 1.20×)"), "{text}");
+        assert!(
+            text.contains("- 512 MB, every data function's cold start ≤ 1.3× the floor: **met** (worst feed 1.20×)"),
+            "{text}"
+        );
         assert!(text.contains("- 128 MB, cold start ≤ 2× the floor: **not met** by feed 2.50× (by 25%)"), "{text}");
         assert!(text.contains("- 512 MB, warm p99 ≤ 3× p50: **not met** by feed 6.7×"), "{text}");
         assert!(text.contains("- 128 MB, every read endpoint's warm p99 ≤ 3× its p50: **met**"), "{text}");
