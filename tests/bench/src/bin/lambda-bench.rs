@@ -294,12 +294,12 @@ fn template_memory_of(text: &str) -> anyhow::Result<BTreeMap<String, u32>> {
     Ok(sizes)
 }
 
+/// The region and credentials (given as Lambda gives them) and the rest.
+type FunctionEnvironment = (Option<String>, Option<Credentials>, BTreeMap<String, String>);
+
 /// The functions' environment: the env file, the region and credentials as
 /// Lambda gives them, the fronts as the services' endpoints, then `--set`.
-fn environment(
-    args: &Args,
-    fronts: &[Front],
-) -> anyhow::Result<(Option<String>, Option<Credentials>, BTreeMap<String, String>)> {
+fn environment(args: &Args, fronts: &[Front]) -> anyhow::Result<FunctionEnvironment> {
     let mut env = BTreeMap::new();
     for line in std::fs::read_to_string(&args.env_file)?.lines() {
         if let Some((key, value)) = line.split_once('=') {
