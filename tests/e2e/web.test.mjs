@@ -303,6 +303,9 @@ test('upload, feed, like, comment, follow, friends and chat between two users', 
   assert.equal(puts.length, 1);
   assert.match(new URL(puts[0].url()).pathname, /^\/douyin-media\/uploads\/\d+$/);
   assert.equal(puts[0].headers()['content-type'], 'video/mp4');
+  // The URL signs If-None-Match: * (one PUT) and the lifecycle tag: the page sends both.
+  assert.equal(puts[0].headers()['if-none-match'], '*');
+  assert.equal(puts[0].headers()['x-amz-tagging'], 'douyin=upload');
   await shot(alicePage, 'upload');
   await alicePage.getByRole('link', { name: 'See it in my videos' }).click();
   await alicePage.waitForURL(/#\/me$/);
@@ -445,4 +448,29 @@ test('the feed pages with next_time and shows every video once', async (t) => {
   assert.equal(feedCalls[0].searchParams.get('latest_time'), null);
   assert.match(feedCalls[1].searchParams.get('latest_time'), /^\d+$/);
   assert.ok(Number(feedCalls[2].searchParams.get('latest_time')) < Number(feedCalls[1].searchParams.get('latest_time')));
+});
+
+test("an author's videos page on with More past the first 98", async (t) => {
+  const { token, user_id: userId } = await api('POST', 'user/register/', { username: 'gina', password: PASSWORD });
+  const clip = new Blob([await readFile(path.join(fixtures, 'portrait-red-360x640-1s.mp4'))]);
+  for (let i = 1; i <= 100; i++) {
+    const form = new FormData();
+    form.set('token', token);
+    form.set('title', `gina ${i}`);
+    form.set('data', clip, 'clip.mp4');
+    const answer = await (await fetch(`${base}/douyin/publish/action/`, { method: 'POST', body: form })).json();
+    assert.equal(answer.status_code, 0, answer.status_msg);
+  }
+  const page = await phone(t, `/_web/#/user/${userId}`);
+  const tiles = page.locator('.panel .tile');
+  await page.locator('.panel .tile[data-id]').nth(97).waitFor();
+  assert.equal(await tiles.count(), 98);
+  const more = page.getByRole('button', { name: 'More' });
+  await more.click();
+  await page.locator('.panel .tile').nth(99).waitFor();
+  await more.waitFor({ state: 'hidden' });
+  const titles = await page.locator('.panel .tile .tile-title').allTextContents();
+  assert.equal(titles.length, 100);
+  assert.equal(new Set(titles).size, 100);
+  assert.deepEqual([titles[0], titles.at(-1)], ['gina 100', 'gina 1']);
 });
