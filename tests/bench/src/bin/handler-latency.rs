@@ -224,8 +224,9 @@ async fn publish_burst(iterations: usize, bursts: usize) {
         let (a50, a99) = ms(&first);
         let (b50, b99) = ms(&second);
         if places > 0 {
+            let places = if places == 1 { "1 place".to_owned() } else { format!("{places} places") };
             println!(
-                "| {label} ({places} places) | feed, nothing running | {a50:.2} | {a99:.2} | {:.2} | {} |",
+                "| {label} ({places}) | feed, nothing running | {a50:.2} | {a99:.2} | {:.2} | {} |",
                 bench::millis(first_max),
                 first.count
             );
