@@ -7,15 +7,6 @@ use shared::domain::{Comment, CommentText, parse_id};
 use shared::limits::Scope;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "comment-action", method: &lambda_http::http::Method::POST, path: "/douyin/comment/action/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 #[derive(Serialize)]
 struct Commented {

@@ -5,15 +5,6 @@ use shared::App;
 use shared::domain::parse_id;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "favorite-action", method: &lambda_http::http::Method::POST, path: "/douyin/favorite/action/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 /// Likes or unlikes `video_id`.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {

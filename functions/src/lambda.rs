@@ -18,8 +18,8 @@ use shared::queue::{BatchReport, Consumer, Delivery};
 use shared::telemetry::{self, LogFormat};
 use tracing::Instrument as _;
 
+use crate::edge::Endpoint;
 use crate::invocation;
-use crate::routes::Endpoint;
 
 /// Runs `endpoint` as a Lambda function until the runtime stops it.
 pub fn run(endpoint: &'static Endpoint) -> ExitCode {

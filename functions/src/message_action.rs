@@ -6,15 +6,6 @@ use shared::limits::Scope;
 use shared::{App, Error};
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "message-action", method: &lambda_http::http::Method::POST, path: "/douyin/message/action/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 /// Sends `content` to `to_user_id`; answers once the message is durably
 /// accepted. Sends are limited per user.

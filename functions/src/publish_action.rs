@@ -7,15 +7,6 @@ use shared::domain::VideoTitle;
 use shared::limits::Scope;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "publish-action", method: &lambda_http::http::Method::POST, path: "/douyin/publish/action/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 /// Publishes the uploaded file; answers once it is in the feed. Limited per
 /// user (counted before the video is decoded).

@@ -9,15 +9,6 @@ use shared::domain::{Video, parse_id};
 use shared::store::model::UploadState;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "publish-status", method: &lambda_http::http::Method::GET, path: "/douyin/publish/status/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 #[derive(Serialize)]
 struct Status {

@@ -6,15 +6,6 @@ use shared::domain::UserId;
 use shared::limits::Scope;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "relation-action", method: &lambda_http::http::Method::POST, path: "/douyin/relation/action/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 /// Follows or unfollows `to_user_id`; both count against the user's follow limit.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {

@@ -7,18 +7,6 @@ use shared::domain::User;
 use shared::interactions::Relation;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey = RouteKey {
-    name: "relation-friend-list",
-    method: &lambda_http::http::Method::GET,
-    path: "/douyin/relation/friend/list/",
-};
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 #[derive(Serialize)]
 struct FriendUser {

@@ -7,15 +7,6 @@ use shared::domain::{Password, Username};
 use shared::limits::Scope;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "user-register", method: &lambda_http::http::Method::POST, path: "/douyin/user/register/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::Session);
 
 #[derive(Serialize)]
 struct Registered {

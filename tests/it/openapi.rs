@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use functions::routes::{ENDPOINTS, ErrorFields, Route, route};
+use functions::edge::ErrorFields;
+use functions::routes::{ENDPOINTS, Route, route};
 use lambda_http::http::Method;
 use serde_norway::Value;
 use shared::Error;

@@ -16,9 +16,31 @@ use shared::{App, Error};
 use tracing::Instrument as _;
 
 use crate::invocation;
-use crate::routes::{Endpoint, ErrorFields};
 pub use params::Params;
-pub use reply::Reply;
+pub use reply::{ErrorFields, Reply};
+
+/// A handler: a plain async function of the app and the request.
+pub type Handler = for<'a> fn(&'a App, Request) -> futures_util::future::BoxFuture<'a, shared::Result<Reply>>;
+
+/// One endpoint of the contract (declared in [`crate::routes`]).
+pub struct Endpoint {
+    /// The endpoint's word, as in its bin, module, event and SAM id.
+    pub name: &'static str,
+    /// Its method.
+    pub method: &'static lambda_http::http::Method,
+    /// Its path, with the trailing slash.
+    pub path: &'static str,
+    /// Its handler.
+    pub handler: Handler,
+    /// Extra keys of its error bodies.
+    pub error_fields: ErrorFields,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ({})", self.method, self.path, self.name)
+    }
+}
 
 /// Runs `endpoint`'s handler on `request` and builds the response, inside the
 /// invocation's span (`crate::invocation`). Logs one line per request (status
@@ -87,18 +109,6 @@ pub fn no_route(wrong_method: bool) -> Response<Body> {
         reply::envelope(405, 10001, "method not allowed on this path", serde_json::Map::new())
     } else {
         reply::envelope(404, 10004, "no such endpoint", serde_json::Map::new())
-    }
-}
-
-impl ErrorFields {
-    /// The keys an error body carries beside the envelope.
-    fn fields(self) -> serde_json::Map<String, serde_json::Value> {
-        let mut fields = serde_json::Map::new();
-        if self == ErrorFields::Session {
-            fields.insert("user_id".into(), 0.into());
-            fields.insert("token".into(), "".into());
-        }
-        fields
     }
 }
 

@@ -6,7 +6,26 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use shared::Error;
 
-use crate::routes::ErrorFields;
+/// What an error body carries beside the envelope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorFields {
+    /// Only `status_code` and `status_msg`.
+    EnvelopeOnly,
+    /// Also `user_id: 0` and `token: ""` (register and login).
+    Session,
+}
+
+impl ErrorFields {
+    /// The keys an error body carries beside the envelope.
+    fn fields(self) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        if self == ErrorFields::Session {
+            fields.insert("user_id".into(), 0.into());
+            fields.insert("token".into(), "".into());
+        }
+        fields
+    }
+}
 
 /// A successful reply: the keys beside the envelope.
 #[derive(Debug, Default)]
