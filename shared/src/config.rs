@@ -89,6 +89,14 @@ impl TlsRoots {
     }
 }
 
+/// The log filter `DOUYIN_LOG` asks for (`info` when unset), as given: for
+/// `douyin-local`, whose `--log` overrides it (Lambda functions read it with
+/// the rest of [`Config`]).
+#[allow(clippy::disallowed_methods, reason = "this module is where the environment is read")]
+pub fn requested_log_filter() -> String {
+    std::env::var("DOUYIN_LOG").unwrap_or_else(|_| "info".into())
+}
+
 /// Crates (target prefixes) whose debug and trace output carries request or
 /// response bodies: the AWS SDK and its HTTP stack (DynamoDB items with
 /// password hashes), the Lambda runtime (the raw event, with the query's
@@ -167,6 +175,7 @@ impl Config {
     pub const MAX_UPLOAD_URL_TTL: Duration = Duration::from_secs(3600);
 
     /// Reads the configuration of a Lambda function from the environment.
+    #[allow(clippy::disallowed_methods, reason = "this module is where the environment is read")]
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|name| std::env::var(name).ok())
     }
@@ -364,6 +373,7 @@ pub struct FallbackConfig {
 
 impl FallbackConfig {
     /// Reads the fallback's configuration from the environment.
+    #[allow(clippy::disallowed_methods, reason = "this module is where the environment is read")]
     pub fn from_env() -> Result<FallbackConfig, ConfigError> {
         FallbackConfig::from_lookup(|name| std::env::var(name).ok())
     }

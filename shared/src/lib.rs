@@ -48,10 +48,15 @@ pub use error::{Error, Result};
 pub(crate) fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
     use proptest::test_runner::{Config, RngAlgorithm, RngSeed};
     let mut config = Config::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "proptest's own settings, read by the test harness, not configuration"
+    )]
+    let (cases, seed) = (std::env::var_os("PROPTEST_CASES"), std::env::var_os("PROPTEST_RNG_SEED"));
+    if cases.is_none() {
         config.cases = default_cases;
     }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+    if seed.is_none() {
         config.rng_seed = RngSeed::Fixed(20261124);
     }
     config.rng_algorithm = RngAlgorithm::ChaCha;
