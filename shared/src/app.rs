@@ -13,6 +13,7 @@ use crate::auth::password::Passwords;
 use crate::auth::token::Tokens;
 use crate::config::{Config, SecretSource, TlsRoots};
 use crate::error::{Error, Result};
+use crate::feed_cache::FeedCache;
 use crate::heavy::HeavyWork;
 use crate::limits::Limiter;
 use crate::media::{LinkPolicy, Media};
@@ -21,7 +22,6 @@ use crate::queue::Queue;
 use crate::store::Table;
 use crate::store::ids::IdAllocator;
 use crate::telemetry::CallCounter;
-use crate::videos::FeedCache;
 
 /// The application: shared, read-only state of one process.
 #[derive(Debug)]
@@ -153,7 +153,7 @@ impl App {
             })
         });
         Ok(App {
-            metrics: Emitter::new(&config),
+            metrics: Emitter::new(config.function_name.clone()),
             tokens: Tokens::new(secret.as_bytes(), config.token_ttl),
             passwords: Passwords::new(config.argon2, heavy.clone())?,
             heavy,

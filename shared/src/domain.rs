@@ -378,6 +378,15 @@ pub struct User {
     pub favorite_count: u64,
 }
 
+/// A page of a list and the cursor of the next one (`None`: no more).
+#[derive(Debug)]
+pub struct Listed<T> {
+    /// The entries, newest first.
+    pub items: Vec<T>,
+    /// Pass back as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 use chrono::TimeZone as _;
 
 use crate::app::App;
-use crate::domain::{Comment, CommentText, User, UserId, Video, now_ms};
+use crate::domain::{Comment, CommentText, Listed, User, UserId, Video, now_ms};
 use crate::error::{Error, Result};
 use crate::metrics::{self, Metric};
 use crate::store::model::{self, CommentItem};
@@ -17,15 +17,6 @@ use crate::videos::{PAGE_SIZE, views};
 /// Most users in a page of a follow, follower or friend list, and comments
 /// in a page of comments.
 pub const LIST_SIZE: usize = 100;
-
-/// A page of a list and the cursor of the next one (`None`: no more).
-#[derive(Debug)]
-pub struct Listed<T> {
-    /// The entries, newest first.
-    pub items: Vec<T>,
-    /// Pass back as `cursor` for the next page.
-    pub next_cursor: Option<String>,
-}
 
 /// `user` likes `video_id` (idempotent).
 pub async fn like(app: &App, user: UserId, video_id: u64) -> Result<()> {

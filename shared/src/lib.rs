@@ -24,6 +24,7 @@ pub mod domain;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod error;
+pub mod feed_cache;
 pub mod heavy;
 pub mod interactions;
 pub mod invoke;

@@ -24,8 +24,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use crate::config::Config;
-
 /// The CloudWatch namespace of every metric.
 pub const NAMESPACE: &str = "DouyinServerless";
 /// The dimension every metric has: the function's name (`AWS_LAMBDA_FUNCTION_NAME`).
@@ -217,11 +215,11 @@ enum Sink {
 }
 
 impl Emitter {
-    /// On Lambda (the configuration knows the function's name): standard
-    /// output. Elsewhere: the debug log.
-    pub fn new(config: &Config) -> Emitter {
-        let sink = if config.function_name.is_some() { Sink::Stdout } else { Sink::DebugLog };
-        Emitter { function_name: config.function_name.clone(), sink }
+    /// On Lambda (the configuration knows the function's name,
+    /// `Config::function_name`): standard output. Elsewhere: the debug log.
+    pub fn new(function_name: Option<String>) -> Emitter {
+        let sink = if function_name.is_some() { Sink::Stdout } else { Sink::DebugLog };
+        Emitter { function_name, sink }
     }
 
     /// An emitter keeping its lines for [`Emitter::lines`]; `function_name`
