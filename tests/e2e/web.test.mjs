@@ -3,12 +3,20 @@
 // Run by tests/run (tier 3); alone: `npm ci && npm test` in this folder after
 // `cargo build -p functions --bin douyin-local`.
 //
+// Or against a deployed API (the rehearsal's front door runs it so, README
+// "Rehearsing a deployment"): web/ served from its own origin, the API at
+// another, as a user deploys them; each page sets its server as a user does
+// (the "Server" setting on the login page), never through a link.
+//
 // Environment:
 //   DOUYIN_LOCAL_BIN        the server binary (default: $CARGO_TARGET_DIR/debug/douyin-local)
+//   DOUYIN_E2E_WEB_URL      with DOUYIN_E2E_API_URLS: where web/ is served (no douyin-local is started)
+//   DOUYIN_E2E_API_URLS     the API's base URLs, comma-separated: test N uses the Nth, in turn (each
+//                           test is its own client, so that per-address rate limits count each apart)
 //   CHROMIUM                the browser (default /usr/bin/chromium)
 //   DOUYIN_E2E_SCREENSHOTS  a folder: save phone-size screenshots of the main screens there
 
-import { after, before, test } from 'node:test';
+import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -27,21 +35,41 @@ const screenshots = process.env.DOUYIN_E2E_SCREENSHOTS ? path.resolve(process.en
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
 const PASSWORD = 'password1';
 
+const deployed = Boolean(process.env.DOUYIN_E2E_WEB_URL || process.env.DOUYIN_E2E_API_URLS);
 let server;
-let base; // http://127.0.0.1:<port>
+let base; // the API of the current test: http://127.0.0.1:<port>, no trailing slash
+let apis; // every API base, one per test in turn
+let testNumber = 0;
+let web; // the web client's page: <origin>/_web/ on douyin-local, the static host's URL when deployed
+let webRoot; // what a user opens first: douyin-local's / (which leads to /_web/), or web
+let webOrigin;
 let browser;
 let dataDir;
 
 before(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'douyin-e2e-'));
-  server = await startServer(dataDir);
-  base = server.url;
-  // The target folder is shared between checkouts: make sure this binary
-  // serves this tree's client, or every result below would be about another.
+  if (deployed) {
+    assert.ok(process.env.DOUYIN_E2E_WEB_URL && process.env.DOUYIN_E2E_API_URLS,
+      'DOUYIN_E2E_WEB_URL and DOUYIN_E2E_API_URLS go together');
+    web = new URL(process.env.DOUYIN_E2E_WEB_URL).href;
+    webRoot = web;
+    apis = process.env.DOUYIN_E2E_API_URLS.split(',').map((url) => url.trim().replace(/\/+$/, ''));
+    assert.ok(apis.every((url) => new URL(url).origin !== new URL(web).origin),
+      'the API must be another origin than the page, as when deployed');
+  } else {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'douyin-e2e-'));
+    server = await startServer(dataDir);
+    apis = [server.url];
+    web = `${server.url}/_web/`;
+    webRoot = `${server.url}/`;
+  }
+  webOrigin = new URL(web).origin;
+  // The target folder is shared between checkouts (and a static host may
+  // serve another copy): make sure this tree's client is served, or every
+  // result below would be about another.
   for (const name of await readdir(path.join(repo, 'web'))) {
-    const served = await (await fetch(`${base}/_web/${name}`)).text();
+    const served = await (await fetch(new URL(name, web))).text();
     assert.equal(served, await readFile(path.join(repo, 'web', name), 'utf8'),
-      `${serverBin} does not serve this checkout's web/${name} (built before a change, or from another tree?)`);
+      `${deployed ? web : serverBin} does not serve this checkout's web/${name} (built before a change, or from another tree?)`);
   }
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -100,11 +128,17 @@ function serverEnv() {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_ENDPOINT_URL')));
 }
 
+beforeEach(() => {
+  base = apis[testNumber++ % apis.length];
+});
+
 /**
  * A phone-sized page in its own browser context (its own localStorage), at
- * `start` unless null; fails the test on any uncaught error in the page.
+ * `start` (a hash route, '' for the first screen) unless null; fails the test
+ * on any uncaught error in the page. When the API is elsewhere, the user
+ * first sets it in the login page's "Server" setting.
  */
-async function phone(t, start = '/') {
+async function phone(t, start = '') {
   const context = await browser.newContext(PHONE);
   const page = await context.newPage();
   const errors = [];
@@ -118,15 +152,26 @@ async function phone(t, start = '/') {
     assert.deepEqual(errors.map(String), [], 'uncaught errors in the page');
     assert.deepEqual(refused, [], 'HTTP errors while loading');
   });
+  if (deployed) await useServer(page, base);
   if (start !== null) {
-    await page.goto(`${base}${start}`);
+    await page.goto(`${webRoot}${start}`);
     await page.locator('#view').waitFor();
   }
   return page;
 }
 
+/** Sets the API server as a user does: the "Server" setting on the login page, saved. */
+async function useServer(page, url) {
+  await page.goto(`${web}#/login`);
+  await page.locator('summary', { hasText: 'Server' }).click();
+  await page.locator('input[name=api]').fill(`${url}/`);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('.toast', { hasText: `Server: ${new URL(url).origin}` }).waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('douyin.api')), `${url}/`);
+}
+
 async function signUp(page, name) {
-  await page.goto(`${base}/_web/#/login`);
+  await page.goto(`${web}#/login`);
   await page.locator('input[name=username]').fill(name);
   await page.locator('input[name=password]').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign up' }).click();
@@ -167,7 +212,7 @@ async function settledCount(page, text) {
 test('a wrong password shows the server\'s status_msg', async (t) => {
   const page = await phone(t);
   await signUp(page, 'carol');
-  await page.goto(`${base}/_web/#/me`);
+  await page.goto(`${web}#/me`);
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL(/#\/login$/);
   assert.equal(await page.evaluate(() => localStorage.getItem('douyin.session')), null);
@@ -198,7 +243,7 @@ test('a link naming another server moves nothing until the user confirms it', as
   await new Promise((resolve) => attacker.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise((resolve) => attacker.close(resolve)));
   const evil = `http://127.0.0.1:${attacker.address().port}`;
-  const crafted = `${base}/_web/?api=${encodeURIComponent(`${evil}/`)}#/feed`;
+  const crafted = `${web}?api=${encodeURIComponent(`${evil}/`)}#/feed`;
 
   const page = await phone(t);
   const grace = await signUp(page, 'grace');
@@ -211,14 +256,16 @@ test('a link naming another server moves nothing until the user confirms it', as
   await page.goto(crafted);
   await askedOrLeaked();
   assert.match(await dialog.textContent(), new RegExp(`server at ${evil}.* instead of ${base}`));
-  assert.equal(await page.evaluate(() => localStorage.getItem('douyin.api')), null);
+  // Still the server the user chose (none: the page's own origin).
+  const chosen = deployed ? `${base}/` : null;
+  assert.equal(await page.evaluate(() => localStorage.getItem('douyin.api')), chosen);
   // Declined: the page goes on with its own server; the link is gone from the address.
   const ownFeed = page.waitForResponse((response) => response.url().startsWith(`${base}/douyin/feed/`));
   await dialog.getByRole('button', { name: `Stay on ${base}` }).click();
   await ownFeed;
   assert.equal(new URL(page.url()).searchParams.get('api'), null);
   // The next login, password and all, goes to our server too.
-  await page.goto(`${base}/_web/#/login`);
+  await page.goto(`${web}#/login`);
   await page.locator('input[name=username]').fill('grace');
   await page.locator('input[name=password]').fill(PASSWORD);
   const ownLogin = page.waitForResponse((response) => response.url().startsWith(`${base}/douyin/user/login/`));
@@ -237,16 +284,16 @@ test('a link naming another server moves nothing until the user confirms it', as
   assert.equal(await page.evaluate(() => localStorage.getItem('douyin.session')), null);
   assert.equal(await page.evaluate(() => localStorage.getItem('douyin.api')), `${evil}/`);
   assert.deepEqual(received, [], 'sent before anything asked for it');
-  await page.goto(`${base}/_web/#/feed`);
+  await page.goto(`${web}#/feed`);
   await firstRequest;
   assert.ok(received.every((line) => line.startsWith('GET /douyin/feed/') && !line.includes('token=')), received.join('\n'));
 
   // The Server setting, emptied, is the way back (and also an explicit act).
-  await page.goto(`${base}/_web/#/login`);
+  await page.goto(`${web}#/login`);
   await page.locator('summary', { hasText: 'Server' }).click();
   await page.locator('input[name=api]').fill('');
   await page.getByRole('button', { name: 'Save' }).click();
-  await page.locator('.toast', { hasText: `Server: ${base}` }).waitFor();
+  await page.locator('.toast', { hasText: `Server: ${webOrigin}` }).waitFor();
   assert.equal(await page.evaluate(() => localStorage.getItem('douyin.api')), null);
 });
 
@@ -257,7 +304,7 @@ test('a file that is not MP4 or MOV is refused before anything is sent', async (
   page.on('request', (request) => {
     if (request.url().includes('/douyin/publish/') || request.method() === 'PUT') sent.push(request.url());
   });
-  await page.goto(`${base}/_web/#/upload`);
+  await page.goto(`${web}#/upload`);
   await page.locator('input[name=video]').setInputFiles(path.join(fixtures, 'vp9-320x240-1s.webm'));
   const status = page.locator('.upload-status[data-state=invalid]');
   await status.waitFor();
@@ -275,7 +322,7 @@ test('a video the server rejects shows its reason', async (t) => {
   page.on('response', async (response) => {
     if (response.url().includes('/douyin/publish/status/')) statuses.push(await response.json());
   });
-  await page.goto(`${base}/_web/#/upload`);
+  await page.goto(`${web}#/upload`);
   // An MP4 the browser check lets through, in a format the server refuses by its content.
   await page.locator('input[name=video]').setInputFiles(path.join(fixtures, 'h264-10bit-320x240.mp4'));
   await page.locator('input[name=title]').fill('ten bit');
@@ -292,7 +339,7 @@ test('upload, feed, like, comment, follow, friends and chat between two users', 
   // A uploads through the presigned path and sees the video live in "my videos".
   const alicePage = await phone(t);
   const alice = await signUp(alicePage, 'alice');
-  await alicePage.goto(`${base}/_web/#/upload`);
+  await alicePage.goto(`${web}#/upload`);
   await alicePage.locator('input[name=video]').setInputFiles(path.join(fixtures, 'h264-320x240-2s.mp4'));
   await alicePage.locator('input[name=title]').fill('first light');
   const puts = [];
@@ -301,7 +348,8 @@ test('upload, feed, like, comment, follow, friends and chat between two users', 
   await alicePage.locator('.upload-status[data-state=live]').waitFor();
   assert.equal(await alicePage.locator('progress').getAttribute('value'), '100');
   assert.equal(puts.length, 1);
-  assert.match(new URL(puts[0].url()).pathname, /^\/douyin-media\/uploads\/\d+$/);
+  // Path-style: douyin-local's bucket douyin-media, or the deployed douyin-media-<account>-<region>-<stage>.
+  assert.match(new URL(puts[0].url()).pathname, /^\/douyin-media(-[a-z0-9-]+)?\/uploads\/\d+$/);
   assert.equal(puts[0].headers()['content-type'], 'video/mp4');
   await shot(alicePage, 'upload');
   await alicePage.getByRole('link', { name: 'See it in my videos' }).click();
@@ -376,13 +424,13 @@ test('upload, feed, like, comment, follow, friends and chat between two users', 
   await shot(alicePage, 'profile');
 
   // B's profile as A sees it, and B's likes.
-  await alicePage.goto(`${base}/_web/#/user/${bob.user_id}`);
+  await alicePage.goto(`${web}#/user/${bob.user_id}`);
   await alicePage.locator('.identity .name', { hasText: 'bob' }).waitFor();
   await alicePage.getByRole('tab', { name: 'Likes' }).click();
   await alicePage.locator(`.panel .tile[data-id="${videoId}"]`).waitFor();
 
   for (const [page, friend] of [[alicePage, bob], [bobPage, alice]]) {
-    await page.goto(`${base}/_web/#/friends`);
+    await page.goto(`${web}#/friends`);
     await page.locator(`.friend[data-id="${friend.user_id}"]`).waitFor();
     await page.locator(`.friend[data-id="${friend.user_id}"] a`).click();
     await page.waitForURL(new RegExp(`#/chat/${friend.user_id}$`));
@@ -405,7 +453,7 @@ test('upload, feed, like, comment, follow, friends and chat between two users', 
   await shot(bobPage, 'chat');
 
   // The friends list shows the latest message.
-  await alicePage.goto(`${base}/_web/#/friends`);
+  await alicePage.goto(`${web}#/friends`);
   await alicePage.locator(`.friend[data-id="${bob.user_id}"] .preview`, { hasText: 'hi alice' }).waitFor();
 });
 
@@ -424,7 +472,7 @@ test('the feed pages with next_time and shows every video once', async (t) => {
   const page = await phone(t, null); // a guest
   const feedCalls = [];
   page.on('request', (request) => request.url().includes('/douyin/feed/') && feedCalls.push(new URL(request.url())));
-  await page.goto(`${base}/`);
+  await page.goto(webRoot);
   await page.locator('.feed > .slide:nth-child(1).current').waitFor();
   for (let index = 1; index < 33; index++) {
     await page.keyboard.press('ArrowDown');

@@ -52,6 +52,11 @@ class Calls(unittest.TestCase):
         call = describe("dynamodb", "POST", "/", body.encode(), "DynamoDB_20120810.Query")
         self.assertEqual(call.needs[0].resource, TABLE + "/index/gsi1")
 
+    def test_a_cors_preflight_to_a_presigned_url_needs_no_permission(self):
+        preflight = calls.describe("OPTIONS", "/bucket/uploads/8", {
+            "X-Amz-Credential": ["ASIAPRESIGN/20261125/us-east-1/s3/aws4_request"]}, {}, b"", STATE)
+        self.assertEqual((preflight.service, preflight.operation, preflight.needs), ("s3", "Preflight", []))
+
     def test_s3_reads_heads_and_copies(self):
         head = describe("s3", "HEAD", "/bucket/uploads/7")
         self.assertEqual((head.needs[0].action, head.needs[0].resource), ("s3:GetObject", "arn:aws:s3:::bucket/uploads/7"))
@@ -203,6 +208,7 @@ class FrontDoorCors(unittest.TestCase):
                                       (WEB, "POST", "x-api-key")):
             self.assertEqual(self.preflight(door, origin, method, asked), (204, {}, b""), (origin, method, asked))
         self.assertEqual(self.host.invoked, [])
+        self.assertEqual(door.refused_origins, {"http://127.0.0.1:9", WEB})
 
     def test_an_allowed_origin_gets_the_gateways_headers_and_never_the_integrations(self):
         door = self.door(CORS, {"Access-Control-Allow-Origin": "https://evil.example", "x-kept": "1"})

@@ -86,6 +86,7 @@ class FrontDoor:
         } if cors else {}
         self.functions = state["functions"]
         self.counts = {"requests": 0, "gateway_errors": 0, "too_large": 0, "preflights": 0}
+        self.refused_origins = set()  # Origins of requests answered without CORS headers
         self.lock = threading.Lock()
         self.server = None
 
@@ -116,7 +117,10 @@ class FrontDoor:
 
     def cors_headers(self, origin):
         """The CORS headers API Gateway adds to an answer for `origin` (none when not allowed)."""
-        if not self.cors or not self.origin_allowed(origin):
+        if not self.cors:
+            return {}
+        if not self.origin_allowed(origin):
+            self.refuse(origin)
             return {}
         allowed = self.cors.get("AllowOrigins") or []
         headers = {"access-control-allow-origin": "*" if "*" in allowed else origin}
@@ -125,6 +129,11 @@ class FrontDoor:
         if self.cors.get("AllowCredentials"):
             headers["access-control-allow-credentials"] = "true"
         return headers
+
+    def refuse(self, origin):
+        if origin:
+            with self.lock:
+                self.refused_origins.add(origin)
 
     def preflight(self, origin, method, requested_headers):
         """API Gateway's own answer to a preflight: 204, with the CORS headers only if
@@ -135,8 +144,10 @@ class FrontDoor:
         allow_headers = [h.lower() for h in self.cors.get("AllowHeaders") or []]
         requested = [h.strip().lower() for h in requested_headers.split(",") if h.strip()]
         if not self.origin_allowed(origin) or not ("*" in methods or method.upper() in methods):
+            self.refuse(origin)
             return 204, {}, b""
         if "*" not in allow_headers and any(h not in allow_headers for h in requested):
+            self.refuse(origin)
             return 204, {}, b""
         headers = self.cors_headers(origin)
         headers["access-control-allow-methods"] = ",".join(methods)
