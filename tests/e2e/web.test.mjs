@@ -175,11 +175,23 @@ async function signUp(page, name) {
   await page.locator('input[name=username]').fill(name);
   await page.locator('input[name=password]').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.waitForURL(/#\/feed$/);
+  // Signed up (the feed), or the form says why not (e.g. the server cannot be reached).
+  const refused = page.locator('.form-error');
+  await Promise.race([page.waitForURL(/#\/feed$/), refused.waitFor()]);
+  if (!/#\/feed$/.test(page.url())) assert.fail(`signing up ${name} failed: ${await refused.textContent()}`);
   const session = await page.evaluate(() => JSON.parse(localStorage.getItem('douyin.session')));
   assert.equal(session.name, name);
   assert.ok(session.token.length > 0 && session.user_id > 0);
   return session;
+}
+
+/** Waits for the upload to end and checks it ended `expected`, else fails with what the page says. */
+async function uploadEnds(page, expected) {
+  const status = page.locator('.upload-status');
+  await page.locator('.upload-status:is([data-state=live], [data-state=rejected], [data-state=failed])').waitFor();
+  const state = await status.getAttribute('data-state');
+  assert.equal(state, expected, `the upload ended ${state}: ${await status.textContent()}`);
+  return status;
 }
 
 async function shot(page, name) {
@@ -327,8 +339,7 @@ test('a video the server rejects shows its reason', async (t) => {
   await page.locator('input[name=video]').setInputFiles(path.join(fixtures, 'h264-10bit-320x240.mp4'));
   await page.locator('input[name=title]').fill('ten bit');
   await page.getByRole('button', { name: 'Publish' }).click();
-  const status = page.locator('.upload-status[data-state=rejected]');
-  await status.waitFor();
+  const status = await uploadEnds(page, 'rejected');
   const answer = statuses.at(-1);
   assert.equal(answer.state, 'rejected');
   assert.match(answer.reason, /^10-bit H\.264 is not supported/);
@@ -345,7 +356,7 @@ test('upload, feed, like, comment, follow, friends and chat between two users', 
   const puts = [];
   alicePage.on('request', (request) => request.method() === 'PUT' && puts.push(request));
   await alicePage.getByRole('button', { name: 'Publish' }).click();
-  await alicePage.locator('.upload-status[data-state=live]').waitFor();
+  await uploadEnds(alicePage, 'live');
   assert.equal(await alicePage.locator('progress').getAttribute('value'), '100');
   assert.equal(puts.length, 1);
   // Path-style: douyin-local's bucket douyin-media, or the deployed douyin-media-<account>-<region>-<stage>.
