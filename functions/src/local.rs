@@ -119,6 +119,9 @@ pub struct LocalOptions {
     /// See [`SHUTDOWN_TIMEOUT`]; what is still running then is cut off
     /// (an upload's ingest is finished at the next start).
     pub shutdown_timeout: Duration,
+    /// Age past which an object left under `uploads/` is deleted, at start and
+    /// every [`SWEEP_INTERVAL`] (embedded backend; S3's lifecycle rule on AWS).
+    pub upload_max_age: Duration,
 }
 
 impl LocalOptions {
@@ -139,6 +142,7 @@ impl LocalOptions {
             upload_timeout: UPLOAD_TIMEOUT,
             max_connections_per_address: MAX_CONNECTIONS_PER_ADDRESS,
             shutdown_timeout: SHUTDOWN_TIMEOUT,
+            upload_max_age: shared::videos::UPLOAD_MAX_AGE,
         }
     }
 }
@@ -164,7 +168,7 @@ pub struct LocalServer {
 
 struct State {
     app: Arc<App>,
-    s3: Option<s3s::service::S3Service>,
+    s3: Option<embedded::S3Front>,
     journal: Option<journal::Journal>,
     /// Turns true once the table, the bucket and the default images exist:
     /// API requests wait for it.
@@ -196,6 +200,8 @@ fn ours(name: &str) -> bool {
 }
 /// How long a stopping server waits for the chat queue to drain.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the local server sweeps stale uploads (after the one at start).
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
 impl LocalServer {
     /// Starts the server and its engines; returns once it is ready to serve.
@@ -282,6 +288,7 @@ impl LocalServer {
             limits,
             refusals: Refusals::default(),
         });
+        let sweeping = stopped.clone();
         let server = tokio::spawn(serve(listener, state, stopped));
         let server = LocalServer {
             address,
@@ -298,6 +305,11 @@ impl LocalServer {
         if let Err(error) = server.prepare().await {
             server.shutdown().await;
             return Err(error);
+        }
+        if options.backend == Backend::Embedded {
+            // Once before serving, then every SWEEP_INTERVAL.
+            sweep_once(&server.app, options.upload_max_age).await;
+            tokio::spawn(sweep_uploads(Arc::clone(&server.app), options.upload_max_age, sweeping));
         }
         let _ = ready.send(true);
         Ok(server)
@@ -355,6 +367,31 @@ impl LocalServer {
             }
         }
         let _ = self.stop_engines.send(true);
+    }
+}
+
+/// What S3's lifecycle rule does on AWS: deletes the objects left under
+/// `uploads/` for longer than `max_age` (no ingest claimed them), every
+/// [`SWEEP_INTERVAL`] until the server stops (the start sweeps once itself).
+async fn sweep_uploads(app: Arc<App>, max_age: Duration, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(SWEEP_INTERVAL);
+    interval.tick().await;
+    loop {
+        let stopped = tokio::select! {
+            _ = interval.tick() => false,
+            _ = stop.wait_for(|stop| *stop) => true,
+        };
+        if stopped {
+            return;
+        }
+        sweep_once(&app, max_age).await;
+    }
+}
+
+/// One sweep; a failure is logged, and the next sweep tries again.
+async fn sweep_once(app: &App, max_age: Duration) {
+    if let Err(error) = shared::videos::sweep_stale_uploads(app, max_age).await {
+        tracing::warn!(error = %anyhow::Error::from(error), "sweep of stale uploads failed");
     }
 }
 
@@ -587,7 +624,7 @@ fn is_s3_path<B>(request: &hyper::Request<B>, bucket: &str) -> bool {
 /// expired link) are logged quietly: anyone can send them.
 async fn s3_request(
     state: &State,
-    s3: &s3s::service::S3Service,
+    s3: &embedded::S3Front,
     request: hyper::Request<Incoming>,
     peer: IpAddr,
 ) -> hyper::Response<ResponseBody> {

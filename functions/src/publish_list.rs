@@ -1,4 +1,5 @@
-//! `GET /douyin/publish/list/`: a user's videos, newest first, for guests too.
+//! `GET /douyin/publish/list/`: a user's videos, newest first, for guests too,
+//! 98 a page (`cursor` / `next_cursor`, this project's addition).
 
 use lambda_http::Request;
 use serde::Serialize;
@@ -19,13 +20,16 @@ pub const ENDPOINT: Endpoint =
 #[derive(Serialize)]
 struct List {
     video_list: Vec<Video>,
+    /// This project's addition: pass back as `cursor` for the next page; "" at the end.
+    next_cursor: String,
 }
 
-/// The newest 30 videos of `user_id` (default: the token's user).
+/// A page of the videos of `user_id` (default: the token's user): the newest
+/// 98, or those older than `cursor`.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let viewer = edge::viewer(app, &params);
     let author = edge::user_id_or_viewer(&params, viewer)?;
-    let video_list = shared::videos::works(app, author, viewer).await?;
-    Reply::with(&List { video_list })
+    let listed = shared::videos::works(app, author, viewer, edge::cursor(&params)?).await?;
+    Reply::with(&List { video_list: listed.items, next_cursor: listed.next_cursor.unwrap_or_default() })
 }

@@ -22,7 +22,7 @@ async fn main() {
         iterations: args.get(1).copied().unwrap_or(Argon2Cost::OWASP.iterations),
         parallelism: args.get(2).copied().unwrap_or(Argon2Cost::OWASP.parallelism),
     };
-    let passwords = Passwords::new(cost).unwrap();
+    let passwords = Passwords::new(cost, shared::heavy::HeavyWork::with_places(1)).unwrap();
     let password = Password::parse("password", "correct horse battery").unwrap();
     let mut hashes = Vec::new();
     for _ in 0..21 {

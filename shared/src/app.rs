@@ -13,6 +13,7 @@ use crate::auth::password::Passwords;
 use crate::auth::token::Tokens;
 use crate::config::{Config, SecretSource, TlsRoots};
 use crate::error::{Error, Result};
+use crate::heavy::HeavyWork;
 use crate::limits::Limiter;
 use crate::media::{LinkPolicy, Media};
 use crate::metrics::Emitter;
@@ -39,6 +40,9 @@ pub struct App {
     pub tokens: Tokens,
     /// Password hashing.
     pub passwords: Passwords,
+    /// Where CPU-heavy work runs (hashing, video inspection): off the
+    /// runtime's threads, at most `config.heavy_places` at once.
+    pub heavy: HeavyWork,
     /// Unique ids.
     pub ids: IdAllocator,
     /// Rate limits (counted in the table, so they hold across instances).
@@ -140,6 +144,7 @@ impl App {
         )
         .with_signing_credentials(sdk.credentials_provider());
 
+        let heavy = HeavyWork::with_places(config.heavy_places);
         let chat_queue = chat_queue.or_else(|| {
             config.chat_queue_url.as_ref().map(|url| {
                 let queue: Arc<dyn Queue> =
@@ -150,7 +155,8 @@ impl App {
         Ok(App {
             metrics: Emitter::new(&config),
             tokens: Tokens::new(secret.as_bytes(), config.token_ttl),
-            passwords: Passwords::new(config.argon2)?,
+            passwords: Passwords::new(config.argon2, heavy.clone())?,
+            heavy,
             ids: IdAllocator::new(table.clone(), config.id_block),
             limiter: Limiter::new(table.clone(), config.rate_limits),
             table,

@@ -58,6 +58,11 @@ pub struct Config {
     /// Which certificates AWS endpoints are trusted by (`DOUYIN_TLS_ROOTS`,
     /// `amazon` (default) or `native`, the system's whole root store).
     pub tls_roots: TlsRoots,
+    /// Jobs of CPU-heavy work (password hashes, video inspections) that run
+    /// at once ([`crate::heavy::HeavyWork`]): half the cores. Not read from the
+    /// environment (a Lambda instance runs one request at a time); the
+    /// benchmarks change it.
+    pub heavy_places: usize,
 }
 
 /// The trust store of the SDK's HTTPS client.
@@ -242,6 +247,7 @@ impl Config {
             },
             function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
             tls_roots: TlsRoots::parse(get("DOUYIN_TLS_ROOTS").as_deref())?,
+            heavy_places: crate::heavy::default_places(),
             rate_limits: RateLimits {
                 register_ip: rate("DOUYIN_RATE_REGISTER_IP", defaults.register_ip)?,
                 login_ip: rate("DOUYIN_RATE_LOGIN_IP", defaults.login_ip)?,
@@ -249,6 +255,8 @@ impl Config {
                 message: rate("DOUYIN_RATE_MESSAGE", defaults.message)?,
                 comment: rate("DOUYIN_RATE_COMMENT", defaults.comment)?,
                 follow: rate("DOUYIN_RATE_FOLLOW", defaults.follow)?,
+                publish: rate("DOUYIN_RATE_PUBLISH", defaults.publish)?,
+                upload: rate("DOUYIN_RATE_UPLOAD", defaults.upload)?,
             },
         };
         config.check()?;
@@ -279,6 +287,7 @@ impl Config {
             function_name: None,
             rate_limits: RateLimits::OFF,
             tls_roots: TlsRoots::Amazon,
+            heavy_places: crate::heavy::default_places(),
         }
     }
 
@@ -424,10 +433,17 @@ mod tests {
         let config = Config::from_lookup(lookup(&BASE)).unwrap();
         assert_eq!(config.rate_limits, RateLimits::DEFAULT);
         let mut pairs = BASE.to_vec();
-        pairs.extend([("DOUYIN_RATE_LOGIN_IP", "3/10"), ("DOUYIN_RATE_MESSAGE", "off")]);
+        pairs.extend([
+            ("DOUYIN_RATE_LOGIN_IP", "3/10"),
+            ("DOUYIN_RATE_MESSAGE", "off"),
+            ("DOUYIN_RATE_PUBLISH", "5/60"),
+            ("DOUYIN_RATE_UPLOAD", "off"),
+        ]);
         let config = Config::from_lookup(lookup(&pairs)).unwrap();
         assert_eq!(config.rate_limits.login_ip, Some(RateLimit::per(3, 10)));
         assert_eq!(config.rate_limits.message, None);
+        assert_eq!((config.rate_limits.publish, config.rate_limits.upload), (Some(RateLimit::per(5, 60)), None));
+        assert!(RateLimits::DEFAULT.publish.is_some() && RateLimits::DEFAULT.upload.is_some());
         assert_eq!(config.rate_limits.comment, RateLimits::DEFAULT.comment);
         pairs.push(("DOUYIN_RATE_FOLLOW", "lots"));
         assert_eq!(Config::from_lookup(lookup(&pairs)).unwrap_err().variable, "DOUYIN_RATE_FOLLOW");

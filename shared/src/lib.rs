@@ -7,6 +7,7 @@
 //! - [`store`] (DynamoDB), [`media`] (S3), [`queue`] (SQS or in-process): the
 //!   adapters; the only modules that touch an AWS SDK.
 //! - [`limits`]: rate limits, counted in the table across instances.
+//! - [`heavy`]: CPU-heavy work (hashing, decoding) on the blocking pool, at most half the cores.
 //! - [`config`]: the only module that reads the environment.
 //! - [`telemetry`] (logs) and [`metrics`] (CloudWatch embedded metric format).
 //! - [`embedded`]: the in-process engines, behind the `embedded` feature.
@@ -23,6 +24,7 @@ pub mod domain;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod error;
+pub mod heavy;
 pub mod interactions;
 pub mod invoke;
 pub mod limits;

@@ -167,3 +167,31 @@ async fn credentials_about_to_expire_are_resolved_again_before_the_next_link() {
     assert!(link_expiry(&second) > link_expiry(&first), "{first}\n{second}");
     assert_eq!(get_url(&second).await.status, 200);
 }
+
+/// With the template's CDN on, `DOUYIN_MEDIA_BASE_URL` is the distribution's
+/// domain: links are that base and the content-named keys, and the objects
+/// behind them carry the year-long, immutable caching the distribution honours.
+#[tokio::test]
+async fn through_a_cdn_links_name_the_published_keys_which_are_cached_for_a_year() {
+    let base = "https://d111111abcdef8.cloudfront.net";
+    let t = TestApp::with_config(|config| config.media_base_url = Some(base.into())).await;
+    let alice = t.new_user("alice").await;
+    // moov first: stored as uploaded (no fast-start rewrite), so its digest names the keys.
+    let clip = tests::fixture("h264-320x240-2s.mp4");
+    t.publish(&alice.token, "via cdn", &clip).await.ok();
+    let video = t.feed(None, None).await.ok()["video_list"][0].clone();
+    let id = video["id"].as_u64().unwrap();
+    let (play, cover) = (shared::videos::play_key(id, &clip), shared::videos::cover_key(id, &clip));
+    assert_eq!(video["play_url"], format!("{base}/{play}"));
+    assert_eq!(video["cover_url"], format!("{base}/{cover}"));
+    // What CloudFront fetches from the bucket (here through a presigned link).
+    for (key, body) in [(&play, Some(&clip)), (&cover, None)] {
+        let link = t.app.media.link_signed_at(key, SystemTime::now(), Duration::from_secs(60)).await.unwrap();
+        let object = get_url(&link).await;
+        assert_eq!(object.status, 200, "{key}");
+        assert_eq!(object.header("cache-control"), Some(shared::media::IMMUTABLE), "{key}");
+        if let Some(body) = body {
+            assert!(object.body == *body, "{key}");
+        }
+    }
+}

@@ -179,5 +179,52 @@ class Timeouts(unittest.TestCase):
         self.assertAlmostEqual(checks.worst_call_seconds(sdk)[0], 20.35)
 
 
+class MediaShapes(unittest.TestCase):
+    """CloudFormation's shapes of the media resources in S3's and CloudFront's API shapes."""
+
+    def test_lifecycle_rules_as_s3_takes_them_and_unknown_keys_refused(self) -> None:
+        rules = deploy.lifecycle_rules([
+            {"Id": "a", "Status": "Enabled", "Prefix": "uploads/", "TagFilters": [{"Key": "k", "Value": "v"}], "ExpirationInDays": "1"},
+            {"Id": "b", "Status": "Enabled", "Prefix": "uploads/", "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+        ])
+        self.assertEqual(rules[0], {
+            "ID": "a", "Status": "Enabled", "Expiration": {"Days": 1},
+            "Filter": {"And": {"Prefix": "uploads/", "Tags": [{"Key": "k", "Value": "v"}]}},
+        })
+        self.assertEqual(rules[1]["Filter"], {"Prefix": "uploads/"})
+        self.assertEqual(rules[1]["AbortIncompleteMultipartUpload"], {"DaysAfterInitiation": 1})
+        with self.assertRaisesRegex(ValueError, "NoncurrentVersionExpirationInDays"):
+            deploy.lifecycle_rules([{"Id": "c", "Status": "Enabled", "NoncurrentVersionExpirationInDays": 3}])
+
+    def test_lifecycle_matching_needs_prefix_and_every_tag(self) -> None:
+        rule = {"Filter": {"And": {"Prefix": "uploads/", "Tags": [{"Key": "douyin", "Value": "upload"}]}}}
+        self.assertTrue(checks._lifecycle_matches(rule, "uploads/1", {"douyin": "upload"}))
+        self.assertFalse(checks._lifecycle_matches(rule, "uploads/1", {}))
+        self.assertFalse(checks._lifecycle_matches(rule, "videos/1", {"douyin": "upload"}))
+        self.assertTrue(checks._lifecycle_matches({"Filter": {"Prefix": ""}}, "videos/1", {}))
+
+    def test_distribution_config_in_api_shape_and_unknown_keys_refused(self) -> None:
+        config = deploy.cloudfront_distribution_config(
+            {
+                "Enabled": "true",
+                "IPV6Enabled": True,
+                "Origins": [{"Id": "media", "DomainName": "b.s3.r.amazonaws.com", "OriginAccessControlId": "X", "S3OriginConfig": {"OriginAccessIdentity": ""}}],
+                "DefaultCacheBehavior": {"TargetOriginId": "media", "ViewerProtocolPolicy": "redirect-to-https", "AllowedMethods": ["GET", "HEAD"], "CachedMethods": ["GET", "HEAD"], "CachePolicyId": "p", "Compress": "false"},
+            },
+            caller_reference="ref",
+        )
+        self.assertIs(config["Enabled"], True)
+        self.assertIs(config["IsIPV6Enabled"], True)
+        self.assertEqual(config["Origins"]["Quantity"], 1)
+        self.assertEqual(config["Origins"]["Items"][0]["OriginAccessControlId"], "X")
+        self.assertEqual(config["DefaultCacheBehavior"]["AllowedMethods"]["CachedMethods"], {"Quantity": 2, "Items": ["GET", "HEAD"]})
+        self.assertIs(config["DefaultCacheBehavior"]["Compress"], False)
+        with self.assertRaisesRegex(intrinsics.Unsupported, "FunctionAssociations"):
+            deploy.cloudfront_distribution_config(
+                {"Origins": [], "DefaultCacheBehavior": {"TargetOriginId": "m", "ViewerProtocolPolicy": "allow-all", "FunctionAssociations": []}},
+                caller_reference="ref",
+            )
+
+
 if __name__ == "__main__":
     unittest.main()

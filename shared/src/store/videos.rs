@@ -73,13 +73,14 @@ impl Table {
         self.get(&model::upload_key(video_id), "get upload").await
     }
 
-    /// Marks a pending upload rejected with `reason`; a settled one stays as it is.
-    pub async fn reject_upload(&self, video_id: u64, reason: &str) -> Result<()> {
+    /// Marks a pending upload rejected with `reason`. Returns `false`, having
+    /// changed nothing, when the upload was already settled (another ingest
+    /// published or rejected it): the caller then owns nothing of it.
+    pub async fn reject_upload(&self, video_id: u64, reason: &str) -> Result<bool> {
         // A one-action transaction: rejections are rare, and it shares the
         // publish path's action and condition handling.
         let action = self.settle_upload_action(video_id, UploadState::Rejected, reason)?;
-        self.transact(vec![action], "reject upload").await?;
-        Ok(())
+        Ok(matches!(self.transact(vec![action], "reject upload").await?, TransactOutcome::Done))
     }
 
     fn settle_upload_action(&self, video_id: u64, state: UploadState, reason: &str) -> Result<TransactWriteItem> {
@@ -113,9 +114,11 @@ impl Table {
         Ok(videos)
     }
 
-    /// An author's newest videos, at most `limit`.
-    pub async fn works(&self, author_id: u64, limit: usize) -> Result<Vec<VideoItem>> {
-        self.videos_in(Index::Two, model::works_partition(author_id), &Page { size: limit, before: None }).await
+    /// A page of an author's videos, newest first, and the next page's cursor
+    /// when the page is full.
+    pub async fn works(&self, author_id: u64, page: &Page) -> Result<(Vec<VideoItem>, Option<String>)> {
+        let (items, next) = self.newest(Index::Two, model::works_partition(author_id), page).await?;
+        Ok((items.into_iter().map(from_item).collect::<Result<_>>()?, next))
     }
 
     /// A video.

@@ -300,6 +300,7 @@ def run_web(stack, mode):
     text = out.read_text()
     passed = int((re.findall(r"^ℹ pass (\d+)$", text, re.MULTILINE) or ["0"])[-1])
     failed = int((re.findall(r"^ℹ fail (\d+)$", text, re.MULTILINE) or ["0"])[-1])
+    skipped = int((re.findall(r"^ℹ skipped (\d+)$", text, re.MULTILINE) or ["0"])[-1])
     ok = result.returncode == 0 and passed > 0 and failed == 0
     if not ok:
         refused = sorted({o for door in doors for o in door.refused_origins})
@@ -312,8 +313,8 @@ def run_web(stack, mode):
                   f"the web client's e2e tests failed through the front door (page at {origin}){why}:\n{tail}")
     preflights = sum(door.counts["preflights"] for door in doors)
     say(f"  stage 4: web client e2e in Chromium, page at {origin}, API through {count} front doors: "
-        f"{'passed' if ok else 'FAILED'}, {passed} tests ({failed} failed, {preflights} preflights, "
-        f"{time.monotonic() - started:.1f} s)")
+        f"{'passed' if ok else 'FAILED'}, {passed} tests ({failed} failed, {skipped} skipped, {preflights} "
+        f"preflights at the API, {time.monotonic() - started:.1f} s; log {out})")
     return passed if ok else 0
 
 

@@ -110,6 +110,61 @@ def _add_route(text: str) -> str:
 
 SEEDS: list[Seed] = [
     Seed(
+        "lifecycle-expires-published",
+        "the upload-expiry rule loses its prefix: published videos and covers expire after a day",
+        3,
+        "bucket-lifecycle",
+        "published video",
+        template=replace(
+            "          - Id: ExpireUnclaimedUploads\n            Status: Enabled\n            Prefix: uploads/\n",
+            "          - Id: ExpireUnclaimedUploads\n            Status: Enabled\n",
+        ),
+    ),
+    Seed(
+        "lifecycle-tag-typo",
+        "the upload-expiry rule filters on a tag the presigned PUT does not set: abandoned uploads stay forever",
+        3,
+        "bucket-lifecycle",
+        "unclaimed upload",
+        template=replace("                Value: upload\n", "                Value: uploads\n"),
+    ),
+    Seed(
+        "cdn-reads-uploads",
+        "with the CDN on, the bucket policy lets the distribution read the whole bucket, pending uploads included",
+        3,
+        "cdn-bucket-policy",
+        "may read uploads",
+        template=replace('                - !Sub "${MediaBucket.Arn}/videos/*"', '                - !Sub "${MediaBucket.Arn}/*"'),
+        samconfig=override("prod", "MediaCdn=true"),
+        config_env="prod",
+    ),
+    Seed(
+        "cdn-any-distribution",
+        "with the CDN on, the read grant names the account, not the distribution: any distribution of the account may read the media",
+        3,
+        "cdn-bucket-policy",
+        "another distribution",
+        template=replace(
+            '                  AWS:SourceArn: !Sub "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${MediaDistribution}"',
+            "                  AWS:SourceAccount: !Ref AWS::AccountId",
+        ),
+        samconfig=override("prod", "MediaCdn=true"),
+        config_env="prod",
+    ),
+    Seed(
+        "cdn-origin-drift",
+        "with the CDN on, the distribution's origin names a bucket the functions do not write",
+        3,
+        "cdn-origin",
+        "regional domain",
+        template=replace(
+            'DomainName: !Sub "douyin-media-${AWS::AccountId}-${AWS::Region}-${Stage}.s3.',
+            'DomainName: !Sub "douyin-media-${AWS::AccountId}-${Stage}.s3.',
+        ),
+        samconfig=override("prod", "MediaCdn=true"),
+        config_env="prod",
+    ),
+    Seed(
         "bucket-name-drift",
         "the functions read a bucket name that is not the bucket's",
         3,
@@ -395,7 +450,9 @@ def main() -> int:
     rehearsal.say = lambda text: None  # the verdicts below are the output
     # A seed of stages 4-5 needs the calls of one smoke pass, not every scenario (run_stack.py).
     os.environ["REHEARSAL_QUICK"] = "1"
-    base = argparse.Namespace(endpoint=args.endpoint, facts=args.facts, config_check=args.config_check, dump_deployed=None)
+    base = argparse.Namespace(
+        endpoint=args.endpoint, facts=args.facts, config_check=args.config_check, dump_deployed=None, parameter_overrides={}
+    )
     failed = 0
     if args.only:
         seeds = [seed for seed in SEEDS if seed.name in args.only]
