@@ -9,7 +9,8 @@ Add a seed: one `Seed(...)` in SEEDS: a name, the stage that must catch it,
 the finding's rule and a text of its message (or resource), and the edit
 (:func:`replace` on the template, :func:`add_resource`, :func:`override` on
 samconfig.toml). `stages` defaults to what the seed's stage needs (seeds of
-stages 4-5 run everything).
+stages 4-5 run everything). `web=True`: the seed is caught by the web client in
+Chromium (one e2e test through the front door, REHEARSAL_WEB=quick).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Seed:
     samconfig: Edit | None = None
     config_env: str = "default"
     stages: str | None = None
+    web: bool = False
 
 
 def replace(old: str, new: str, count: int = 1) -> Edit:
@@ -371,6 +373,28 @@ SEEDS: list[Seed] = [
         "dynamodb:UpdateItem",
         template=replace('dynamodb:LeadingKeys: ["RATE#*"]', 'dynamodb:LeadingKeys: ["RATE_#*"]'),
     ),
+    Seed(
+        "api-cors-without-the-web-origin",
+        "WebOrigins names one site while the web client is served from another: every call "
+        "from the page is refused by the browser",
+        4,
+        "web",
+        "the API refused the page's origin",
+        samconfig=override("default", "WebOrigins=https://douyin.example.com"),
+        web=True,
+    ),
+    Seed(
+        "bucket-cors-without-put",
+        "the media bucket's CORS allows GET only: the browser's presigned upload fails its preflight",
+        4,
+        "web",
+        "the upload ended failed",
+        template=replace(
+            "          - AllowedMethods: [GET, PUT]\n            AllowedOrigins: [\"*\"]\n",
+            "          - AllowedMethods: [GET]\n            AllowedOrigins: [\"*\"]\n",
+        ),
+        web=True,
+    ),
 ]
 
 
@@ -397,7 +421,11 @@ def run_seed(seed: Seed, base: argparse.Namespace) -> tuple[bool, str]:
         args = argparse.Namespace(**vars(base))
         args.template, args.samconfig = template, samconfig
         stages = rehearsal.parse_stages(stages_of(seed))
-        findings = rehearsal.rehearse_environment(seed.config_env, args, stages)
+        os.environ["REHEARSAL_WEB"] = "quick" if seed.web else "off"
+        try:
+            findings = rehearsal.rehearse_environment(seed.config_env, args, stages)
+        finally:
+            del os.environ["REHEARSAL_WEB"]
     matching = [
         f for f in findings if f.stage == seed.stage and f.rule == seed.rule and (seed.text in f.message or seed.text in f.resource)
     ]
