@@ -81,7 +81,7 @@ impl Fallback {
             None => anyhow::anyhow!("{function} did not answer before the deadline"),
         };
         tracing::error!(path, error = format!("{failure:#}"), "request not passed on");
-        v2_response(crate::edge::reply::envelope(500, 50000, "internal error", Map::new()))
+        v2_response(crate::edge::reply::internal_error())
     }
 }
 

@@ -47,6 +47,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::edge::params::MAX_BODY_BYTES;
+use crate::edge::reply::{Failure, Protocol};
 use crate::routes::{self, Route};
 
 pub mod conn;
@@ -538,7 +539,7 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiv
             }
         };
         let Some(slot) = slots.take(peer.ip()) else {
-            connections.spawn(conn::refuse_connection(socket, limits.max_connections_per_address));
+            connections.spawn(conn::refuse_connection(socket));
             continue;
         };
         let state = Arc::clone(&state);
@@ -653,7 +654,7 @@ async fn s3_request(
         Ok(response) => response,
         Err(error) => {
             tracing::error!(error = ?error, "s3 engine failed");
-            return lambda_to_hyper(crate::edge::reply::envelope(500, 50000, "internal error", Default::default()));
+            return lambda_to_hyper(crate::edge::reply::internal_error());
         }
     };
     if let Some((key, journal)) = owed.filter(|_| stored) {
@@ -688,7 +689,12 @@ fn s3_timeout(bound: Duration) -> hyper::Response<ResponseBody> {
 
 /// The envelope for a head the gate refused; the connection closes.
 fn refused_head(refusal: gate::Refusal) -> hyper::Response<ResponseBody> {
-    closing(crate::edge::reply::envelope(refusal.http_status(), 10001, &refusal.message(), Default::default()))
+    closing(refused(Failure::Protocol(refusal.kind(), refusal.message())))
+}
+
+/// The envelope of a request the server refuses before its endpoint runs.
+fn refused(failure: Failure<'_>) -> lambda_http::Response<Body> {
+    crate::edge::reply::failure(&failure, crate::edge::ErrorFields::EnvelopeOnly)
 }
 
 /// `response` with `Connection: close`.
@@ -794,7 +800,7 @@ async fn api(state: &State, request: hyper::Request<Incoming>, peer: IpAddr) -> 
         let message = format!(
             "request body is larger than {MAX_BODY_BYTES} bytes; upload large videos with the presigned upload"
         );
-        lambda_to_hyper(crate::edge::reply::envelope(200, 10001, &message, Default::default()))
+        lambda_to_hyper(refused(Failure::Refused(&shared::Error::InvalidArgument(message))))
     };
     // A declared length over the limit is refused before a byte is read; an
     // undeclared (chunked) or understated one is cut off at the limit.
@@ -809,11 +815,11 @@ async fn api(state: &State, request: hyper::Request<Incoming>, peer: IpAddr) -> 
         Err(conn::Unread::TooLarge) => return too_large(),
         Err(conn::Unread::TimedOut) => {
             let message = format!("the request body did not arrive within {} s", bound.as_secs());
-            return closing(crate::edge::reply::envelope(408, 10001, &message, Default::default()));
+            return closing(refused(Failure::Protocol(Protocol::Timeout, message)));
         }
         Err(conn::Unread::Broken) => {
-            let message = "the request body was cut off or malformed";
-            return closing(crate::edge::reply::envelope(400, 10001, message, Default::default()));
+            let message = "the request body was cut off or malformed".to_owned();
+            return closing(refused(Failure::Protocol(Protocol::Malformed, message)));
         }
     };
     let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };

@@ -223,7 +223,7 @@ fn documented_error_codes_and_statuses_are_those_of_the_error_type() {
             50000 => 500,
             _ => 200,
         };
-        assert_eq!(error.http_status(), expected, "{error:?}");
+        assert_eq!(functions::edge::reply::Failure::Refused(&error).statuses().0, expected, "{error:?}");
     }
 }
 

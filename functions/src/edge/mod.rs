@@ -91,7 +91,7 @@ pub async fn respond(app: &App, endpoint: &Endpoint, request: Request) -> Respon
             } else {
                 tracing::info!(status_code, latency_ms, reason = %error, "request refused");
             }
-            reply::failure(&error, endpoint.error_fields)
+            reply::failure(&reply::Failure::Refused(&error), endpoint.error_fields)
         }
     });
     app.metrics.emit(endpoint.name, &measured);
@@ -105,11 +105,8 @@ pub const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_millis
 /// The response to a path outside the contract (404, 10004) or a known path
 /// with the wrong method (405, 10001).
 pub fn no_route(wrong_method: bool) -> Response<Body> {
-    if wrong_method {
-        reply::envelope(405, 10001, "method not allowed on this path", serde_json::Map::new())
-    } else {
-        reply::envelope(404, 10004, "no such endpoint", serde_json::Map::new())
-    }
+    let failure = if wrong_method { reply::Failure::WrongMethod } else { reply::Failure::NoSuchEndpoint };
+    reply::failure(&failure, ErrorFields::EnvelopeOnly)
 }
 
 /// The caller, from a required `token`: missing, malformed, expired, or for a
