@@ -6,7 +6,7 @@
 use chrono::TimeZone as _;
 
 use crate::app::App;
-use crate::domain::{Comment, CommentText, Listed, User, UserId, Video, now_ms};
+use crate::domain::{Comment, CommentId, CommentText, Listed, User, UserId, Video, VideoId, now_ms};
 use crate::error::{Error, Result};
 use crate::metrics::{self, Metric};
 use crate::store::model::{self, CommentItem};
@@ -19,7 +19,7 @@ use crate::videos::{PAGE_SIZE, views};
 pub const LIST_SIZE: usize = 100;
 
 /// `user` likes `video_id` (idempotent).
-pub async fn like(app: &App, user: UserId, video_id: u64) -> Result<()> {
+pub async fn like(app: &App, user: UserId, VideoId(video_id): VideoId) -> Result<()> {
     let video = existing_video(app, video_id).await?;
     if app.table.like(user.0, &video, now_ms()).await? {
         metrics::count(Metric::Likes);
@@ -28,7 +28,7 @@ pub async fn like(app: &App, user: UserId, video_id: u64) -> Result<()> {
 }
 
 /// `user` stops liking `video_id` (idempotent).
-pub async fn unlike(app: &App, user: UserId, video_id: u64) -> Result<()> {
+pub async fn unlike(app: &App, user: UserId, VideoId(video_id): VideoId) -> Result<()> {
     let video = existing_video(app, video_id).await?;
     app.table.unlike(user.0, &video).await?;
     Ok(())
@@ -112,7 +112,7 @@ pub async fn relation_list(
 }
 
 /// Posts a comment on `video_id`.
-pub async fn post_comment(app: &App, user: UserId, video_id: u64, text: &CommentText) -> Result<Comment> {
+pub async fn post_comment(app: &App, user: UserId, VideoId(video_id): VideoId, text: &CommentText) -> Result<Comment> {
     let id = app.ids.next().await?;
     let item = CommentItem::new(id, video_id, user.0, text.as_str(), now_ms());
     app.table.add_comment(&item).await?;
@@ -122,7 +122,12 @@ pub async fn post_comment(app: &App, user: UserId, video_id: u64, text: &Comment
 
 /// Deletes a comment: allowed for its author and for the video's author
 /// (10003 otherwise). Returns the deleted comment.
-pub async fn delete_comment(app: &App, user: UserId, video_id: u64, comment_id: u64) -> Result<Comment> {
+pub async fn delete_comment(
+    app: &App,
+    user: UserId,
+    VideoId(video_id): VideoId,
+    CommentId(comment_id): CommentId,
+) -> Result<Comment> {
     let comment = app.table.comment(comment_id).await?.filter(|comment| comment.video_id == video_id);
     let comment = comment.ok_or_else(|| Error::NotFound(format!("comment {comment_id} does not exist")))?;
     if comment.user_id != user.0 {
@@ -140,7 +145,7 @@ pub async fn delete_comment(app: &App, user: UserId, video_id: u64, comment_id: 
 /// The comments of `video_id`, newest first.
 pub async fn comments(
     app: &App,
-    video_id: u64,
+    VideoId(video_id): VideoId,
     viewer: Option<UserId>,
     cursor: Option<String>,
 ) -> Result<Listed<Comment>> {

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use sha2::Digest as _;
 
 use crate::app::App;
-use crate::domain::{Listed, User, UserId, Video, VideoTitle, feed_cursor, now_ms};
+use crate::domain::{Listed, User, UserId, Video, VideoId, VideoTitle, feed_cursor, now_ms};
 use crate::error::{Error, Result};
 use crate::feed_cache::CachedFeed;
 use crate::media::Fetched;
@@ -353,7 +353,7 @@ pub struct UploadStatus {
 
 /// The state of `video_id`'s upload. Another user's upload is "not found":
 /// uploads are private until published.
-pub async fn upload_status(app: &App, caller: UserId, video_id: u64) -> Result<UploadStatus> {
+pub async fn upload_status(app: &App, caller: UserId, VideoId(video_id): VideoId) -> Result<UploadStatus> {
     let upload = app.table.upload(video_id).await?.filter(|upload| upload.author_id == caller.0);
     let upload = upload.ok_or_else(|| Error::NotFound(format!("no upload {video_id} of yours")))?;
     let video = match upload.state {

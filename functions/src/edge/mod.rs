@@ -164,15 +164,6 @@ pub async fn user_list(
     Reply::with(&List { user_list: listed.items, next_cursor: listed.next_cursor.unwrap_or_default() })
 }
 
-/// `action_type`: 1 or 2 (10001 otherwise).
-pub fn action_type(params: &Params) -> shared::Result<u8> {
-    match params.required("action_type")?.trim() {
-        "1" => Ok(1),
-        "2" => Ok(2),
-        _ => Err(Error::invalid("action_type", "must be 1 or 2")),
-    }
-}
-
 /// The viewer on a read endpoint: the token's user, or a guest (`None`) when
 /// the token is missing, invalid or expired.
 pub fn viewer(app: &App, params: &Params) -> Option<shared::domain::UserId> {
