@@ -26,6 +26,7 @@ use crate::feed_cache::CachedFeed;
 use crate::media::Fetched;
 use crate::metrics::{self, Metric};
 use crate::store::Page;
+use crate::store::VideoSource;
 use crate::store::model::{NewVideo, UploadItem, UploadState, VideoItem};
 use crate::users::user_view;
 use crate::video::{self, Cover, VideoInfo};
@@ -144,7 +145,11 @@ pub async fn publish_inline(app: &App, author: UserId, title: &VideoTitle, bytes
     let video_id = app.ids.next().await?;
     let keys = MediaKeys::new(video_id, &validated.digest);
     let result = match store(app, &keys, &validated).await {
-        Ok(()) => publish(app, video_id, author, title.as_str(), &keys, &validated.info, false).await,
+        Ok(()) => {
+            let title = title.as_str();
+            let info = &validated.info;
+            publish(app, Publication { video_id, author, title, keys: &keys, info, source: VideoSource::Inline }).await
+        }
         Err(error) => Err(error),
     };
     match result {
@@ -287,7 +292,15 @@ pub async fn ingest_upload(app: &App, object_key: &str) -> Result<IngestOutcome>
     let keys = MediaKeys::new(video_id, &validated.digest);
     store(app, &keys, &validated).await?;
     let author = UserId(upload.author_id);
-    if !publish(app, video_id, author, &upload.title, &keys, &validated.info, true).await? {
+    let publication = Publication {
+        video_id,
+        author,
+        title: &upload.title,
+        keys: &keys,
+        info: &validated.info,
+        source: VideoSource::Upload,
+    };
+    if !publish(app, publication).await? {
         // Another ingest settled the upload first (published or rejected it).
         discard_unless_live(app, video_id, &keys).await;
         return Ok(IngestOutcome::Skipped);
@@ -478,15 +491,18 @@ async fn store(app: &App, keys: &MediaKeys, validated: &Validated) -> Result<()>
 
 /// Makes a stored video live (one transaction). `false`: it was published
 /// already, or its upload settled by another ingest.
-async fn publish(
-    app: &App,
+/// What [`publish`] makes live.
+struct Publication<'a> {
     video_id: u64,
     author: UserId,
-    title: &str,
-    keys: &MediaKeys,
-    info: &VideoInfo,
-    from_upload: bool,
-) -> Result<bool> {
+    title: &'a str,
+    keys: &'a MediaKeys,
+    info: &'a VideoInfo,
+    source: VideoSource,
+}
+
+async fn publish(app: &App, publication: Publication<'_>) -> Result<bool> {
+    let Publication { video_id, author, title, keys, info, source } = publication;
     let item = VideoItem::new(&NewVideo {
         id: video_id,
         author_id: author.0,
@@ -499,7 +515,7 @@ async fn publish(
         duration_ms: info.duration_ms,
         feed_shard: u32::try_from(video_id % u64::from(app.config.feed_shards.max(1))).unwrap_or(0),
     });
-    let published = app.table.publish_video(&item, from_upload).await?;
+    let published = app.table.publish_video(&item, source).await?;
     if published {
         tracing::info!(video_id, user_id = author.0, "video published");
     }

@@ -403,7 +403,7 @@ async fn uploads_left_for_a_day_are_swept_at_start() {
         duration_ms: 1000,
         feed_shard: 0,
     });
-    assert!(server.app().table.publish_video(&legacy, false).await.unwrap());
+    assert!(server.app().table.publish_video(&legacy, shared::store::VideoSource::Inline).await.unwrap());
     server.shutdown().await;
     // Objects as the S3 engine keeps them (written here: a PUT through the
     // server would be ingested, and these removed at once for want of a record).

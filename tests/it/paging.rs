@@ -74,7 +74,7 @@ async fn favorite_and_comment_lists_page_without_gaps() {
             duration_ms: 1000,
             feed_shard: 0,
         });
-        assert!(t.app.table.publish_video(&video, false).await.unwrap());
+        assert!(t.app.table.publish_video(&video, shared::store::VideoSource::Inline).await.unwrap());
         t.favorite(&fan.token, id, 1).await.ok();
         videos.push(id);
     }

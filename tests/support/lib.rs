@@ -480,7 +480,7 @@ impl TestApp {
                 duration_ms: 1000,
                 feed_shard: 0,
             });
-            assert!(self.app.table.publish_video(&video, false).await.unwrap());
+            assert!(self.app.table.publish_video(&video, shared::store::VideoSource::Inline).await.unwrap());
             ids.push(id);
         }
         ids

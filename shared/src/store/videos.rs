@@ -23,13 +23,22 @@ pub struct ViewerContext {
     pub followed: HashSet<u64>,
 }
 
+/// How a video reached [`Table::publish_video`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VideoSource {
+    /// In the publish request's body: nothing else to settle.
+    Inline,
+    /// Through a presigned upload, whose record is settled `live` with it.
+    Upload,
+}
+
 impl Table {
     /// Publishes a video: creates the item (which puts it in the feed and its
     /// author's list), adds one to the author's `work_count`, and marks its
     /// presigned upload live, all or nothing. Returns `false` when the video
     /// was already published or its upload already settled: a retried ingest
     /// changes nothing.
-    pub async fn publish_video(&self, video: &VideoItem, from_upload: bool) -> Result<bool> {
+    pub async fn publish_video(&self, video: &VideoItem, source: VideoSource) -> Result<bool> {
         let author = to_item(&model::user_key(video.author_id))?;
         let count = Update::builder()
             .table_name(&self.name)
@@ -42,7 +51,7 @@ impl Table {
             .build()
             .context("work count action")?;
         let mut actions = vec![self.put_new(video)?, TransactWriteItem::builder().update(count).build()];
-        if from_upload {
+        if source == VideoSource::Upload {
             actions.push(self.settle_upload_action(video.id, UploadState::Live, "")?);
         }
         match self.transact(actions, "publish video").await? {
