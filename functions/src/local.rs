@@ -41,7 +41,7 @@ use shared::app::{Endpoints, Interceptors};
 use shared::config::{Argon2Cost, Config};
 use shared::embedded::{self, EngineCredentials};
 use shared::limits::RateLimits;
-use shared::queue::{InProcessQueue, Outgoing, Queue as _};
+use shared::queue::{InProcessQueue, Queue as _};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
@@ -267,7 +267,7 @@ impl LocalServer {
         if app.chat_queue.is_none() {
             // The in-process twin of the chat queue, delivering to the same
             // consumer the `message-consumer` function runs.
-            let consumer = Arc::new(shared::chat::ChatConsumer::new(app.table.clone()));
+            let consumer = Arc::new(shared::chat::ChatConsumer::new(&app));
             let queue = InProcessQueue::start(consumer, Default::default());
             app.chat_queue = Some(queue.clone());
             chat = Some(queue);
@@ -319,9 +319,7 @@ impl LocalServer {
     /// Creates what is missing (table, bucket, default images), stores the
     /// chat messages the last run could not, and finishes the ingests it owed.
     async fn prepare(&self) -> anyhow::Result<()> {
-        self.app.table.create_if_missing().await?;
-        self.app.media.create_bucket_if_missing().await?;
-        self.app.media.ensure_defaults().await?;
+        self.app.prepare_storage().await?;
         if let Some(chat) = &self.chat {
             replay_spool(&self.data_dir.join(CHAT_SPOOL), chat).await?;
         }
@@ -415,15 +413,13 @@ async fn replay_spool(path: &Path, chat: &Arc<InProcessQueue>) -> anyhow::Result
         Err(error) => return Err(error.into()),
     };
     for line in spooled.lines().filter(|line| !line.trim().is_empty()) {
-        let message: shared::store::NewMessage = match serde_json::from_str(line) {
-            Ok(message) => message,
+        let outgoing = match shared::chat::resend(line) {
+            Ok(outgoing) => outgoing,
             Err(error) => {
                 tracing::error!(%error, "unreadable line of the chat spool dropped");
                 continue;
             }
         };
-        let group = shared::store::model::conversation_partition(message.from_user_id, message.to_user_id);
-        let outgoing = Outgoing { group, dedup_id: message.id.to_string(), body: line.to_owned() };
         chat.send(outgoing).await?;
     }
     chat.wait_idle().await;
@@ -504,7 +500,7 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
 /// record expires as any unfinished upload's does).
 async fn resume_ingests(app: &App, journal: &journal::Journal) -> anyhow::Result<()> {
     for key in journal.pending()? {
-        if app.media.size(&key).await?.is_none() {
+        if shared::videos::uploaded_size(app, &key).await?.is_none() {
             tracing::info!(object_key = key, "an upload cut off by the last stop never arrived; it stays pending");
             journal.done(&key);
             continue;
@@ -766,7 +762,7 @@ fn uploaded_key(app: &App, request: &hyper::Request<Incoming>) -> Option<String>
 async fn deliver_upload_event(app: &App, key: &str) -> bool {
     for attempt in 1..=INGEST_ATTEMPTS {
         let ingest = async {
-            let size = app.media.size(key).await?.unwrap_or(0);
+            let size = shared::videos::uploaded_size(app, key).await?.unwrap_or(0);
             let size = i64::try_from(size).unwrap_or(0);
             crate::video_ingest::handle(app, crate::video_ingest::created_event(&app.config.media_bucket, key, size))
                 .await

@@ -6,7 +6,7 @@ use lambda_http::Request;
 use serde::Serialize;
 use shared::App;
 use shared::domain::{Video, VideoId};
-use shared::store::model::UploadState;
+use shared::videos::UploadState;
 
 use crate::edge::{self, Params, Reply};
 

@@ -21,7 +21,6 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let username = Username::parse("username", params.required("username")?)?;
     let password = Password::parse("password", params.required("password")?)?;
     edge::client::limit_address(app, &request, Scope::RegisterIp).await?;
-    app.media.ensure_defaults().await?;
     let session = shared::users::register(app, &username, &password).await?;
     crate::invocation::record_user(session.user_id);
     Reply::with(&Registered { user_id: session.user_id.0, token: session.token.0 })

@@ -269,6 +269,14 @@ async fn read_secret(sdk: &SdkConfig, arn: &str) -> anyhow::Result<String> {
 }
 
 impl App {
+    /// Creates what a deployment that manages its own storage needs and may
+    /// lack (the local server): the table, the bucket, the default images.
+    pub async fn prepare_storage(&self) -> Result<()> {
+        self.table.create_if_missing().await?;
+        self.media.create_bucket_if_missing().await?;
+        self.media.ensure_defaults().await
+    }
+
     /// Fails with [`Error::Internal`] when the chat queue is not configured.
     pub fn chat_queue(&self) -> Result<&Arc<dyn Queue>> {
         self.chat_queue.as_ref().ok_or(()).map_err(|_| Error::Internal(anyhow::anyhow!("no chat queue configured")))

@@ -9,8 +9,8 @@ use crate::app::App;
 use crate::domain::{Comment, CommentId, CommentText, Listed, User, UserId, Video, VideoId, now_ms};
 use crate::error::{Error, Result};
 use crate::metrics::{self, Metric};
+use crate::store::Page;
 use crate::store::model::{self, CommentItem};
-use crate::store::{Index, Page};
 use crate::users::user_view;
 use crate::videos::{PAGE_SIZE, views};
 
@@ -42,8 +42,7 @@ pub async fn liked_videos(
     cursor: Option<String>,
 ) -> Result<Listed<Video>> {
     let page = Page { size: PAGE_SIZE, before: cursor };
-    let (ids, next_cursor) =
-        app.table.newest_ids(Index::One, model::liked_by_partition(user.0), "video_id", &page).await?;
+    let (ids, next_cursor) = app.table.liked_video_ids(user.0, &page).await?;
     if ids.is_empty() {
         existing_user(app, user).await?;
         return Ok(Listed { items: Vec::new(), next_cursor });
@@ -93,13 +92,12 @@ pub async fn relation_list(
     viewer: Option<UserId>,
     cursor: Option<String>,
 ) -> Result<Listed<User>> {
-    let (index, partition, attr) = match relation {
-        Relation::Following => (Index::Two, model::following_partition(user.0), "to_user"),
-        Relation::Followers => (Index::One, model::followers_partition(user.0), "from_user"),
-        Relation::Friends => (Index::Two, model::friends_partition(user.0), "to_user"),
-    };
     let page = Page { size: LIST_SIZE, before: cursor };
-    let (ids, next_cursor) = app.table.newest_ids(index, partition, attr, &page).await?;
+    let (ids, next_cursor) = match relation {
+        Relation::Following => app.table.followed_ids(user.0, &page).await?,
+        Relation::Followers => app.table.follower_ids(user.0, &page).await?,
+        Relation::Friends => app.table.friend_ids(user.0, &page).await?,
+    };
     if ids.is_empty() {
         existing_user(app, user).await?;
         return Ok(Listed { items: Vec::new(), next_cursor });

@@ -27,7 +27,8 @@ use crate::media::Fetched;
 use crate::metrics::{self, Metric};
 use crate::store::Page;
 use crate::store::VideoSource;
-use crate::store::model::{NewVideo, UploadItem, UploadState, VideoItem};
+pub use crate::store::model::UploadState;
+use crate::store::model::{NewUpload, NewVideo, UploadItem, VideoItem};
 use crate::users::user_view;
 use crate::video::{self, Cover, VideoInfo};
 
@@ -220,24 +221,25 @@ pub async fn start_upload(
     let video_id = app.ids.next().await?;
     let object_key = upload_object_key(video_id);
     let now = now_ms();
-    let upload = UploadItem {
-        pk: crate::store::model::upload_key(video_id).pk,
-        sk: crate::store::model::upload_key(video_id).sk,
+    let upload = UploadItem::pending(NewUpload {
         video_id,
         author_id: author.0,
         title: title.as_str().to_owned(),
         object_key: object_key.clone(),
         content_type: content_type.clone(),
         content_length,
-        state: UploadState::Pending,
-        reason: String::new(),
         created_at_ms: now,
         expires_at: now / 1000 + UPLOAD_RECORD_TTL.as_secs(),
-    };
+    });
     app.table.create_upload(&upload).await?;
     let ttl = app.config.upload_url_ttl;
     let (url, headers) = app.media.upload_link(&object_key, &content_type, content_length, ttl).await?;
     Ok(UploadTicket { video_id, url, headers, expires_in: ttl.as_secs() })
+}
+
+/// The size of the object a client uploaded to `object_key`, if it is there.
+pub async fn uploaded_size(app: &App, object_key: &str) -> Result<Option<u64>> {
+    app.media.size(object_key).await
 }
 
 /// What the ingest of an uploaded object did.

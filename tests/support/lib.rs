@@ -233,7 +233,7 @@ impl TestApp {
             None => engines.credentials.sdk_config(),
         };
         let mut app = App::build_intercepted(config, &sdk, &endpoints, None, &interceptors).await.unwrap();
-        let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(app.table.clone())), Default::default());
+        let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(&app)), Default::default());
         // Storage is made through a client without faults: the faults are
         // about the scenario, not the test's setup.
         let setup = App::build(app.config.clone(), &sdk, &endpoints, None).await.unwrap();
@@ -268,7 +268,7 @@ impl TestApp {
         let endpoints =
             Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(engines.s3.clone()), s3_public: None };
         let app = App::build(config, &engines.credentials.sdk_config(), &endpoints, None).await.unwrap();
-        let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(app.table.clone())), Default::default());
+        let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(&app)), Default::default());
         TestApp { app, chat, queue: None, s3_endpoint: engines.s3.clone() }
     }
 

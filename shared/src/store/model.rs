@@ -396,6 +396,48 @@ pub struct UploadItem {
     pub expires_at: u64,
 }
 
+/// What a new upload records (its keys are the store's business).
+#[derive(Clone, Debug)]
+pub struct NewUpload {
+    /// The video id the upload becomes.
+    pub video_id: u64,
+    /// Who uploads.
+    pub author_id: u64,
+    /// Title, trimmed.
+    pub title: String,
+    /// Where the client puts the file.
+    pub object_key: String,
+    /// Declared content type.
+    pub content_type: String,
+    /// Declared size in bytes.
+    pub content_length: u64,
+    /// Creation time, ms.
+    pub created_at_ms: u64,
+    /// TTL, epoch seconds.
+    pub expires_at: u64,
+}
+
+impl UploadItem {
+    /// A pending upload.
+    pub fn pending(upload: NewUpload) -> UploadItem {
+        let key = upload_key(upload.video_id);
+        UploadItem {
+            pk: key.pk,
+            sk: key.sk,
+            video_id: upload.video_id,
+            author_id: upload.author_id,
+            title: upload.title,
+            object_key: upload.object_key,
+            content_type: upload.content_type,
+            content_length: upload.content_length,
+            state: UploadState::Pending,
+            reason: String::new(),
+            created_at_ms: upload.created_at_ms,
+            expires_at: upload.expires_at,
+        }
+    }
+}
+
 /// A like: `user` likes `video`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LikeItem {
