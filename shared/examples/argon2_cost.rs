@@ -1,5 +1,5 @@
 //! Prints how long one argon2id hash takes at a given cost, to size the login
-//! and register functions' memory (README, "Sizing the login functions"), and
+//! and register functions' memory (docs/operations.md, "Sizing the login functions"), and
 //! whether a login reveals that a username exists by its timing: a wrong
 //! password (verified against the user's stored hash) and an unknown user
 //! (verified against the dummy hash) are timed interleaved, 41 of each, and

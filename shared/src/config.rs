@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::limits::{RateLimit, RateLimits};
 
-/// Everything a deployer chooses. See the README's configuration table.
+/// Everything a deployer chooses. See the configuration table in docs/operations.md.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The DynamoDB table (`DOUYIN_TABLE`).

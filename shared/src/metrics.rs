@@ -9,7 +9,7 @@
 //! [`Emitter::emit`], which writes **one** line with all of it: namespace
 //! [`NAMESPACE`], dimension [`FUNCTION_NAME`] (the Lambda function's name), and
 //! [`ERRORS`] also by [`CODE`] (the envelope's `status_code`). The names are
-//! the dashboard's (`template.yaml`; README, "Observability").
+//! the dashboard's (`template.yaml`; docs/operations.md, "Observability").
 //!
 //! Where lines go is the [`Emitter`]'s sink: standard output on Lambda; the
 //! debug log (target `emf`) in the local server, which has no CloudWatch; a
