@@ -23,7 +23,10 @@ use crate::store::Table;
 use crate::store::ids::IdAllocator;
 use crate::telemetry::CallCounter;
 
-/// The application: shared, read-only state of one process.
+/// The application: shared, read-only state of one process. Its adapters
+/// (table, media, ids, password hashing, the heavy-work pool, the feed cache)
+/// are private to `shared`: handlers reach them only through the use cases.
+/// The tests see them through the accessors of the `testing` feature.
 #[derive(Debug)]
 pub struct App {
     /// The configuration it was built from.
@@ -31,26 +34,26 @@ pub struct App {
     /// Where each invocation's metrics line goes.
     pub metrics: Emitter,
     /// The DynamoDB table.
-    pub table: Table,
+    pub(crate) table: Table,
     /// The media bucket.
-    pub media: Media,
+    pub(crate) media: Media,
     /// The chat queue, where this process sends chat messages.
     pub chat_queue: Option<Arc<dyn Queue>>,
     /// Token issuing and verification.
     pub tokens: Tokens,
     /// Password hashing.
-    pub passwords: Passwords,
+    pub(crate) passwords: Passwords,
     /// Where CPU-heavy work runs (hashing, video inspection): off the
     /// runtime's threads, at most `config.heavy_places` at once.
-    pub heavy: HeavyWork,
+    pub(crate) heavy: HeavyWork,
     /// Unique ids.
-    pub ids: IdAllocator,
+    pub(crate) ids: IdAllocator,
     /// Rate limits (counted in the table, so they hold across instances).
     pub limiter: Limiter,
     /// Every DynamoDB call this process makes, counted (benchmarks, tests).
     pub dynamodb_calls: CallCounter,
     /// The newest feed page, for `config.feed_cache`.
-    pub feed_cache: FeedCache,
+    pub(crate) feed_cache: FeedCache,
 }
 
 /// Endpoints that override the SDK's defaults, per service. `None` keeps the
@@ -266,6 +269,32 @@ async fn read_secret(sdk: &SdkConfig, arn: &str) -> anyhow::Result<String> {
     let client = aws_sdk_secretsmanager::Client::new(sdk);
     let output = client.get_secret_value().secret_id(arn).send().await?;
     output.secret_string.ok_or_else(|| anyhow::anyhow!("secret {arn} has no string value"))
+}
+
+/// The adapters, for the tests (feature `testing`; never in a Lambda or
+/// `douyin-local` build, which is how the compiler keeps handlers off them).
+#[cfg(feature = "testing")]
+impl App {
+    /// The DynamoDB table.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+    /// The media bucket.
+    pub fn media(&self) -> &Media {
+        &self.media
+    }
+    /// Password hashing.
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
+    }
+    /// The heavy-work pool.
+    pub fn heavy(&self) -> &HeavyWork {
+        &self.heavy
+    }
+    /// Unique ids.
+    pub fn ids(&self) -> &IdAllocator {
+        &self.ids
+    }
 }
 
 impl App {

@@ -1,5 +1,6 @@
 //! The one error type of the service, named by what the client experiences, and
-//! its mapping to the contract's `status_code`, `status_msg` and HTTP status.
+//! its mapping to the contract's `status_code` and `status_msg` (the HTTP
+//! status is the edge's: `functions::edge::reply::Failure::statuses`).
 //!
 //! Infrastructure failures become [`Error::Internal`] with context; their text
 //! never reaches a client (see [`Error::status_msg`]).

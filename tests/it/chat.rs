@@ -197,11 +197,11 @@ async fn a_late_commit_of_an_older_message_is_not_skipped() {
         NewMessage { id: 7_000_002, from_user_id: ben.id, to_user_id: ann.id, content: "newer".into(), sent_at: 2_000 };
     let older =
         NewMessage { id: 7_000_001, from_user_id: ann.id, to_user_id: ben.id, content: "older".into(), sent_at: 1_000 };
-    assert!(t.app.table.persist_message(&newer).await.unwrap());
+    assert!(t.app.table().persist_message(&newer).await.unwrap());
     let first = messages(&t.chat(&ann.token, ben.id, None).await);
     let pre = first.last().unwrap()["create_time"].as_u64().unwrap();
     assert_eq!(pre, 2_000);
-    assert!(t.app.table.persist_message(&older).await.unwrap());
+    assert!(t.app.table().persist_message(&older).await.unwrap());
     let next = messages(&t.chat(&ann.token, ben.id, Some(pre)).await);
     assert_eq!(next.len(), 1, "the late message was skipped");
     assert_eq!(next[0]["content"], "older");

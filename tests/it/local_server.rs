@@ -403,7 +403,7 @@ async fn uploads_left_for_a_day_are_swept_at_start() {
         duration_ms: 1000,
         feed_shard: 0,
     });
-    assert!(server.app().table.publish_video(&legacy, shared::store::VideoSource::Inline).await.unwrap());
+    assert!(server.app().table().publish_video(&legacy, shared::store::VideoSource::Inline).await.unwrap());
     server.shutdown().await;
     // Objects as the S3 engine keeps them (written here: a PUT through the
     // server would be ingested, and these removed at once for want of a record).
@@ -418,7 +418,7 @@ async fn uploads_left_for_a_day_are_swept_at_start() {
     }
 
     let server = start(dir.path()).await;
-    let media = &server.app().media;
+    let media = &server.app().media();
     assert_eq!(media.size("uploads/901").await.unwrap(), None, "a stale upload is swept");
     assert!(media.size("uploads/902").await.unwrap().is_some(), "a fresh upload is kept");
     assert!(media.size("uploads/903").await.unwrap().is_some(), "a video published in place is kept");

@@ -61,7 +61,7 @@ async fn favorite_and_comment_lists_page_without_gaps() {
     let fan = t.new_user("fan").await;
     let mut videos = Vec::new();
     for i in 0..70u64 {
-        let id = t.app.ids.next().await.unwrap();
+        let id = t.app.ids().next().await.unwrap();
         let video = VideoItem::new(&NewVideo {
             id,
             author_id: fan.id,
@@ -74,7 +74,7 @@ async fn favorite_and_comment_lists_page_without_gaps() {
             duration_ms: 1000,
             feed_shard: 0,
         });
-        assert!(t.app.table.publish_video(&video, shared::store::VideoSource::Inline).await.unwrap());
+        assert!(t.app.table().publish_video(&video, shared::store::VideoSource::Inline).await.unwrap());
         t.favorite(&fan.token, id, 1).await.ok();
         videos.push(id);
     }

@@ -180,7 +180,7 @@ async fn publishes_decode_in_the_pool_never_more_at_once_than_its_places() {
     use std::sync::{Arc, Mutex};
     let t = Arc::new(TestApp::with_config(|config| config.heavy_places = 2).await);
     let alice = t.new_user("alice").await;
-    let heavy = t.app.heavy.clone();
+    let heavy = t.app.heavy().clone();
     let before = heavy.stats();
     let (release, held) = std::sync::mpsc::channel::<()>();
     let held = Arc::new(Mutex::new(held));

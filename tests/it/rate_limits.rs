@@ -176,11 +176,11 @@ async fn publishes_are_limited_per_user_and_a_refused_one_is_neither_decoded_nor
     let clip = tests::fixture("portrait-red-360x640-1s.mp4");
     t.publish(&alice.token, "one", &clip).await.ok();
     t.publish(&alice.token, "two", &clip).await.ok();
-    let decoded = t.app.heavy.stats().done;
+    let decoded = t.app.heavy().stats().done;
     let refused = t.publish(&alice.token, "three", &clip).await;
     assert_limited(&refused, "too many videos published");
     assert_eq!(refused.retry_after.as_deref(), Some("3600"));
-    assert_eq!(t.app.heavy.stats().done, decoded, "the refused video was decoded");
+    assert_eq!(t.app.heavy().stats().done, decoded, "the refused video was decoded");
     assert_eq!(t.user_counters(alice.id).await["work_count"], 2);
     assert_eq!(t.feed(None, None).await.ok()["video_list"].as_array().unwrap().len(), 2);
     t.publish(&bob.token, "bob's", &clip).await.ok();

@@ -96,7 +96,7 @@ async fn a_put_after_the_video_is_live_changes_nothing_that_is_served() {
     assert_eq!(t.upload_status(&alice.token, video_id).await.ok()["state"], "live");
     let play_url = video["play_url"].as_str().unwrap();
     assert!(!play_url.contains("/uploads/"), "served from a key the upload URL can write: {play_url}");
-    assert_eq!(t.app.media.size(&key).await.unwrap(), None, "the published upload is deleted");
+    assert_eq!(t.app.media().size(&key).await.unwrap(), None, "the published upload is deleted");
 }
 
 #[tokio::test]
@@ -116,7 +116,7 @@ async fn the_condition_cannot_be_left_out_of_the_put() {
         .collect();
     let put = tests::http::send_url("PUT", ticket["upload_url"].as_str().unwrap(), &headers, &clip).await;
     assert_put(&put, &[403]);
-    assert_eq!(t.app.media.size(&key).await.unwrap(), None);
+    assert_eq!(t.app.media().size(&key).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -182,7 +182,7 @@ async fn an_ingest_that_loses_the_race_to_another_video_removes_only_its_own_obj
     let other = |len| padded(&fixture("h264-320x240-2s.mp4"), len);
     let (t, video_id, _, second) = race_with_a_second_put(other).await;
     for key in [shared::videos::play_key(video_id, &second), shared::videos::cover_key(video_id, &second)] {
-        assert_eq!(t.app.media.size(&key).await.unwrap(), None, "{key} left behind");
+        assert_eq!(t.app.media().size(&key).await.unwrap(), None, "{key} left behind");
     }
 }
 
@@ -199,7 +199,7 @@ async fn concurrent_puts_of_one_ticket_store_exactly_one() {
     let statuses: Vec<u16> = puts.iter().map(|put| put.status).collect();
     assert_eq!(statuses.iter().filter(|status| **status == 200).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|status| **status == 412).count(), 7, "{statuses:?}");
-    let stored = t.app.media.get(&key).await.unwrap().unwrap();
+    let stored = t.app.media().get(&key).await.unwrap().unwrap();
     let winner = statuses.iter().position(|status| *status == 200).unwrap();
     assert!(stored == bodies[winner], "the object is the accepted PUT's");
     let outcome = t.s3_created(&key).await;

@@ -237,8 +237,8 @@ impl TestApp {
         // Storage is made through a client without faults: the faults are
         // about the scenario, not the test's setup.
         let setup = App::build(app.config.clone(), &sdk, &endpoints, None).await.unwrap();
-        setup.table.create_if_missing().await.unwrap();
-        setup.media.create_bucket_if_missing().await.unwrap();
+        setup.table().create_if_missing().await.unwrap();
+        setup.media().create_bucket_if_missing().await.unwrap();
         let queue = (faults.table.is_some() || faults.blob.is_some() || faults.queue.is_some())
             .then(|| Arc::new(faults::FailingQueue::new(chat.clone(), faults.queue)));
         app.chat_queue = Some(match &queue {
@@ -467,7 +467,7 @@ impl TestApp {
     pub async fn insert_videos(&self, author_id: u64, n: usize) -> Vec<u64> {
         let mut ids = Vec::with_capacity(n);
         for i in 0..n {
-            let id = self.app.ids.next().await.unwrap();
+            let id = self.app.ids().next().await.unwrap();
             let video = shared::store::model::VideoItem::new(&shared::store::model::NewVideo {
                 id,
                 author_id,
@@ -480,7 +480,7 @@ impl TestApp {
                 duration_ms: 1000,
                 feed_shard: 0,
             });
-            assert!(self.app.table.publish_video(&video, shared::store::VideoSource::Inline).await.unwrap());
+            assert!(self.app.table().publish_video(&video, shared::store::VideoSource::Inline).await.unwrap());
             ids.push(id);
         }
         ids

@@ -256,11 +256,11 @@ async fn signing(t: &TestApp) {
     for n in 0..1000 {
         let key = format!("videos/{n}.mp4");
         let started = Instant::now();
-        t.app.media.link_signed_at(&key, start, ttl).await.unwrap();
+        t.app.media().link_signed_at(&key, start, ttl).await.unwrap();
         signed.push(started.elapsed());
-        t.app.media.link(&key).await.unwrap();
+        t.app.media().link(&key).await.unwrap();
         let started = Instant::now();
-        t.app.media.link(&key).await.unwrap();
+        t.app.media().link(&key).await.unwrap();
         cached.push(started.elapsed());
     }
     let (signed, cached) = (Summary::of(signed).unwrap(), Summary::of(cached).unwrap());
