@@ -991,3 +991,18 @@ fn the_media_cdn_is_optional_reads_only_published_media_and_caches_it_for_a_year
         assert_eq!(reference(&base[2]), Some("MediaBaseUrl"), "{binary}");
     }
 }
+
+/// Issue 14, finding 11: on Lambda the functions' credentials carry no expiry a
+/// presigned link could be cut at, so production signs no media link: `prod`
+/// serves media through the stack's CloudFront distribution.
+#[test]
+fn production_serves_media_through_the_cdn() {
+    let prod = samconfig().into_iter().find(|environment| environment.name == "prod").expect("a prod environment");
+    assert!(
+        prod.overrides.iter().any(|(name, value)| name == "MediaCdn" && value == "true"),
+        "prod must deploy with MediaCdn=true: {:?}",
+        prod.overrides
+    );
+    let parameter = &template()["Parameters"]["MediaCdn"];
+    assert!(parameter.is_mapping(), "template.yaml declares MediaCdn");
+}
