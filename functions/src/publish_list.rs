@@ -2,18 +2,9 @@
 //! 98 a page (`cursor` / `next_cursor`, this project's addition).
 
 use lambda_http::Request;
-use serde::Serialize;
 use shared::App;
-use shared::domain::Video;
 
 use crate::edge::{self, Params, Reply};
-
-#[derive(Serialize)]
-struct List {
-    video_list: Vec<Video>,
-    /// This project's addition: pass back as `cursor` for the next page; "" at the end.
-    next_cursor: String,
-}
 
 /// A page of the videos of `user_id` (default: the token's user): the newest
 /// 98, or those older than `cursor`.
@@ -21,6 +12,5 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let viewer = edge::viewer(app, &params);
     let author = edge::user_id_or_viewer(&params, viewer)?;
-    let listed = shared::videos::works(app, author, viewer, edge::cursor(&params)?).await?;
-    Reply::with(&List { video_list: listed.items, next_cursor: listed.next_cursor.unwrap_or_default() })
+    edge::video_page(shared::videos::works(app, author, viewer, edge::cursor(&params)?).await?)
 }

@@ -164,6 +164,17 @@ pub async fn user_list(
     Reply::with(&List { user_list: listed.items, next_cursor: listed.next_cursor.unwrap_or_default() })
 }
 
+/// A page of videos, as the video lists answer it (`video_list` and this
+/// project's `next_cursor`: pass it back as `cursor`; "" at the end).
+pub fn video_page(listed: shared::domain::Listed<shared::domain::Video>) -> shared::Result<Reply> {
+    #[derive(serde::Serialize)]
+    struct List {
+        video_list: Vec<shared::domain::Video>,
+        next_cursor: String,
+    }
+    Reply::with(&List { video_list: listed.items, next_cursor: listed.next_cursor.unwrap_or_default() })
+}
+
 /// The viewer on a read endpoint: the token's user, or a guest (`None`) when
 /// the token is missing, invalid or expired.
 pub fn viewer(app: &App, params: &Params) -> Option<shared::domain::UserId> {

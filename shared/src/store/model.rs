@@ -396,24 +396,17 @@ pub struct UploadItem {
     pub expires_at: u64,
 }
 
-/// What a new upload records (its keys are the store's business).
+/// What a new upload records: the fields of [`UploadItem`] but its keys
+/// (the store's business) and its state (pending).
 #[derive(Clone, Debug)]
 pub struct NewUpload {
-    /// The video id the upload becomes.
     pub video_id: u64,
-    /// Who uploads.
     pub author_id: u64,
-    /// Title, trimmed.
     pub title: String,
-    /// Where the client puts the file.
     pub object_key: String,
-    /// Declared content type.
     pub content_type: String,
-    /// Declared size in bytes.
     pub content_length: u64,
-    /// Creation time, ms.
     pub created_at_ms: u64,
-    /// TTL, epoch seconds.
     pub expires_at: u64,
 }
 
@@ -604,23 +597,17 @@ pub struct ConversationItem {
     pub last_content: String,
 }
 
-/// Counter attributes.
+// Attribute names the update expressions name: the counters of a video
+// (likes, comments) and of a user (likes received, follows, followers,
+// videos), and an upload's state and reason.
 pub const FAVORITE_COUNT_ATTR: &str = "favorite_count";
-/// See [`FAVORITE_COUNT_ATTR`].
 pub const TOTAL_FAVORITED_ATTR: &str = "total_favorited";
-/// See [`FAVORITE_COUNT_ATTR`].
 pub const COMMENT_COUNT_ATTR: &str = "comment_count";
-/// See [`FAVORITE_COUNT_ATTR`].
 pub const FOLLOW_COUNT_ATTR: &str = "follow_count";
-/// See [`FAVORITE_COUNT_ATTR`].
 pub const FOLLOWER_COUNT_ATTR: &str = "follower_count";
-
-/// Attribute names used in update expressions of uploads.
-pub const UPLOAD_STATE_ATTR: &str = "state";
-/// See [`UPLOAD_STATE_ATTR`].
-pub const UPLOAD_REASON_ATTR: &str = "reason";
-/// Counter of a user's videos.
 pub const WORK_COUNT_ATTR: &str = "work_count";
+pub const UPLOAD_STATE_ATTR: &str = "state";
+pub const UPLOAD_REASON_ATTR: &str = "reason";
 
 /// The counter item of [`id_counter_key`].
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -45,6 +45,7 @@
 
 mod avc;
 mod boxes;
+mod bytes;
 mod cover;
 mod faststart;
 mod hevc;
