@@ -15,6 +15,9 @@ what this module does in their place:
 - replace each function's `CodeUri` by the S3 location of its built artifact
   (`sam build` + `sam deploy`'s packaging): :func:`package`; stage 2 uploads a
   placeholder zip there (stage 4 runs the real bootstraps itself);
+- apply the `AWS::LanguageExtensions` transform first when the template
+  lists it (`Fn::ForEach`, `Fn::Length`), as CloudFormation does before the
+  SAM transform: :mod:`rehearse.language_extensions`;
 - translate with the pinned `aws-sam-translator`, the code the service runs,
   given the parameter values as CloudFormation hands them to the transform
   (strings; `CommaDelimitedList` as lists), with an offline managed-policy map
@@ -39,7 +42,7 @@ import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .findings import Findings
-from . import managed_policies
+from . import language_extensions, managed_policies
 from .ledger import artifact_bucket
 
 # --------------------------------------------------------------------- YAML
@@ -332,6 +335,13 @@ def translate(
         findings.add(1, "template-yaml", "", str(error))
         return None
     parameters = resolve_parameters(sam_template, environment.parameter_overrides, findings, environment.name)
+    if len(findings) > before:
+        return None
+    # CloudFormation runs AWS::LanguageExtensions (Fn::ForEach) before the SAM transform.
+    expanded = language_extensions.expand(sam_template, parameters, findings)
+    if expanded is None:
+        return None
+    sam_template = expanded
     artifacts = package(sam_template, environment.stack_name, artifact_bucket(account, environment.region), findings)
     if len(findings) > before:
         return None
