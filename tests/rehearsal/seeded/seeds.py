@@ -293,14 +293,22 @@ SEEDS: list[Seed] = [
     ),
     Seed(
         "log-group-without-retention",
-        "a function's logs kept forever",
+        "the log groups' loop loses its retention: every function's logs kept forever",
         3,
         "log-retention",
         "FeedFunction",
         template=replace(
-            '      LogGroupName: !Sub "/aws/lambda/${FeedFunction}"\n      RetentionInDays: !Ref LogRetentionDays\n',
-            '      LogGroupName: !Sub "/aws/lambda/${FeedFunction}"\n',
+            '          LogGroupName: !Sub "/aws/lambda/${${Name}Function}"\n          RetentionInDays: !Ref LogRetentionDays\n',
+            '          LogGroupName: !Sub "/aws/lambda/${${Name}Function}"\n',
         ),
+    ),
+    Seed(
+        "function-left-out-of-the-loops",
+        "a function missing from the loops' collection: Lambda makes its log group, without retention",
+        3,
+        "log-group",
+        "VideoIngestFunction",
+        template=replace("       MessageConsumer, VideoIngest, RouteFallback]", "       MessageConsumer, RouteFallback]"),
     ),
     Seed(
         "fallback-passes-to-the-wrong-function",
