@@ -335,6 +335,23 @@ class LanguageExtensions(unittest.TestCase):
                 self.assertIsNone(result)
                 self.assertEqual(rules, [rule])
 
+    def test_samconfig_language_extensions_is_read_from_build_over_global(self) -> None:
+        import tempfile
+        from pathlib import Path
+
+        text = (
+            '[a.global.parameters]\nstack_name = "s"\nlanguage_extensions = true\n'
+            '[a.deploy.parameters]\nregion = "us-east-1"\n'
+            '[b.global.parameters]\nstack_name = "s"\nlanguage_extensions = true\n'
+            '[b.build.parameters]\nlanguage_extensions = false\n[b.deploy.parameters]\nregion = "us-east-1"\n'
+            '[c.global.parameters]\nstack_name = "s"\n[c.deploy.parameters]\nregion = "us-east-1"\n'
+        )
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "samconfig.toml"
+            path.write_text(text)
+            found = {name: translate.load_environment(path, name, Findings()).language_extensions for name in "abc"}
+        self.assertEqual(found, {"a": True, "b": False, "c": False})
+
     def test_a_template_without_the_transform_or_loops_is_unchanged(self) -> None:
         template = {"Transform": "AWS::Serverless-2016-10-31", "Resources": {"A": {"Type": "T", "Properties": {"X": "${N}"}}}}
         result, rules = self.expand(template)

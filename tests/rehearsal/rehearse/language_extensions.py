@@ -116,6 +116,11 @@ def expand(template: dict[str, Any], parameters: dict[str, Any], findings: Findi
     return result
 
 
+def uses_loops(template: dict[str, Any]) -> bool:
+    """Whether the template has any `Fn::ForEach` loop."""
+    return bool(_loop_keys(template))
+
+
 def _loop_keys(value: Any) -> set[str]:
     found: set[str] = set()
     if isinstance(value, dict):

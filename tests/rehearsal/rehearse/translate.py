@@ -92,6 +92,9 @@ class Environment:
     region: str
     parameter_overrides: dict[str, str]
     capabilities: list[str]
+    # `language_extensions = true` for `sam build` ([name.build] over [name.global]): SAM CLI
+    # 1.161+ expands Fn::ForEach locally only then, and fails on the loops otherwise.
+    language_extensions: bool = False
 
 
 def config_environments(path: Path) -> list[str]:
@@ -134,7 +137,11 @@ def load_environment(path: Path, name: str, findings: Findings) -> Environment |
         capabilities = capabilities.split()
     if not stack_name or not region:
         return None
-    return Environment(name, str(stack_name), str(region), overrides, list(capabilities))
+    build: dict[str, Any] = {}
+    build.update((env.get("global") or {}).get("parameters") or {})
+    build.update((env.get("build") or {}).get("parameters") or {})
+    language = build.get("language_extensions") is True
+    return Environment(name, str(stack_name), str(region), overrides, list(capabilities), language)
 
 
 # SAM CLI's grammar for `--parameter-overrides` (samcli/cli/types.py,
@@ -340,6 +347,15 @@ def translate(
     # CloudFormation runs AWS::LanguageExtensions (Fn::ForEach) before the SAM transform.
     expanded = language_extensions.expand(sam_template, parameters, findings)
     if expanded is None:
+        return None
+    if language_extensions.uses_loops(sam_template) and not environment.language_extensions:
+        findings.add(
+            1,
+            "samconfig-language-extensions",
+            environment.name,
+            "the template has Fn::ForEach loops but this environment's build does not set "
+            "language_extensions = true: `sam build` fails on them (SAM CLI 1.161+ expands them only with it)",
+        )
         return None
     sam_template = expanded
     artifacts = package(sam_template, environment.stack_name, artifact_bucket(account, environment.region), findings)

@@ -106,6 +106,13 @@ def _add_route(text: str) -> str:
     return text[:events] + event + text[events + len("      Events:\n") :]
 
 
+def _prod_without_language_extensions(text: str) -> str:
+    """Drops `language_extensions = true` from samconfig.toml's prod environment."""
+    start = text.index("[prod.global.parameters]\n")
+    line = text.index("language_extensions = true\n", start)
+    return text[:line] + text[line + len("language_extensions = true\n") :]
+
+
 SEEDS: list[Seed] = [
     Seed(
         "lifecycle-expires-published",
@@ -224,6 +231,15 @@ SEEDS: list[Seed] = [
         "environment-config",
         "DOUYIN_TIME_ZONE",
         template=replace("DOUYIN_TIME_ZONE: !Ref TimeZone", "DOUYIN_TIME_ZONE: Asia/Beijing"),
+    ),
+    Seed(
+        "samconfig-without-language-extensions",
+        "prod's build does not turn on SAM CLI's language extensions: `sam build` fails on the template's loops",
+        1,
+        "samconfig-language-extensions",
+        "language_extensions = true",
+        samconfig=_prod_without_language_extensions,
+        config_env="prod",
     ),
     Seed(
         "argon2-lanes-samconfig",
