@@ -376,5 +376,29 @@ class LanguageExtensions(unittest.TestCase):
         self.assertFalse(any(key.startswith("Fn::ForEach::") for key in resources))
 
 
+class CompareDeployed(unittest.TestCase):
+    """compare_deployed.py sets aside generated ids only."""
+
+    @staticmethod
+    def state(api_id: str, uuid: str, secret_suffix: str, retention: int) -> dict:
+        return {
+            "stack_id": f"arn:aws:cloudformation:us-east-1:1:stack/s/{uuid}",
+            "http_apis": {"Api": {"id": api_id, "endpoint": f"https://{api_id}.execute-api.us-east-1.amazonaws.com"}},
+            "functions": {"F": {"permissions": [{"source_arn": f"arn:aws:execute-api:us-east-1:1:{api_id}/*/*"}]}},
+            "secrets": {"S": {"arn": f"arn:aws:secretsmanager:us-east-1:1:secret:JwtSecret-{secret_suffix}"}},
+            "log_groups": {"/aws/lambda/f": {"retention_in_days": retention, "created": "2026-11-25T20:00:01.5Z"}},
+        }
+
+    def test_generated_ids_are_set_aside_and_nothing_else(self) -> None:
+        import compare_deployed
+
+        before = compare_deployed.normalise(self.state("abc123defg", "0f0f0f0f-1111-2222-3333-444455556666", "AbCdEf", 30))
+        after = compare_deployed.normalise(self.state("zyx987wvut", "9a9a9a9a-1111-2222-3333-444455556666", "XyZ123", 30))
+        self.assertEqual(before, after)
+        self.assertEqual(before["http_apis"]["Api"]["endpoint"], "https://<http_apis.Api.id>.execute-api.us-east-1.amazonaws.com")
+        changed = compare_deployed.normalise(self.state("zyx987wvut", "9a9a9a9a-1111-2222-3333-444455556666", "XyZ123", 7))
+        self.assertNotEqual(before, changed)
+
+
 if __name__ == "__main__":
     unittest.main()
