@@ -74,7 +74,9 @@ fn substitute(value: &Value, identifier: &str, item: &str) -> Value {
             tag: tagged.tag.clone(),
             value: substitute(&tagged.value, identifier, item),
         })),
-        Value::Mapping(mapping) if mapping.len() == 1 && mapping.get("Ref").and_then(Value::as_str) == Some(identifier) => {
+        Value::Mapping(mapping)
+            if mapping.len() == 1 && mapping.get("Ref").and_then(Value::as_str) == Some(identifier) =>
+        {
             Value::String(item.to_owned())
         }
         Value::Mapping(mapping) => Value::Mapping(
@@ -83,7 +85,9 @@ fn substitute(value: &Value, identifier: &str, item: &str) -> Value {
                 .map(|(key, inner)| (substitute(key, identifier, item), substitute(inner, identifier, item)))
                 .collect(),
         ),
-        Value::Sequence(values) => Value::Sequence(values.iter().map(|inner| substitute(inner, identifier, item)).collect()),
+        Value::Sequence(values) => {
+            Value::Sequence(values.iter().map(|inner| substitute(inner, identifier, item)).collect())
+        }
         other => other.clone(),
     }
 }
