@@ -9,13 +9,16 @@ template.yaml that must change nothing deployed (a restructuring):
 What it sets aside, and nothing else:
 
 - the values of the keys in GENERATED_KEYS (ids the services make up: the HTTP API's, its routes'
-  and integrations', the distribution's, the origin access control's, event source mappings' UUIDs,
-  the stack's id), each replaced by the path where it was found (`<http_apis.Api.id>`), and the same
+  and integrations', the distribution's and its domain name, the origin access control's, event
+  source mappings' UUIDs, the stack's id), each replaced by the path where it was found (`<http_apis.Api.id>`), and the same
   value wherever else it appears inside a string (an endpoint URL, a source ARN, the dashboard's
   body) replaced the same way;
 - every UUID, wherever it appears, as `<uuid>`;
+- the random twelve-character suffix (capitals and digits, at least one capital) CloudFormation
+  gives the names it makes (`douyin-serverless-AlarmTopic-5K77Q0D68RCN`), as `-<random12>`: the name before it (stack,
+  logical id) still counts;
 - Secrets Manager's random six-character ARN suffix (`secret:name-AbCdEf`);
-- timestamps (ISO 8601), as `<time>`;
+- timestamps: ISO 8601 ones anywhere, and the values of TIME_KEYS (SQS's epoch seconds), as `<time>`;
 - the order of the keys of an object (the dumps are written with sorted keys anyway).
 
 Everything else (names, logical ids, ARNs built from names, policies, environments, settings, tags)
@@ -32,8 +35,12 @@ from pathlib import Path
 from typing import Any
 
 # Keys whose values the emulated services generate on each deployment.
-GENERATED_KEYS = {"id", "route_id", "integration_id", "uuid", "stack_id", "caller_reference", "etag"}
+GENERATED_KEYS = {"id", "route_id", "integration_id", "uuid", "stack_id", "caller_reference", "etag", "domain_name"}
+# Keys whose values are the time of the deployment.
+TIME_KEYS = {"CreatedTimestamp", "LastModifiedTimestamp"}
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+# At least one letter: an account id (twelve digits) is not random.
+_NAME_SUFFIX = re.compile(r"-(?=[A-Z0-9]*[A-Z])[A-Z0-9]{12}(?![A-Za-z0-9])")
 _SECRET_SUFFIX = re.compile(r"(:secret:[A-Za-z0-9/_+=.@-]+?)-[A-Za-z0-9]{6}\b")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
 
@@ -62,12 +69,13 @@ def normalise(state: Any) -> Any:
         for generated, placeholder in replacements:
             value = value.replace(generated, placeholder)
         value = _UUID.sub("<uuid>", value)
-        value = _SECRET_SUFFIX.sub(r"\1-<random>", value)
+        value = _SECRET_SUFFIX.sub(r"\1-<random6>", value)
+        value = _NAME_SUFFIX.sub("-<random12>", value)
         return _TIME.sub("<time>", value)
 
     def walk(value: Any) -> Any:
         if isinstance(value, dict):
-            return {text(str(key)): walk(inner) for key, inner in value.items()}
+            return {text(str(key)): "<time>" if key in TIME_KEYS else walk(inner) for key, inner in value.items()}
         if isinstance(value, list):
             return [walk(inner) for inner in value]
         if isinstance(value, str):
