@@ -8,9 +8,112 @@ use std::path::PathBuf;
 use functions::routes::ENDPOINTS;
 use serde_norway::Value;
 
+/// The template as the SAM transform sees it: `AWS::LanguageExtensions`'
+/// `Fn::ForEach` loops expanded (see [`expand_loops`]).
 fn template() -> Value {
+    let mut template = raw_template();
+    let transforms = format!("{:?}", template["Transform"]);
+    assert!(transforms.contains("AWS::LanguageExtensions"), "the loops need the transform: {transforms}");
+    for section in ["Conditions", "Resources", "Outputs"] {
+        if let Some(mapping) = template[section].as_mapping() {
+            template[section] = Value::Mapping(expand_loops(mapping));
+        }
+    }
+    template
+}
+
+/// template.yaml as written.
+fn raw_template() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
     serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `mapping` with each `Fn::ForEach::Name: [Identifier, [items], {OutputKey: OutputValue}]`
+/// replaced by one copy of the fragment per item, `${Identifier}` (and `&{Identifier}`,
+/// `!Ref Identifier`) replaced by the item in keys and values, as CloudFormation's
+/// `AWS::LanguageExtensions` transform does (the rehearsal's stage 1 applies it too, and
+/// checks the result on the emulator). A key made twice is a bug of the template.
+fn expand_loops(mapping: &serde_norway::Mapping) -> serde_norway::Mapping {
+    let mut expanded = serde_norway::Mapping::new();
+    let mut put = |key: Value, value: Value| {
+        let shown = format!("{key:?}");
+        assert!(expanded.insert(key, value).is_none(), "{shown} is made twice");
+    };
+    for (key, value) in mapping {
+        if !key.as_str().is_some_and(|key| key.starts_with("Fn::ForEach::")) {
+            put(key.clone(), value.clone());
+            continue;
+        }
+        let [identifier, collection, fragment] = value.as_sequence().unwrap().as_slice() else {
+            panic!("{key:?}: not [Identifier, Collection, Fragment]")
+        };
+        let identifier = identifier.as_str().unwrap();
+        for item in collection.as_sequence().unwrap_or_else(|| panic!("{key:?}: the collection is not a list")) {
+            let item = item.as_str().unwrap();
+            let copy = substitute(fragment, identifier, item);
+            for (out_key, out_value) in expand_loops(copy.as_mapping().unwrap()) {
+                put(out_key, out_value);
+            }
+        }
+    }
+    expanded
+}
+
+fn substitute(value: &Value, identifier: &str, item: &str) -> Value {
+    match value {
+        Value::String(text) => {
+            let alphanumeric: String = item.chars().filter(char::is_ascii_alphanumeric).collect();
+            Value::String(
+                text.replace(&format!("${{{identifier}}}"), item).replace(&format!("&{{{identifier}}}"), &alphanumeric),
+            )
+        }
+        Value::Tagged(tagged) if tagged.tag == "Ref" && tagged.value.as_str() == Some(identifier) => {
+            Value::String(item.to_owned())
+        }
+        Value::Tagged(tagged) => Value::Tagged(Box::new(serde_norway::value::TaggedValue {
+            tag: tagged.tag.clone(),
+            value: substitute(&tagged.value, identifier, item),
+        })),
+        Value::Mapping(mapping)
+            if mapping.len() == 1 && mapping.get("Ref").and_then(Value::as_str) == Some(identifier) =>
+        {
+            Value::String(item.to_owned())
+        }
+        Value::Mapping(mapping) => Value::Mapping(
+            mapping
+                .iter()
+                .map(|(key, inner)| (substitute(key, identifier, item), substitute(inner, identifier, item)))
+                .collect(),
+        ),
+        Value::Sequence(values) => {
+            Value::Sequence(values.iter().map(|inner| substitute(inner, identifier, item)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The loops make what was written out one by one: one log group and one Errors
+/// alarm per function, a Duration alarm per API function, under the same logical ids.
+#[test]
+fn the_loops_make_a_log_group_and_alarms_per_function_under_their_own_logical_ids() {
+    let raw = raw_template();
+    let raw_resources = raw["Resources"].as_mapping().unwrap();
+    assert!(raw_resources.keys().any(|key| key.as_str().is_some_and(|key| key.starts_with("Fn::ForEach::"))));
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    assert!(!resources.keys().any(|key| key.as_str().is_some_and(|key| key.starts_with("Fn::ForEach::"))));
+    for (id, function) in of_type(&template, "AWS::Serverless::Function") {
+        let name = id.strip_suffix("Function").unwrap();
+        let log_group = &resources[format!("{name}LogGroup").as_str()];
+        assert_eq!(log_group["Type"].as_str(), Some("AWS::Logs::LogGroup"), "{id}");
+        assert_eq!(sub_text(&log_group["Properties"]["LogGroupName"]), format!("/aws/lambda/${{{id}}}"));
+        let errors = &resources[format!("{name}ErrorsAlarm").as_str()];
+        assert_eq!(function_watched(&errors["Properties"]["Dimensions"][0]["Value"]), Some(id.as_str()));
+        if is_api_function(&function) {
+            let duration = &resources[format!("{name}DurationAlarm").as_str()];
+            assert_eq!(function_watched(&duration["Properties"]["Dimensions"][0]["Value"]), Some(id.as_str()));
+        }
+    }
 }
 
 /// The functions as (binary, resource).
@@ -346,6 +449,20 @@ fn reference(value: &Value) -> Option<&str> {
     }
 }
 
+/// The resource a FunctionName dimension names: `!Ref X`, or `!Sub "${X}"` (as the
+/// loops write it: an identifier inside `!Ref` is left alone by cfn-lint's expansion).
+fn function_watched(value: &Value) -> Option<&str> {
+    if let Some(name) = reference(value) {
+        return Some(name);
+    }
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Sub" => {
+            tagged.value.as_str()?.strip_prefix("${")?.strip_suffix('}').filter(|name| !name.contains(['$', '.', '}']))
+        }
+        _ => None,
+    }
+}
+
 /// Every `!Ref` target and every `${...}` of a `!Sub` anywhere under `value`.
 fn names_used(value: &Value, names: &mut BTreeSet<String>) {
     match value {
@@ -393,7 +510,7 @@ fn lambda_alarms(template: &Value, metric: &str) -> Vec<(String, Value)> {
         .filter_map(|(_, alarm)| {
             let dimensions = alarm["Properties"]["Dimensions"].as_sequence()?;
             let function = dimensions.iter().find(|d| d["Name"].as_str() == Some("FunctionName"))?;
-            Some((reference(&function["Value"]).unwrap().to_owned(), alarm.clone()))
+            Some((function_watched(&function["Value"]).unwrap().to_owned(), alarm.clone()))
         })
         .collect()
 }

@@ -108,6 +108,13 @@ def _add_route(text: str) -> str:
     return text[:events] + event + text[events + len("      Events:\n") :]
 
 
+def _prod_without_language_extensions(text: str) -> str:
+    """Drops `language_extensions = true` from samconfig.toml's prod environment."""
+    start = text.index("[prod.global.parameters]\n")
+    line = text.index("language_extensions = true\n", start)
+    return text[:line] + text[line + len("language_extensions = true\n") :]
+
+
 SEEDS: list[Seed] = [
     Seed(
         "lifecycle-expires-published",
@@ -225,6 +232,15 @@ SEEDS: list[Seed] = [
         template=replace("DOUYIN_TIME_ZONE: !Ref TimeZone", "DOUYIN_TIME_ZONE: Asia/Beijing"),
     ),
     Seed(
+        "samconfig-without-language-extensions",
+        "prod's build does not turn on SAM CLI's language extensions: `sam build` fails on the template's loops",
+        1,
+        "samconfig-language-extensions",
+        "language_extensions = true",
+        samconfig=_prod_without_language_extensions,
+        config_env="prod",
+    ),
+    Seed(
         "argon2-lanes-samconfig",
         "more argon2 lanes than the bounds allow (9 > 8)",
         1,
@@ -292,14 +308,22 @@ SEEDS: list[Seed] = [
     ),
     Seed(
         "log-group-without-retention",
-        "a function's logs kept forever",
+        "the log groups' loop loses its retention: every function's logs kept forever",
         3,
         "log-retention",
         "FeedFunction",
         template=replace(
-            '      LogGroupName: !Sub "/aws/lambda/${FeedFunction}"\n      RetentionInDays: !Ref LogRetentionDays\n',
-            '      LogGroupName: !Sub "/aws/lambda/${FeedFunction}"\n',
+            '          LogGroupName: !Sub "/aws/lambda/${${Name}Function}"\n          RetentionInDays: !Ref LogRetentionDays\n',
+            '          LogGroupName: !Sub "/aws/lambda/${${Name}Function}"\n',
         ),
+    ),
+    Seed(
+        "function-left-out-of-the-loops",
+        "a function missing from the loops' collection: Lambda makes its log group, without retention",
+        3,
+        "log-group",
+        "VideoIngestFunction",
+        template=replace("       MessageConsumer, VideoIngest, RouteFallback]", "       MessageConsumer, RouteFallback]"),
     ),
     Seed(
         "fallback-passes-to-the-wrong-function",
