@@ -127,9 +127,10 @@ export async function call(method, path, params = {}) {
 }
 
 /**
- * PUTs `file` to a presigned upload URL with its signed headers, reporting
- * progress (0..1). The browser sets Content-Length itself (it may not be set
- * from script); it is the file's size, which is what was signed.
+ * PUTs `file` to a presigned upload URL with its signed headers (among them
+ * If-None-Match and x-amz-tagging), reporting progress (0..1). The browser
+ * sets Content-Length itself (it may not be set from script); it is the
+ * file's size, which is what was signed.
  */
 export function putFile(url, headers, file, onProgress) {
   return new Promise((resolve, reject) => {
@@ -143,6 +144,8 @@ export function putFile(url, headers, file, onProgress) {
     };
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) resolve();
+      // The URL signs If-None-Match: *, so it takes one PUT (409: two at once on S3).
+      else if (xhr.status === 412 || xhr.status === 409) reject(new ApiError(-1, 'this upload link was already used: upload the file again'));
       else reject(new ApiError(-1, `the upload was refused (HTTP ${xhr.status}${s3Message(xhr.responseText)})`));
     };
     xhr.onerror = () => reject(new ApiError(-1, 'the upload failed: network error'));

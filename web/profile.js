@@ -66,21 +66,36 @@ export function renderProfile(root, userId) {
     tabs.find(([k]) => k === key)[2]();
   }
 
+  // A grid of videos, a page at a time: "More" asks for the next page with
+  // the last one's next_cursor (an author's list holds 98 a page, likes 30).
   async function videos(path) {
     const mark = ++generation;
-    try {
-      const { video_list: list } = await call('GET', path, { user_id: userId });
-      if (mark !== generation) return;
-      if (list.length === 0) return notice(panel, 'No videos yet.');
-      panel.replaceChildren(h('div', { class: 'grid' }, list.map((video) =>
-        h('button', { class: 'tile', dataset: { id: video.id }, onclick: () => player(video) },
-          h('img', { class: 'cover', src: video.cover_url, alt: video.title, loading: 'lazy' }),
-          h('span', { class: 'tile-title' }, video.title),
-          h('span', { class: 'tile-likes' }, '♥ ' + count(video.favorite_count))))));
-    } catch (error) {
-      if (mark === generation) notice(panel, error.message);
-      handle(error);
+    const grid = h('div', { class: 'grid' });
+    const more = h('button', { class: 'more', onclick: () => page(more.dataset.cursor) }, 'More');
+    const tile = (video) =>
+      h('button', { class: 'tile', dataset: { id: video.id }, onclick: () => player(video) },
+        h('img', { class: 'cover', src: video.cover_url, alt: video.title, loading: 'lazy' }),
+        h('span', { class: 'tile-title' }, video.title),
+        h('span', { class: 'tile-likes' }, '♥ ' + count(video.favorite_count)));
+    async function page(cursor) {
+      more.disabled = true;
+      try {
+        const params = cursor ? { user_id: userId, cursor } : { user_id: userId };
+        const { video_list: list, next_cursor: next } = await call('GET', path, params);
+        if (mark !== generation) return;
+        if (!cursor && list.length === 0) return notice(panel, 'No videos yet.');
+        if (!cursor) panel.replaceChildren(grid, more);
+        grid.append(...list.map(tile));
+        more.dataset.cursor = next || '';
+        more.hidden = !next;
+      } catch (error) {
+        if (mark === generation) (cursor ? toast(error.message) : notice(panel, error.message));
+        handle(error);
+      } finally {
+        more.disabled = false;
+      }
     }
+    await page('');
   }
 
   async function users(path) {

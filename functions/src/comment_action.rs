@@ -3,19 +3,10 @@
 use lambda_http::Request;
 use serde::Serialize;
 use shared::App;
-use shared::domain::{Comment, CommentText, parse_id};
+use shared::domain::{Action, Comment, CommentId, CommentText, VideoId};
 use shared::limits::Scope;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "comment-action", method: &lambda_http::http::Method::POST, path: "/douyin/comment/action/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 #[derive(Serialize)]
 struct Commented {
@@ -27,15 +18,15 @@ struct Commented {
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let user = edge::authenticate(app, &params).await?;
-    let video_id = parse_id("video_id", params.required("video_id")?)?;
-    let comment = match edge::action_type(&params)? {
-        1 => {
+    let video_id = VideoId::parse("video_id", params.required("video_id")?)?;
+    let comment = match Action::parse("action_type", params.required("action_type")?)? {
+        Action::Do => {
             let text = CommentText::parse("comment_text", params.required("comment_text")?)?;
             app.limiter.hit(Scope::Comment, &user.to_string()).await?;
             shared::interactions::post_comment(app, user, video_id, &text).await?
         }
-        _ => {
-            let comment_id = parse_id("comment_id", params.required("comment_id")?)?;
+        Action::Undo => {
+            let comment_id = CommentId::parse("comment_id", params.required("comment_id")?)?;
             shared::interactions::delete_comment(app, user, video_id, comment_id).await?
         }
     };

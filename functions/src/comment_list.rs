@@ -3,18 +3,9 @@
 use lambda_http::Request;
 use serde::Serialize;
 use shared::App;
-use shared::domain::{Comment, parse_id};
+use shared::domain::{Comment, VideoId};
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "comment-list", method: &lambda_http::http::Method::GET, path: "/douyin/comment/list/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 #[derive(Serialize)]
 struct List {
@@ -27,7 +18,7 @@ struct List {
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let viewer = edge::viewer(app, &params);
-    let video_id = parse_id("video_id", params.required("video_id")?)?;
+    let video_id = VideoId::parse("video_id", params.required("video_id")?)?;
     let listed = shared::interactions::comments(app, video_id, viewer, edge::cursor(&params)?).await?;
     Reply::with(&List { comment_list: listed.items, next_cursor: listed.next_cursor.unwrap_or_default() })
 }

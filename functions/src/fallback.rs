@@ -5,8 +5,9 @@
 //! `$default` anyway is passed on, as it came, to its endpoint's function:
 //! HTTP API route keys cannot end in `/` (a route `/x/` is dropped at import),
 //! and the stock client calls `/x/`, which API Gateway may or may not match to
-//! the route `/x` (ARCHITECTURE.md). The client does not follow redirects on
-//! POST, so passing the event on is the one answer that works either way.
+//! the route `/x` (docs/decisions.md, "Routes without a trailing slash"). The
+//! client does not follow redirects on POST, so passing the event on is the
+//! one answer that works either way.
 //!
 //! Routing uses [`route_kind`] over [`crate::routes::ROUTE_KEYS`], never the
 //! handlers: this binary must not link every endpoint's code.
@@ -81,7 +82,7 @@ impl Fallback {
             None => anyhow::anyhow!("{function} did not answer before the deadline"),
         };
         tracing::error!(path, error = format!("{failure:#}"), "request not passed on");
-        v2_response(crate::edge::reply::envelope(500, 50000, "internal error", Map::new()))
+        v2_response(crate::edge::reply::internal_error())
     }
 }
 

@@ -2,27 +2,18 @@
 
 use lambda_http::Request;
 use shared::App;
-use shared::domain::parse_id;
+use shared::domain::{Action, VideoId};
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "favorite-action", method: &lambda_http::http::Method::POST, path: "/douyin/favorite/action/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 /// Likes or unlikes `video_id`.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let user = edge::authenticate(app, &params).await?;
-    let video_id = parse_id("video_id", params.required("video_id")?)?;
-    match edge::action_type(&params)? {
-        1 => shared::interactions::like(app, user, video_id).await?,
-        _ => shared::interactions::unlike(app, user, video_id).await?,
+    let video_id = VideoId::parse("video_id", params.required("video_id")?)?;
+    match Action::parse("action_type", params.required("action_type")?)? {
+        Action::Do => shared::interactions::like(app, user, video_id).await?,
+        Action::Undo => shared::interactions::unlike(app, user, video_id).await?,
     }
     Ok(Reply::empty())
 }

@@ -19,8 +19,8 @@ use shared::queue::{BatchReport, Consumer, Delivery};
 use shared::telemetry::{self, LogFormat};
 use tracing::Instrument as _;
 
+use crate::edge::Endpoint;
 use crate::invocation;
-use crate::routes::Endpoint;
 
 /// Runs `endpoint` as a Lambda function until the runtime stops it.
 pub fn run(endpoint: &'static Endpoint) -> ExitCode {
@@ -224,9 +224,10 @@ fn worker_threads(explicit: Option<&str>, memory_mb: Option<&str>, cores: usize)
 }
 
 fn block_on(main: impl Future<Output = ExitCode>) -> ExitCode {
+    let (explicit, memory_mb) = shared::config::runtime_sizing();
     let workers = worker_threads(
-        std::env::var("TOKIO_WORKER_THREADS").ok().as_deref(),
-        std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().as_deref(),
+        explicit.as_deref(),
+        memory_mb.as_deref(),
         std::thread::available_parallelism().map_or(1, usize::from),
     );
     let runtime = if workers == 1 {

@@ -41,12 +41,13 @@ use shared::app::{Endpoints, Interceptors};
 use shared::config::{Argon2Cost, Config};
 use shared::embedded::{self, EngineCredentials};
 use shared::limits::RateLimits;
-use shared::queue::{InProcessQueue, Outgoing, Queue as _};
+use shared::queue::{InProcessQueue, Queue as _};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::edge::params::MAX_BODY_BYTES;
+use crate::edge::reply::{Failure, Protocol};
 use crate::routes::{self, Route};
 
 pub mod conn;
@@ -119,6 +120,9 @@ pub struct LocalOptions {
     /// See [`SHUTDOWN_TIMEOUT`]; what is still running then is cut off
     /// (an upload's ingest is finished at the next start).
     pub shutdown_timeout: Duration,
+    /// Age past which an object left under `uploads/` is deleted, at start and
+    /// every [`SWEEP_INTERVAL`] (embedded backend; S3's lifecycle rule on AWS).
+    pub upload_max_age: Duration,
 }
 
 impl LocalOptions {
@@ -139,6 +143,7 @@ impl LocalOptions {
             upload_timeout: UPLOAD_TIMEOUT,
             max_connections_per_address: MAX_CONNECTIONS_PER_ADDRESS,
             shutdown_timeout: SHUTDOWN_TIMEOUT,
+            upload_max_age: shared::videos::UPLOAD_MAX_AGE,
         }
     }
 }
@@ -164,7 +169,7 @@ pub struct LocalServer {
 
 struct State {
     app: Arc<App>,
-    s3: Option<s3s::service::S3Service>,
+    s3: Option<embedded::S3Front>,
     journal: Option<journal::Journal>,
     /// Turns true once the table, the bucket and the default images exist:
     /// API requests wait for it.
@@ -196,6 +201,8 @@ fn ours(name: &str) -> bool {
 }
 /// How long a stopping server waits for the chat queue to drain.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the local server sweeps stale uploads (after the one at start).
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
 impl LocalServer {
     /// Starts the server and its engines; returns once it is ready to serve.
@@ -263,7 +270,7 @@ impl LocalServer {
         if app.chat_queue.is_none() {
             // The in-process twin of the chat queue, delivering to the same
             // consumer the `message-consumer` function runs.
-            let consumer = Arc::new(shared::chat::ChatConsumer::new(app.table.clone()));
+            let consumer = Arc::new(shared::chat::ChatConsumer::new(&app));
             let queue = InProcessQueue::start(consumer, Default::default());
             app.chat_queue = Some(queue.clone());
             chat = Some(queue);
@@ -285,6 +292,7 @@ impl LocalServer {
             limits,
             refusals: Refusals::default(),
         });
+        let sweeping = stopped.clone();
         let server = tokio::spawn(serve(listener, state, stopped));
         let server = LocalServer {
             address,
@@ -302,6 +310,11 @@ impl LocalServer {
             server.shutdown().await;
             return Err(error);
         }
+        if options.backend == Backend::Embedded {
+            // Once before serving, then every SWEEP_INTERVAL.
+            sweep_once(&server.app, options.upload_max_age).await;
+            tokio::spawn(sweep_uploads(Arc::clone(&server.app), options.upload_max_age, sweeping));
+        }
         let _ = ready.send(true);
         Ok(server)
     }
@@ -309,9 +322,7 @@ impl LocalServer {
     /// Creates what is missing (table, bucket, default images), stores the
     /// chat messages the last run could not, and finishes the ingests it owed.
     async fn prepare(&self) -> anyhow::Result<()> {
-        self.app.table.create_if_missing().await?;
-        self.app.media.create_bucket_if_missing().await?;
-        self.app.media.ensure_defaults().await?;
+        self.app.prepare_storage().await?;
         if let Some(chat) = &self.chat {
             replay_spool(&self.data_dir.join(CHAT_SPOOL), chat).await?;
         }
@@ -361,6 +372,31 @@ impl LocalServer {
     }
 }
 
+/// What S3's lifecycle rule does on AWS: deletes the objects left under
+/// `uploads/` for longer than `max_age` (no ingest claimed them), every
+/// [`SWEEP_INTERVAL`] until the server stops (the start sweeps once itself).
+async fn sweep_uploads(app: Arc<App>, max_age: Duration, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(SWEEP_INTERVAL);
+    interval.tick().await;
+    loop {
+        let stopped = tokio::select! {
+            _ = interval.tick() => false,
+            _ = stop.wait_for(|stop| *stop) => true,
+        };
+        if stopped {
+            return;
+        }
+        sweep_once(&app, max_age).await;
+    }
+}
+
+/// One sweep; a failure is logged, and the next sweep tries again.
+async fn sweep_once(app: &App, max_age: Duration) {
+    if let Err(error) = shared::videos::sweep_stale_uploads(app, max_age).await {
+        tracing::warn!(error = %anyhow::Error::from(error), "sweep of stale uploads failed");
+    }
+}
+
 /// Appends the bodies of `deliveries` to the spool, one a line.
 fn write_spool(path: &Path, deliveries: &[shared::queue::Delivery]) -> std::io::Result<()> {
     use std::io::Write as _;
@@ -380,15 +416,13 @@ async fn replay_spool(path: &Path, chat: &Arc<InProcessQueue>) -> anyhow::Result
         Err(error) => return Err(error.into()),
     };
     for line in spooled.lines().filter(|line| !line.trim().is_empty()) {
-        let message: shared::store::NewMessage = match serde_json::from_str(line) {
-            Ok(message) => message,
+        let outgoing = match shared::chat::resend(line) {
+            Ok(outgoing) => outgoing,
             Err(error) => {
                 tracing::error!(%error, "unreadable line of the chat spool dropped");
                 continue;
             }
         };
-        let group = shared::store::model::conversation_partition(message.from_user_id, message.to_user_id);
-        let outgoing = Outgoing { group, dedup_id: message.id.to_string(), body: line.to_owned() };
         chat.send(outgoing).await?;
     }
     chat.wait_idle().await;
@@ -469,7 +503,7 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
 /// record expires as any unfinished upload's does).
 async fn resume_ingests(app: &App, journal: &journal::Journal) -> anyhow::Result<()> {
     for key in journal.pending()? {
-        if app.media.size(&key).await?.is_none() {
+        if shared::videos::uploaded_size(app, &key).await?.is_none() {
             tracing::info!(object_key = key, "an upload cut off by the last stop never arrived; it stays pending");
             journal.done(&key);
             continue;
@@ -504,7 +538,7 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiv
             }
         };
         let Some(slot) = slots.take(peer.ip()) else {
-            connections.spawn(conn::refuse_connection(socket, limits.max_connections_per_address));
+            connections.spawn(conn::refuse_connection(socket));
             continue;
         };
         let state = Arc::clone(&state);
@@ -590,7 +624,7 @@ fn is_s3_path<B>(request: &hyper::Request<B>, bucket: &str) -> bool {
 /// expired link) are logged quietly: anyone can send them.
 async fn s3_request(
     state: &State,
-    s3: &s3s::service::S3Service,
+    s3: &embedded::S3Front,
     request: hyper::Request<Incoming>,
     peer: IpAddr,
 ) -> hyper::Response<ResponseBody> {
@@ -619,7 +653,7 @@ async fn s3_request(
         Ok(response) => response,
         Err(error) => {
             tracing::error!(error = ?error, "s3 engine failed");
-            return lambda_to_hyper(crate::edge::reply::envelope(500, 50000, "internal error", Default::default()));
+            return lambda_to_hyper(crate::edge::reply::internal_error());
         }
     };
     if let Some((key, journal)) = owed.filter(|_| stored) {
@@ -654,7 +688,12 @@ fn s3_timeout(bound: Duration) -> hyper::Response<ResponseBody> {
 
 /// The envelope for a head the gate refused; the connection closes.
 fn refused_head(refusal: gate::Refusal) -> hyper::Response<ResponseBody> {
-    closing(crate::edge::reply::envelope(refusal.http_status(), 10001, &refusal.message(), Default::default()))
+    closing(refused(Failure::Protocol(refusal.kind(), refusal.message())))
+}
+
+/// The envelope of a request the server refuses before its endpoint runs.
+fn refused(failure: Failure<'_>) -> lambda_http::Response<Body> {
+    crate::edge::reply::failure(&failure, crate::edge::ErrorFields::EnvelopeOnly)
 }
 
 /// `response` with `Connection: close`.
@@ -726,7 +765,7 @@ fn uploaded_key(app: &App, request: &hyper::Request<Incoming>) -> Option<String>
 async fn deliver_upload_event(app: &App, key: &str) -> bool {
     for attempt in 1..=INGEST_ATTEMPTS {
         let ingest = async {
-            let size = app.media.size(key).await?.unwrap_or(0);
+            let size = shared::videos::uploaded_size(app, key).await?.unwrap_or(0);
             let size = i64::try_from(size).unwrap_or(0);
             crate::video_ingest::handle(app, crate::video_ingest::created_event(&app.config.media_bucket, key, size))
                 .await
@@ -760,7 +799,7 @@ async fn api(state: &State, request: hyper::Request<Incoming>, peer: IpAddr) -> 
         let message = format!(
             "request body is larger than {MAX_BODY_BYTES} bytes; upload large videos with the presigned upload"
         );
-        lambda_to_hyper(crate::edge::reply::envelope(200, 10001, &message, Default::default()))
+        lambda_to_hyper(refused(Failure::Refused(&shared::Error::InvalidArgument(message))))
     };
     // A declared length over the limit is refused before a byte is read; an
     // undeclared (chunked) or understated one is cut off at the limit.
@@ -775,11 +814,11 @@ async fn api(state: &State, request: hyper::Request<Incoming>, peer: IpAddr) -> 
         Err(conn::Unread::TooLarge) => return too_large(),
         Err(conn::Unread::TimedOut) => {
             let message = format!("the request body did not arrive within {} s", bound.as_secs());
-            return closing(crate::edge::reply::envelope(408, 10001, &message, Default::default()));
+            return closing(refused(Failure::Protocol(Protocol::Timeout, message)));
         }
         Err(conn::Unread::Broken) => {
-            let message = "the request body was cut off or malformed";
-            return closing(crate::edge::reply::envelope(400, 10001, message, Default::default()));
+            let message = "the request body was cut off or malformed".to_owned();
+            return closing(refused(Failure::Protocol(Protocol::Malformed, message)));
         }
     };
     let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };

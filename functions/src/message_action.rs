@@ -1,20 +1,11 @@
 //! `POST /douyin/message/action/`: send a chat message (`action_type` 1).
 
 use lambda_http::Request;
-use shared::domain::{MessageText, UserId};
+use shared::domain::{Action, MessageText, UserId};
 use shared::limits::Scope;
 use shared::{App, Error};
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "message-action", method: &lambda_http::http::Method::POST, path: "/douyin/message/action/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 /// Sends `content` to `to_user_id`; answers once the message is durably
 /// accepted. Sends are limited per user.
@@ -22,7 +13,7 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let from = edge::authenticate(app, &params).await?;
     let to = UserId::parse("to_user_id", params.required("to_user_id")?)?;
-    if params.required("action_type")?.trim() != "1" {
+    if !matches!(Action::parse("action_type", params.required("action_type")?), Ok(Action::Do)) {
         return Err(Error::invalid("action_type", "must be 1 (send)"));
     }
     let text = MessageText::parse("content", params.required("content")?)?;

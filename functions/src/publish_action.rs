@@ -4,24 +4,18 @@
 use lambda_http::Request;
 use shared::App;
 use shared::domain::VideoTitle;
+use shared::limits::Scope;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
 
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "publish-action", method: &lambda_http::http::Method::POST, path: "/douyin/publish/action/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
-
-/// Publishes the uploaded file; answers once it is in the feed.
+/// Publishes the uploaded file; answers once it is in the feed. Limited per
+/// user (counted before the video is decoded).
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let author = edge::authenticate(app, &params).await?;
     let title = VideoTitle::parse("title", params.required("title")?)?;
     let data = params.file("data")?.ok_or_else(|| shared::Error::invalid("data", "is required (the video file)"))?;
+    app.limiter.hit(Scope::Publish, &author.to_string()).await?;
     shared::videos::publish_inline(app, author, &title, data.bytes.clone()).await?;
     Ok(Reply::empty())
 }

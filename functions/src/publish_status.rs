@@ -5,19 +5,10 @@
 use lambda_http::Request;
 use serde::Serialize;
 use shared::App;
-use shared::domain::{Video, parse_id};
-use shared::store::model::UploadState;
+use shared::domain::{Video, VideoId};
+use shared::videos::UploadState;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "publish-status", method: &lambda_http::http::Method::GET, path: "/douyin/publish/status/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 #[derive(Serialize)]
 struct Status {
@@ -31,7 +22,7 @@ struct Status {
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let caller = edge::authenticate(app, &params).await?;
-    let video_id = parse_id("video_id", params.required("video_id")?)?;
+    let video_id = VideoId::parse("video_id", params.required("video_id")?)?;
     let status = shared::videos::upload_status(app, caller, video_id).await?;
-    Reply::with(&Status { video_id, state: status.state, reason: status.reason, video: status.video })
+    Reply::with(&Status { video_id: video_id.0, state: status.state, reason: status.reason, video: status.video })
 }

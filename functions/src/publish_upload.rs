@@ -9,17 +9,9 @@ use lambda_http::Request;
 use serde::Serialize;
 use shared::App;
 use shared::domain::VideoTitle;
+use shared::limits::Scope;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "publish-upload", method: &lambda_http::http::Method::POST, path: "/douyin/publish/upload/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 #[derive(Serialize)]
 struct Ticket {
@@ -31,6 +23,7 @@ struct Ticket {
 }
 
 /// Signs a PUT for `content_type` and exactly `content_length` bytes.
+/// Tickets are limited per user.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let author = edge::authenticate(app, &params).await?;
@@ -41,6 +34,7 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
         .trim()
         .parse::<u64>()
         .map_err(|_| shared::Error::invalid("content_length", "must be the file's size in bytes"))?;
+    app.limiter.hit(Scope::Upload, &author.to_string()).await?;
     let ticket = shared::videos::start_upload(app, author, &title, content_type, content_length).await?;
     Reply::with(&Ticket {
         video_id: ticket.video_id,

@@ -2,30 +2,21 @@
 
 use lambda_http::Request;
 use shared::App;
-use shared::domain::UserId;
+use shared::domain::{Action, UserId};
 use shared::limits::Scope;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "relation-action", method: &lambda_http::http::Method::POST, path: "/douyin/relation/action/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 /// Follows or unfollows `to_user_id`; both count against the user's follow limit.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let user = edge::authenticate(app, &params).await?;
     let to = UserId::parse("to_user_id", params.required("to_user_id")?)?;
-    let action = edge::action_type(&params)?;
+    let action = Action::parse("action_type", params.required("action_type")?)?;
     app.limiter.hit(Scope::Follow, &user.to_string()).await?;
     match action {
-        1 => shared::interactions::follow(app, user, to).await?,
-        _ => shared::interactions::unfollow(app, user, to).await?,
+        Action::Do => shared::interactions::follow(app, user, to).await?,
+        Action::Undo => shared::interactions::unfollow(app, user, to).await?,
     }
     Ok(Reply::empty())
 }

@@ -5,18 +5,6 @@ use shared::App;
 use shared::interactions::Relation;
 
 use crate::edge::{self, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey = RouteKey {
-    name: "relation-follower-list",
-    method: &lambda_http::http::Method::GET,
-    path: "/douyin/relation/follower/list/",
-};
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 /// Who follows `user_id` (default: the caller).
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {

@@ -4,21 +4,8 @@ use lambda_http::Request;
 use serde::Serialize;
 use shared::App;
 use shared::domain::User;
-use shared::interactions::Relation;
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey = RouteKey {
-    name: "relation-friend-list",
-    method: &lambda_http::http::Method::GET,
-    path: "/douyin/relation/friend/list/",
-};
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::EnvelopeOnly);
 
 #[derive(Serialize)]
 struct FriendUser {
@@ -46,17 +33,13 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
         return Err(shared::Error::Forbidden("the friend list is only visible to its owner".into()));
     }
     let cursor = edge::cursor(&params)?;
-    let friends = shared::interactions::relation_list(app, caller, Relation::Friends, Some(caller), cursor).await?;
-    let ids: Vec<u64> = friends.items.iter().map(|user| user.id).collect();
-    let previews = app.table.conversations(caller.0, &ids).await?;
+    let friends = shared::chat::friends(app, caller, cursor).await?;
     let user_list = friends
         .items
         .into_iter()
-        .map(|user| {
-            let preview = previews.get(&user.id);
-            let message = preview.map(|p| p.last_content.clone()).unwrap_or_default();
-            let msg_type = u8::from(preview.is_some_and(|p| p.last_from == caller.0));
-            FriendUser { user, message, msg_type }
+        .map(|friend| {
+            let (message, sent) = friend.latest.unwrap_or_default();
+            FriendUser { user: friend.user, message, msg_type: u8::from(sent) }
         })
         .collect();
     Reply::with(&List { user_list, next_cursor: friends.next_cursor.unwrap_or_default() })

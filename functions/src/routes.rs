@@ -1,28 +1,24 @@
-//! The route table: every endpoint of the contract, with its method, path and
-//! handler. The local server and the tests route through [`route`]. The
-//! Lambda fallback routes through [`route_kind`], over [`ROUTE_KEYS`], which
-//! holds no handlers: a binary that references a handler links all of its
-//! code, so the fallback would otherwise carry every endpoint (the video
-//! decoder and all SDK clients: 6.1 MB zipped instead of ~1.5 MB).
+//! The route table: every endpoint of the contract declared once, in
+//! [`endpoints!`] below, with its word, method, path and (by its module's
+//! name) its handler. Everything else is derived from that one list or held to
+//! it by a test:
+//!
+//! - one `static` [`Endpoint`] per endpoint, named like its module, which its
+//!   bin runs (`functions::routes::user_register`);
+//! - [`ENDPOINTS`], which the local server and the tests route through
+//!   ([`route`]);
+//! - [`ROUTE_KEYS`], the same without handlers, which the Lambda fallback
+//!   routes through ([`route_kind`]): a binary that references a handler links
+//!   all of its code, so the fallback would otherwise carry every endpoint (the
+//!   video decoder and all SDK clients: 6.1 MB zipped instead of ~1.5 MB);
+//! - held by tests: the bins and `[package.metadata.lambda.watch.router]` in
+//!   `functions/Cargo.toml` (`tests/it/routing.rs`), the functions, routes and
+//!   fallback map of `template.yaml` (`tests/it/template.rs`), the OpenAPI
+//!   document (`tests/it/openapi.rs`).
 
-use futures_util::future::BoxFuture;
-use lambda_http::Request;
 use lambda_http::http::Method;
-use shared::App;
 
-use crate::edge::Reply;
-
-/// A handler: a plain async function of the app and the request.
-pub type Handler = for<'a> fn(&'a App, Request) -> BoxFuture<'a, shared::Result<Reply>>;
-
-/// What an error body carries beside the envelope.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorFields {
-    /// Only `status_code` and `status_msg`.
-    EnvelopeOnly,
-    /// Also `user_id: 0` and `token: ""` (register and login).
-    Session,
-}
+use crate::edge::{Endpoint, ErrorFields};
 
 /// Where an endpoint is served, without its handler.
 #[derive(Clone, Copy, Debug)]
@@ -35,77 +31,59 @@ pub struct RouteKey {
     pub path: &'static str,
 }
 
-/// Every endpoint's [`RouteKey`], in the order of [`ENDPOINTS`] (a test holds
-/// the two tables to each other).
-pub static ROUTE_KEYS: &[RouteKey] = &[
-    crate::feed::ROUTE,
-    crate::user_register::ROUTE,
-    crate::user_login::ROUTE,
-    crate::user_info::ROUTE,
-    crate::publish_action::ROUTE,
-    crate::publish_list::ROUTE,
-    crate::publish_upload::ROUTE,
-    crate::publish_status::ROUTE,
-    crate::favorite_action::ROUTE,
-    crate::favorite_list::ROUTE,
-    crate::comment_action::ROUTE,
-    crate::comment_list::ROUTE,
-    crate::relation_action::ROUTE,
-    crate::relation_follow_list::ROUTE,
-    crate::relation_follower_list::ROUTE,
-    crate::relation_friend_list::ROUTE,
-    crate::message_action::ROUTE,
-    crate::message_chat::ROUTE,
-];
+/// Declares the endpoints: `module = "word": METHOD "path" [, ErrorFields];`.
+/// The handler is `crate::module::handle`; the word is the bin's name and the
+/// module's with `-` for `_` (a test holds the two to each other).
+macro_rules! endpoints {
+    ($($module:ident = $word:literal: $method:ident $path:literal $(, $fields:ident)?;)*) => {
+        $(
+            #[doc = concat!("`", stringify!($method), " ", $path, "`: [`crate::", stringify!($module), "::handle`].")]
+            #[allow(non_upper_case_globals)]
+            pub static $module: Endpoint = Endpoint {
+                name: $word,
+                method: &Method::$method,
+                path: $path,
+                handler: |app, request| Box::pin(crate::$module::handle(app, request)),
+                error_fields: endpoints!(@fields $($fields)?),
+            };
+        )*
 
-/// One endpoint of the contract.
-pub struct Endpoint {
-    /// The endpoint's word, as in its bin, module, event and SAM id.
-    pub name: &'static str,
-    /// Its method.
-    pub method: &'static Method,
-    /// Its path, with the trailing slash.
-    pub path: &'static str,
-    /// Its handler.
-    pub handler: Handler,
-    /// Extra keys of its error bodies.
-    pub error_fields: ErrorFields,
+        /// Every endpoint served.
+        pub static ENDPOINTS: &[&Endpoint] = &[$(&$module),*];
+
+        /// Every endpoint's [`RouteKey`], in the order of [`ENDPOINTS`], without
+        /// handlers (see the module's documentation).
+        pub static ROUTE_KEYS: &[RouteKey] =
+            &[$(RouteKey { name: $word, method: &Method::$method, path: $path }),*];
+
+        /// Each endpoint's module name and word, for the test that holds them to each other.
+        #[cfg(test)]
+        static MODULES: &[(&str, &str)] = &[$((stringify!($module), $word)),*];
+    };
+    (@fields) => { ErrorFields::EnvelopeOnly };
+    (@fields $fields:ident) => { ErrorFields::$fields };
 }
 
-impl Endpoint {
-    /// The endpoint served at `route`.
-    pub const fn new(route: RouteKey, handler: Handler, error_fields: ErrorFields) -> Endpoint {
-        Endpoint { name: route.name, method: route.method, path: route.path, handler, error_fields }
-    }
+endpoints! {
+    feed = "feed": GET "/douyin/feed/";
+    user_register = "user-register": POST "/douyin/user/register/", Session;
+    user_login = "user-login": POST "/douyin/user/login/", Session;
+    user_info = "user-info": GET "/douyin/user/";
+    publish_action = "publish-action": POST "/douyin/publish/action/";
+    publish_list = "publish-list": GET "/douyin/publish/list/";
+    publish_upload = "publish-upload": POST "/douyin/publish/upload/";
+    publish_status = "publish-status": GET "/douyin/publish/status/";
+    favorite_action = "favorite-action": POST "/douyin/favorite/action/";
+    favorite_list = "favorite-list": GET "/douyin/favorite/list/";
+    comment_action = "comment-action": POST "/douyin/comment/action/";
+    comment_list = "comment-list": GET "/douyin/comment/list/";
+    relation_action = "relation-action": POST "/douyin/relation/action/";
+    relation_follow_list = "relation-follow-list": GET "/douyin/relation/follow/list/";
+    relation_follower_list = "relation-follower-list": GET "/douyin/relation/follower/list/";
+    relation_friend_list = "relation-friend-list": GET "/douyin/relation/friend/list/";
+    message_action = "message-action": POST "/douyin/message/action/";
+    message_chat = "message-chat": GET "/douyin/message/chat/";
 }
-
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} ({})", self.method, self.path, self.name)
-    }
-}
-
-/// Every endpoint served.
-pub static ENDPOINTS: &[&Endpoint] = &[
-    &crate::feed::ENDPOINT,
-    &crate::user_register::ENDPOINT,
-    &crate::user_login::ENDPOINT,
-    &crate::user_info::ENDPOINT,
-    &crate::publish_action::ENDPOINT,
-    &crate::publish_list::ENDPOINT,
-    &crate::publish_upload::ENDPOINT,
-    &crate::publish_status::ENDPOINT,
-    &crate::favorite_action::ENDPOINT,
-    &crate::favorite_list::ENDPOINT,
-    &crate::comment_action::ENDPOINT,
-    &crate::comment_list::ENDPOINT,
-    &crate::relation_action::ENDPOINT,
-    &crate::relation_follow_list::ENDPOINT,
-    &crate::relation_follower_list::ENDPOINT,
-    &crate::relation_friend_list::ENDPOINT,
-    &crate::message_action::ENDPOINT,
-    &crate::message_chat::ENDPOINT,
-];
 
 /// Where a request goes.
 #[derive(Debug)]
@@ -173,6 +151,13 @@ mod tests {
     fn wrong_method_and_unknown_path_are_told_apart() {
         assert!(matches!(route(&Method::GET, "/douyin/user/register/"), Route::WrongMethod));
         assert!(matches!(route(&Method::GET, "/douyin/nothing/"), Route::NotFound));
+    }
+
+    #[test]
+    fn each_word_is_its_module_name_with_dashes() {
+        for (module, word) in MODULES {
+            assert_eq!(module.replace('_', "-"), *word);
+        }
     }
 
     #[test]

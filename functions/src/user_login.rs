@@ -7,15 +7,6 @@ use shared::limits::Scope;
 use shared::{App, Error};
 
 use crate::edge::{self, Params, Reply};
-use crate::routes::{Endpoint, ErrorFields, RouteKey};
-
-/// Where this endpoint is served (no handler: the fallback routes on this alone).
-pub const ROUTE: RouteKey =
-    RouteKey { name: "user-login", method: &lambda_http::http::Method::POST, path: "/douyin/user/login/" };
-
-/// The route.
-pub const ENDPOINT: Endpoint =
-    Endpoint::new(ROUTE, |app, request| Box::pin(handle(app, request)), ErrorFields::Session);
 
 #[derive(Serialize)]
 struct LoggedIn {

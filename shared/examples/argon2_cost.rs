@@ -1,5 +1,5 @@
 //! Prints how long one argon2id hash takes at a given cost, to size the login
-//! and register functions' memory (README, "Sizing the login functions"), and
+//! and register functions' memory (docs/operations.md, "Sizing the login functions"), and
 //! whether a login reveals that a username exists by its timing: a wrong
 //! password (verified against the user's stored hash) and an unknown user
 //! (verified against the dummy hash) are timed interleaved, 41 of each, and
@@ -22,7 +22,7 @@ async fn main() {
         iterations: args.get(1).copied().unwrap_or(Argon2Cost::OWASP.iterations),
         parallelism: args.get(2).copied().unwrap_or(Argon2Cost::OWASP.parallelism),
     };
-    let passwords = Passwords::new(cost).unwrap();
+    let passwords = Passwords::new(cost, shared::heavy::HeavyWork::with_places(1)).unwrap();
     let password = Password::parse("password", "correct horse battery").unwrap();
     let mut hashes = Vec::new();
     for _ in 0..21 {

@@ -14,6 +14,8 @@ use crate::auth::password::Passwords;
 use crate::auth::token::Tokens;
 use crate::config::{Config, SecretSource, TlsRoots};
 use crate::error::{Error, Result};
+use crate::feed_cache::FeedCache;
+use crate::heavy::HeavyWork;
 use crate::limits::Limiter;
 use crate::media::{LinkPolicy, Media};
 use crate::metrics::Emitter;
@@ -21,9 +23,11 @@ use crate::queue::Queue;
 use crate::store::Table;
 use crate::store::ids::IdAllocator;
 use crate::telemetry::CallCounter;
-use crate::videos::FeedCache;
 
-/// The application: shared, read-only state of one process.
+/// The application: shared, read-only state of one process. Its adapters
+/// (table, media, ids, password hashing, the heavy-work pool, the feed cache)
+/// are private to `shared`: handlers reach them only through the use cases.
+/// The tests see them through the accessors of the `testing` feature.
 #[derive(Debug)]
 pub struct App {
     /// The configuration it was built from.
@@ -31,23 +35,26 @@ pub struct App {
     /// Where each invocation's metrics line goes.
     pub metrics: Emitter,
     /// The DynamoDB table.
-    pub table: Table,
+    pub(crate) table: Table,
     /// The media bucket.
-    pub media: Media,
+    pub(crate) media: Media,
     /// The chat queue, where this process sends chat messages.
     pub chat_queue: Option<Arc<dyn Queue>>,
     /// Token issuing and verification.
     pub tokens: Tokens,
     /// Password hashing.
-    pub passwords: Passwords,
+    pub(crate) passwords: Passwords,
+    /// Where CPU-heavy work runs (hashing, video inspection): off the
+    /// runtime's threads, at most `config.heavy_places` at once.
+    pub(crate) heavy: HeavyWork,
     /// Unique ids.
-    pub ids: IdAllocator,
+    pub(crate) ids: IdAllocator,
     /// Rate limits (counted in the table, so they hold across instances).
     pub limiter: Limiter,
     /// Every DynamoDB call this process makes, counted (benchmarks, tests).
     pub dynamodb_calls: CallCounter,
     /// The newest feed page, for `config.feed_cache`.
-    pub feed_cache: FeedCache,
+    pub(crate) feed_cache: FeedCache,
 }
 
 /// Endpoints that override the SDK's defaults, per service. `None` keeps the
@@ -152,6 +159,7 @@ impl App {
         )
         .with_signing_credentials(sdk.credentials_provider());
 
+        let heavy = HeavyWork::with_places(config.heavy_places);
         let sqs = match (&chat_queue, &config.chat_queue_url) {
             (None, Some(url)) => Some(crate::queue::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone())),
             _ => None,
@@ -173,9 +181,10 @@ impl App {
 
         let chat_queue = chat_queue.or_else(|| sqs.map(|queue| Arc::new(queue) as Arc<dyn Queue>));
         Ok(App {
-            metrics: Emitter::new(&config),
+            metrics: Emitter::new(config.function_name.clone()),
             tokens: Tokens::new(secret.as_bytes(), config.token_ttl),
-            passwords: Passwords::new(config.argon2)?,
+            passwords: Passwords::new(config.argon2, heavy.clone())?,
+            heavy,
             ids: IdAllocator::new(table.clone(), config.id_block),
             limiter: Limiter::new(table.clone(), config.rate_limits),
             table,
@@ -381,7 +390,41 @@ async fn read_secret(sdk: &SdkConfig, arn: &str) -> anyhow::Result<String> {
     output.secret_string.ok_or_else(|| anyhow::anyhow!("secret {arn} has no string value"))
 }
 
+/// The adapters, for the tests (feature `testing`; never in a Lambda or
+/// `douyin-local` build, which is how the compiler keeps handlers off them).
+#[cfg(feature = "testing")]
 impl App {
+    /// The DynamoDB table.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+    /// The media bucket.
+    pub fn media(&self) -> &Media {
+        &self.media
+    }
+    /// Password hashing.
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
+    }
+    /// The heavy-work pool.
+    pub fn heavy(&self) -> &HeavyWork {
+        &self.heavy
+    }
+    /// Unique ids.
+    pub fn ids(&self) -> &IdAllocator {
+        &self.ids
+    }
+}
+
+impl App {
+    /// Creates what a deployment that manages its own storage needs and may
+    /// lack (the local server): the table, the bucket, the default images.
+    pub async fn prepare_storage(&self) -> Result<()> {
+        self.table.create_if_missing().await?;
+        self.media.create_bucket_if_missing().await?;
+        self.media.ensure_defaults().await
+    }
+
     /// Fails with [`Error::Internal`] when the chat queue is not configured.
     pub fn chat_queue(&self) -> Result<&Arc<dyn Queue>> {
         self.chat_queue.as_ref().ok_or(()).map_err(|_| Error::Internal(anyhow::anyhow!("no chat queue configured")))

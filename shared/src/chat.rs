@@ -15,12 +15,55 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
 use crate::app::App;
-use crate::domain::{Message, MessageText, UserId, now_ms};
+use crate::domain::{Listed, Message, MessageText, User, UserId, now_ms};
 use crate::error::{Error, Result};
+use crate::interactions::Relation;
 use crate::metrics::{self, Metric};
 use crate::queue::{BatchReport, Consumer, Delivery, Outgoing};
 use crate::store::model::conversation_partition;
 use crate::store::{NewMessage, Table};
+
+/// A friend (a mutual follow) and the latest message between the two.
+#[derive(Clone, Debug)]
+pub struct Friend {
+    /// The friend, as the caller sees them.
+    pub user: User,
+    /// The latest message's text, and whether the caller sent it (`None`: no message yet).
+    pub latest: Option<(String, bool)>,
+}
+
+/// `caller`'s friends by page (newest friendship first), each with the
+/// latest message between them: the friend list of the chat screen.
+pub async fn friends(app: &App, caller: UserId, cursor: Option<String>) -> Result<Listed<Friend>> {
+    let friends = crate::interactions::relation_list(app, caller, Relation::Friends, Some(caller), cursor).await?;
+    let ids: Vec<u64> = friends.items.iter().map(|user| user.id).collect();
+    let mut previews = app.table.conversations(caller.0, &ids).await?;
+    let items = friends
+        .items
+        .into_iter()
+        .map(|user| {
+            let latest = previews.remove(&user.id).map(|p| (p.last_content, p.last_from == caller.0));
+            Friend { user, latest }
+        })
+        .collect();
+    Ok(Listed { items, next_cursor: friends.next_cursor })
+}
+
+/// The queue message of `message` (its JSON `body`): one message group per
+/// conversation, deduplicated by the message's id.
+fn outgoing(message: &NewMessage, body: String) -> Outgoing {
+    let group = conversation_partition(message.from_user_id, message.to_user_id);
+    Outgoing { group, dedup_id: message.id.to_string(), body }
+}
+
+/// The queue message of a message body sent before (the local server's spool
+/// of messages its queue had not stored at a stop); an unreadable body is
+/// [`Error::InvalidArgument`].
+pub fn resend(body: &str) -> Result<Outgoing> {
+    let message: NewMessage =
+        serde_json::from_str(body).map_err(|error| Error::InvalidArgument(format!("not a chat message: {error}")))?;
+    Ok(outgoing(&message, body.to_owned()))
+}
 
 /// Most messages one poll returns (a client polls again for the rest).
 pub const POLL_LIMIT: usize = 500;
@@ -45,7 +88,7 @@ pub async fn send(app: &App, from: UserId, to: UserId, text: &MessageText) -> Re
         sent_at: now_ms(),
     };
     let body = serde_json::to_string(&message).map_err(|e| Error::Internal(e.into()))?;
-    let outgoing = Outgoing { group: conversation_partition(from.0, to.0), dedup_id: message.id.to_string(), body };
+    let outgoing = outgoing(&message, body);
     app.chat_queue()?.send(outgoing).await?;
     metrics::count(Metric::MessagesSent);
     // Durable from here on: the answer is 0 whatever happens to this write
@@ -99,9 +142,9 @@ pub struct ChatConsumer {
 }
 
 impl ChatConsumer {
-    /// A consumer writing to `table`.
-    pub fn new(table: Table) -> ChatConsumer {
-        ChatConsumer { table }
+    /// A consumer writing to `app`'s table.
+    pub fn new(app: &App) -> ChatConsumer {
+        ChatConsumer { table: app.table.clone() }
     }
 }
 

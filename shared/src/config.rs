@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::limits::{RateLimit, RateLimits};
 
-/// Everything a deployer chooses. See the README's configuration table.
+/// Everything a deployer chooses. See the configuration table in docs/operations.md.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The DynamoDB table (`DOUYIN_TABLE`).
@@ -62,6 +62,19 @@ pub struct Config {
     /// Whether a Lambda function opens its hot connections during init
     /// (`DOUYIN_WARMUP`, `on` (default) or `off`; `crate::app::Warmup`).
     pub warm_up: bool,
+    /// Jobs of CPU-heavy work (password hashes, video inspections) that run
+    /// at once ([`crate::heavy::HeavyWork`]): half the cores. Not read from the
+    /// environment (a Lambda instance runs one request at a time); the
+    /// benchmarks change it.
+    pub heavy_places: usize,
+}
+
+/// What sizes a function's async runtime, read before anything else
+/// (`functions::lambda`): `TOKIO_WORKER_THREADS` (tokio's own variable) and
+/// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (set by Lambda), as found.
+#[allow(clippy::disallowed_methods, reason = "this module is where the environment is read")]
+pub fn runtime_sizing() -> (Option<String>, Option<String>) {
+    (std::env::var("TOKIO_WORKER_THREADS").ok(), std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok())
 }
 
 /// The trust store of the SDK's HTTPS client.
@@ -93,6 +106,14 @@ impl TlsRoots {
             },
         }
     }
+}
+
+/// The log filter `DOUYIN_LOG` asks for (`info` when unset), as given: for
+/// `douyin-local`, whose `--log` overrides it (Lambda functions read it with
+/// the rest of [`Config`]).
+#[allow(clippy::disallowed_methods, reason = "this module is where the environment is read")]
+pub fn requested_log_filter() -> String {
+    std::env::var("DOUYIN_LOG").unwrap_or_else(|_| "info".into())
 }
 
 /// Crates (target prefixes) whose debug and trace output carries request or
@@ -173,6 +194,7 @@ impl Config {
     pub const MAX_UPLOAD_URL_TTL: Duration = Duration::from_secs(3600);
 
     /// Reads the configuration of a Lambda function from the environment.
+    #[allow(clippy::disallowed_methods, reason = "this module is where the environment is read")]
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|name| std::env::var(name).ok())
     }
@@ -263,6 +285,7 @@ impl Config {
                     });
                 }
             },
+            heavy_places: crate::heavy::default_places(),
             rate_limits: RateLimits {
                 register_ip: rate("DOUYIN_RATE_REGISTER_IP", defaults.register_ip)?,
                 login_ip: rate("DOUYIN_RATE_LOGIN_IP", defaults.login_ip)?,
@@ -270,6 +293,8 @@ impl Config {
                 message: rate("DOUYIN_RATE_MESSAGE", defaults.message)?,
                 comment: rate("DOUYIN_RATE_COMMENT", defaults.comment)?,
                 follow: rate("DOUYIN_RATE_FOLLOW", defaults.follow)?,
+                publish: rate("DOUYIN_RATE_PUBLISH", defaults.publish)?,
+                upload: rate("DOUYIN_RATE_UPLOAD", defaults.upload)?,
             },
         };
         config.check()?;
@@ -301,6 +326,7 @@ impl Config {
             rate_limits: RateLimits::OFF,
             tls_roots: TlsRoots::Amazon,
             warm_up: true,
+            heavy_places: crate::heavy::default_places(),
         }
     }
 
@@ -377,6 +403,7 @@ pub struct FallbackConfig {
 
 impl FallbackConfig {
     /// Reads the fallback's configuration from the environment.
+    #[allow(clippy::disallowed_methods, reason = "this module is where the environment is read")]
     pub fn from_env() -> Result<FallbackConfig, ConfigError> {
         FallbackConfig::from_lookup(|name| std::env::var(name).ok())
     }
@@ -468,10 +495,17 @@ mod tests {
         let config = Config::from_lookup(lookup(&BASE)).unwrap();
         assert_eq!(config.rate_limits, RateLimits::DEFAULT);
         let mut pairs = BASE.to_vec();
-        pairs.extend([("DOUYIN_RATE_LOGIN_IP", "3/10"), ("DOUYIN_RATE_MESSAGE", "off")]);
+        pairs.extend([
+            ("DOUYIN_RATE_LOGIN_IP", "3/10"),
+            ("DOUYIN_RATE_MESSAGE", "off"),
+            ("DOUYIN_RATE_PUBLISH", "5/60"),
+            ("DOUYIN_RATE_UPLOAD", "off"),
+        ]);
         let config = Config::from_lookup(lookup(&pairs)).unwrap();
         assert_eq!(config.rate_limits.login_ip, Some(RateLimit::per(3, 10)));
         assert_eq!(config.rate_limits.message, None);
+        assert_eq!((config.rate_limits.publish, config.rate_limits.upload), (Some(RateLimit::per(5, 60)), None));
+        assert!(RateLimits::DEFAULT.publish.is_some() && RateLimits::DEFAULT.upload.is_some());
         assert_eq!(config.rate_limits.comment, RateLimits::DEFAULT.comment);
         pairs.push(("DOUYIN_RATE_FOLLOW", "lots"));
         assert_eq!(Config::from_lookup(lookup(&pairs)).unwrap_err().variable, "DOUYIN_RATE_FOLLOW");

@@ -29,13 +29,57 @@ impl std::fmt::Display for UserId {
     }
 }
 
+/// The id of a video: a positive integer below 2^53.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VideoId(pub u64);
+
+impl VideoId {
+    /// Parses the decimal value of parameter `field`.
+    pub fn parse(field: &str, raw: &str) -> Result<VideoId> {
+        parse_id(field, raw).map(VideoId)
+    }
+}
+
+/// The id of a comment: a positive integer below 2^53.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CommentId(pub u64);
+
+impl CommentId {
+    /// Parses the decimal value of parameter `field`.
+    pub fn parse(field: &str, raw: &str) -> Result<CommentId> {
+        parse_id(field, raw).map(CommentId)
+    }
+}
+
+/// The contract's `action_type` on the action endpoints: 1 does (like,
+/// follow, post a comment, send a message), 2 undoes (unlike, unfollow,
+/// delete a comment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `1`.
+    Do,
+    /// `2`.
+    Undo,
+}
+
+impl Action {
+    /// Parses parameter `field`: exactly `1` or `2` (spaces around allowed).
+    pub fn parse(field: &str, raw: &str) -> Result<Action> {
+        match raw.trim() {
+            "1" => Ok(Action::Do),
+            "2" => Ok(Action::Undo),
+            _ => Err(Error::invalid(field, "must be 1 or 2")),
+        }
+    }
+}
+
 /// Now, in milliseconds since the epoch: the time every item records.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
 }
 
-/// Parses a positive integer id below 2^53.
-pub fn parse_id(field: &str, raw: &str) -> Result<u64> {
+/// Parses a positive integer id below 2^53 (the typed ids' parser).
+fn parse_id(field: &str, raw: &str) -> Result<u64> {
     let value: u64 = raw.trim().parse().map_err(|_| Error::invalid(field, "must be a positive whole number"))?;
     if value == 0 || value > MAX_SAFE_INTEGER {
         return Err(Error::invalid(field, "must be between 1 and 2^53 - 1"));
@@ -220,24 +264,59 @@ impl std::fmt::Debug for Password {
     }
 }
 
-/// A video title: 1–100 characters after trimming.
+/// Text a user writes: 1 to `K::MAX_CHARS` characters after trimming, with no
+/// control character and none that hides text (see `trimmed_text`). One type
+/// for titles, comments and messages, told apart by their kind `K`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VideoTitle(String);
+pub struct BoundedText<K>(String, std::marker::PhantomData<K>);
 
-impl VideoTitle {
-    /// Most characters in a title.
-    pub const MAX_CHARS: usize = 100;
+/// What a [`BoundedText`] is: its longest length.
+pub trait TextKind {
+    /// Most characters.
+    const MAX_CHARS: usize;
+}
+
+impl<K: TextKind> BoundedText<K> {
+    /// Most characters in this kind of text.
+    pub const MAX_CHARS: usize = K::MAX_CHARS;
 
     /// Parses parameter `field`.
-    pub fn parse(field: &str, raw: &str) -> Result<VideoTitle> {
-        Ok(VideoTitle(trimmed_text(field, raw, Self::MAX_CHARS)?.to_owned()))
+    pub fn parse(field: &str, raw: &str) -> Result<Self> {
+        Ok(BoundedText(trimmed_text(field, raw, K::MAX_CHARS)?.to_owned(), std::marker::PhantomData))
     }
 
-    /// The title as stored.
+    /// The text as stored.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
+
+/// A video title: 1–100 characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Title {}
+impl TextKind for Title {
+    const MAX_CHARS: usize = 100;
+}
+/// A video title.
+pub type VideoTitle = BoundedText<Title>;
+
+/// A comment's text: 1–500 characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommentKind {}
+impl TextKind for CommentKind {
+    const MAX_CHARS: usize = 500;
+}
+/// A comment's text.
+pub type CommentText = BoundedText<CommentKind>;
+
+/// A chat message's text: 1–500 characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {}
+impl TextKind for MessageKind {
+    const MAX_CHARS: usize = 500;
+}
+/// A chat message's text.
+pub type MessageText = BoundedText<MessageKind>;
 
 /// The feed's `latest_time` as a cursor in milliseconds: the page holds
 /// videos published strictly before it. Absent, 0, negative or in the future
@@ -283,44 +362,6 @@ pub fn parse_cursor(field: &str, raw: &str) -> Result<String> {
         return Err(Error::invalid(field, "must be the next_cursor of a previous page"));
     }
     Ok(raw.to_owned())
-}
-
-/// A comment's text: 1–500 characters after trimming.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CommentText(String);
-
-impl CommentText {
-    /// Most characters in a comment.
-    pub const MAX_CHARS: usize = 500;
-
-    /// Parses parameter `field`.
-    pub fn parse(field: &str, raw: &str) -> Result<CommentText> {
-        Ok(CommentText(trimmed_text(field, raw, Self::MAX_CHARS)?.to_owned()))
-    }
-
-    /// The text as stored.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A chat message's text: 1–500 characters after trimming.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MessageText(String);
-
-impl MessageText {
-    /// Most characters in a message.
-    pub const MAX_CHARS: usize = 500;
-
-    /// Parses parameter `field`.
-    pub fn parse(field: &str, raw: &str) -> Result<MessageText> {
-        Ok(MessageText(trimmed_text(field, raw, Self::MAX_CHARS)?.to_owned()))
-    }
-
-    /// The text as stored.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// The contract's Message object.
@@ -378,9 +419,47 @@ pub struct User {
     pub favorite_count: u64,
 }
 
+/// A page of a list and the cursor of the next one (`None`: no more).
+#[derive(Debug)]
+pub struct Listed<T> {
+    /// The entries, newest first.
+    pub items: Vec<T>,
+    /// Pass back as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn action_type_is_1_or_2_and_nothing_else() {
+        assert_eq!(Action::parse("action_type", "1").unwrap(), Action::Do);
+        assert_eq!(Action::parse("action_type", " 2 ").unwrap(), Action::Undo);
+        for raw in ["", "0", "3", "01", "1.0", "+1", "one"] {
+            let error = Action::parse("action_type", raw).unwrap_err();
+            assert_eq!(error.status_code(), 10001, "{raw:?}");
+            assert!(error.to_string().contains("action_type"), "{error}");
+        }
+    }
+
+    #[test]
+    fn typed_ids_parse_like_user_ids_and_name_their_field() {
+        assert_eq!(VideoId::parse("video_id", " 42 ").unwrap(), VideoId(42));
+        assert_eq!(CommentId::parse("comment_id", "7").unwrap(), CommentId(7));
+        assert!(VideoId::parse("video_id", "0").unwrap_err().to_string().contains("video_id"));
+        assert!(CommentId::parse("comment_id", "9007199254740992").unwrap_err().to_string().contains("comment_id"));
+    }
+
+    #[test]
+    fn each_kind_of_text_has_its_own_limit() {
+        assert_eq!(VideoTitle::MAX_CHARS, 100);
+        assert_eq!(CommentText::MAX_CHARS, 500);
+        assert_eq!(MessageText::MAX_CHARS, 500);
+        assert!(VideoTitle::parse("title", &"a".repeat(101)).is_err());
+        assert_eq!(CommentText::parse("comment_text", &"a".repeat(500)).unwrap().as_str().len(), 500);
+        assert_eq!(MessageText::parse("content", "  hi  ").unwrap().as_str(), "hi");
+    }
 
     #[test]
     fn username_is_trimmed_and_counted_in_characters() {

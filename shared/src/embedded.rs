@@ -3,11 +3,14 @@
 //! the local server and the tests run the production SDK code with nothing to
 //! install. Compiled only with the `embedded` feature, never into a Lambda.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use rand::distr::{Alphanumeric, SampleString};
 use s3s::auth::SimpleAuth;
@@ -63,16 +66,74 @@ impl EngineCredentials {
 
 /// The S3 engine on `root` (a folder per bucket), checking SigV4 signatures
 /// against `credentials`. Serve it with [`serve_s3`] or mount it in a server.
-pub fn s3_service(root: &Path, credentials: &EngineCredentials) -> anyhow::Result<S3Service> {
+pub fn s3_service(root: &Path, credentials: &EngineCredentials) -> anyhow::Result<S3Front> {
     std::fs::create_dir_all(root)?;
     let fs = s3s_fs::FileSystem::new(root).map_err(|e| anyhow::anyhow!("s3 engine at {}: {e:?}", root.display()))?;
     let mut builder = S3ServiceBuilder::new(fs);
     builder.set_auth(SimpleAuth::from_single(credentials.access_key.clone(), credentials.secret_key.clone()));
-    Ok(builder.build())
+    Ok(S3Front { service: builder.build(), writing: Arc::default() })
+}
+
+/// The S3 engine with S3's conditional writes made atomic. s3s-fs honours
+/// `If-None-Match: *` on a PUT, but checks for the object and then writes
+/// it, so two PUTs at once could both pass the check; S3 lets exactly one
+/// succeed (the other gets 412). Here conditional PUTs of one path take
+/// turns, so the second one's check sees the first one's object. Other
+/// requests go straight through.
+#[derive(Clone)]
+pub struct S3Front {
+    service: S3Service,
+    /// A lock per path with a conditional PUT in progress.
+    writing: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl std::fmt::Debug for S3Front {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Front").finish_non_exhaustive()
+    }
+}
+
+impl S3Front {
+    /// Answers one S3 request (its body already wrapped, e.g. by a server
+    /// that bounds the time it takes to arrive).
+    pub async fn call(&self, request: s3s::HttpRequest) -> Result<s3s::HttpResponse, s3s::HttpError> {
+        let conditional =
+            request.method() == hyper::Method::PUT && request.headers().contains_key(hyper::header::IF_NONE_MATCH);
+        if !conditional {
+            return self.service.call(request).await;
+        }
+        let path = request.uri().path().to_owned();
+        let lock = Arc::clone(self.locks().entry(path.clone()).or_default());
+        let turn = lock.lock().await;
+        // The body is read and the object written within this call.
+        let response = self.service.call(request).await;
+        drop(turn);
+        let mut locks = self.locks();
+        // Ours and the map's: nobody else waits on it (they clone under this lock).
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(&path);
+        }
+        response
+    }
+
+    fn locks(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<()>>>> {
+        self.writing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl hyper::service::Service<hyper::Request<Incoming>> for S3Front {
+    type Response = s3s::HttpResponse;
+    type Error = s3s::HttpError;
+    type Future = futures_util::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
+        let front = self.clone();
+        Box::pin(async move { front.call(request.map(s3s::Body::from)).await })
+    }
 }
 
 /// Serves `service` on `listener` until `stop` turns true.
-pub async fn serve_s3(listener: TcpListener, service: S3Service, mut stop: watch::Receiver<bool>) {
+pub async fn serve_s3(listener: TcpListener, service: S3Front, mut stop: watch::Receiver<bool>) {
     loop {
         let socket = tokio::select! {
             accepted = listener.accept() => match accepted {

@@ -1,5 +1,6 @@
 //! The one error type of the service, named by what the client experiences, and
-//! its mapping to the contract's `status_code`, `status_msg` and HTTP status.
+//! its mapping to the contract's `status_code` and `status_msg` (the HTTP
+//! status is the edge's: `functions::edge::reply::Failure::statuses`).
 //!
 //! Infrastructure failures become [`Error::Internal`] with context; their text
 //! never reaches a client (see [`Error::status_msg`]).
@@ -64,16 +65,6 @@ impl Error {
         }
     }
 
-    /// The HTTP status: 200 for every error the caller caused, 429 when rate
-    /// limited, 500 for our faults.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Error::RateLimited { .. } => 429,
-            Error::Internal(_) => 500,
-            _ => 200,
-        }
-    }
-
     /// The `status_msg` shown to the user: the variant's message, except for
     /// internal errors, whose cause stays in the log.
     pub fn status_msg(&self) -> String {
@@ -125,17 +116,15 @@ mod tests {
         let error: Result<()> = Err(std::io::Error::other("secret table arn")).context("put user");
         let error = error.unwrap_err();
         assert_eq!(error.status_code(), 50000);
-        assert_eq!(error.http_status(), 500);
         assert_eq!(error.status_msg(), "internal error");
         assert!(format!("{:#}", anyhow::Error::from(error)).contains("secret table arn"));
     }
 
     #[test]
-    fn caller_errors_answer_http_200_except_rate_limits() {
-        assert_eq!(Error::invalid("user_id", "must be a number").http_status(), 200);
+    fn caller_errors_have_their_contract_codes() {
+        assert_eq!(Error::invalid("user_id", "must be a number").status_code(), 10001);
         assert_eq!(Error::BadCredentials.status_code(), 10006);
         let limited = Error::RateLimited { what: "login attempts from this address", retry_after_secs: 42 };
-        assert_eq!(limited.http_status(), 429);
         assert_eq!(limited.status_code(), 10008);
         assert_eq!(limited.status_msg(), "too many login attempts from this address, try again in 42 s");
         assert_eq!(limited.retry_after_secs(), Some(42));

@@ -6,11 +6,11 @@
 use chrono::TimeZone as _;
 
 use crate::app::App;
-use crate::domain::{Comment, CommentText, User, UserId, Video, now_ms};
+use crate::domain::{Comment, CommentId, CommentText, Listed, User, UserId, Video, VideoId, now_ms};
 use crate::error::{Error, Result};
 use crate::metrics::{self, Metric};
+use crate::store::Page;
 use crate::store::model::{self, CommentItem};
-use crate::store::{Index, Page};
 use crate::users::user_view;
 use crate::videos::{PAGE_SIZE, views};
 
@@ -18,17 +18,8 @@ use crate::videos::{PAGE_SIZE, views};
 /// in a page of comments.
 pub const LIST_SIZE: usize = 100;
 
-/// A page of a list and the cursor of the next one (`None`: no more).
-#[derive(Debug)]
-pub struct Listed<T> {
-    /// The entries, newest first.
-    pub items: Vec<T>,
-    /// Pass back as `cursor` for the next page.
-    pub next_cursor: Option<String>,
-}
-
 /// `user` likes `video_id` (idempotent).
-pub async fn like(app: &App, user: UserId, video_id: u64) -> Result<()> {
+pub async fn like(app: &App, user: UserId, VideoId(video_id): VideoId) -> Result<()> {
     let video = existing_video(app, video_id).await?;
     if app.table.like(user.0, &video, now_ms()).await? {
         metrics::count(Metric::Likes);
@@ -37,7 +28,7 @@ pub async fn like(app: &App, user: UserId, video_id: u64) -> Result<()> {
 }
 
 /// `user` stops liking `video_id` (idempotent).
-pub async fn unlike(app: &App, user: UserId, video_id: u64) -> Result<()> {
+pub async fn unlike(app: &App, user: UserId, VideoId(video_id): VideoId) -> Result<()> {
     let video = existing_video(app, video_id).await?;
     app.table.unlike(user.0, &video).await?;
     Ok(())
@@ -51,8 +42,7 @@ pub async fn liked_videos(
     cursor: Option<String>,
 ) -> Result<Listed<Video>> {
     let page = Page { size: PAGE_SIZE, before: cursor };
-    let (ids, next_cursor) =
-        app.table.newest_ids(Index::One, model::liked_by_partition(user.0), "video_id", &page).await?;
+    let (ids, next_cursor) = app.table.liked_video_ids(user.0, &page).await?;
     if ids.is_empty() {
         existing_user(app, user).await?;
         return Ok(Listed { items: Vec::new(), next_cursor });
@@ -102,13 +92,12 @@ pub async fn relation_list(
     viewer: Option<UserId>,
     cursor: Option<String>,
 ) -> Result<Listed<User>> {
-    let (index, partition, attr) = match relation {
-        Relation::Following => (Index::Two, model::following_partition(user.0), "to_user"),
-        Relation::Followers => (Index::One, model::followers_partition(user.0), "from_user"),
-        Relation::Friends => (Index::Two, model::friends_partition(user.0), "to_user"),
-    };
     let page = Page { size: LIST_SIZE, before: cursor };
-    let (ids, next_cursor) = app.table.newest_ids(index, partition, attr, &page).await?;
+    let (ids, next_cursor) = match relation {
+        Relation::Following => app.table.followed_ids(user.0, &page).await?,
+        Relation::Followers => app.table.follower_ids(user.0, &page).await?,
+        Relation::Friends => app.table.friend_ids(user.0, &page).await?,
+    };
     if ids.is_empty() {
         existing_user(app, user).await?;
         return Ok(Listed { items: Vec::new(), next_cursor });
@@ -121,7 +110,7 @@ pub async fn relation_list(
 }
 
 /// Posts a comment on `video_id`.
-pub async fn post_comment(app: &App, user: UserId, video_id: u64, text: &CommentText) -> Result<Comment> {
+pub async fn post_comment(app: &App, user: UserId, VideoId(video_id): VideoId, text: &CommentText) -> Result<Comment> {
     let id = app.ids.next().await?;
     let item = CommentItem::new(id, video_id, user.0, text.as_str(), now_ms());
     app.table.add_comment(&item).await?;
@@ -131,7 +120,12 @@ pub async fn post_comment(app: &App, user: UserId, video_id: u64, text: &Comment
 
 /// Deletes a comment: allowed for its author and for the video's author
 /// (10003 otherwise). Returns the deleted comment.
-pub async fn delete_comment(app: &App, user: UserId, video_id: u64, comment_id: u64) -> Result<Comment> {
+pub async fn delete_comment(
+    app: &App,
+    user: UserId,
+    VideoId(video_id): VideoId,
+    CommentId(comment_id): CommentId,
+) -> Result<Comment> {
     let comment = app.table.comment(comment_id).await?.filter(|comment| comment.video_id == video_id);
     let comment = comment.ok_or_else(|| Error::NotFound(format!("comment {comment_id} does not exist")))?;
     if comment.user_id != user.0 {
@@ -149,7 +143,7 @@ pub async fn delete_comment(app: &App, user: UserId, video_id: u64, comment_id: 
 /// The comments of `video_id`, newest first.
 pub async fn comments(
     app: &App,
-    video_id: u64,
+    VideoId(video_id): VideoId,
     viewer: Option<UserId>,
     cursor: Option<String>,
 ) -> Result<Listed<Comment>> {

@@ -1,7 +1,7 @@
 //! The Lambda adapter: invokes another function of the stack synchronously
 //! with an event as it came, and hands back its answer as it went. Only
 //! `route-fallback` uses it, to pass on a contract request that API Gateway
-//! sent to the `$default` route (ARCHITECTURE.md, "Routes without a trailing
+//! sent to the `$default` route (docs/decisions.md, "Routes without a trailing
 //! slash"). The SDK's types stay here.
 
 use aws_config::SdkConfig;

@@ -7,6 +7,7 @@
 //! - [`store`] (DynamoDB), [`media`] (S3), [`queue`] (SQS or in-process): the
 //!   adapters; the only modules that touch an AWS SDK.
 //! - [`limits`]: rate limits, counted in the table across instances.
+//! - [`heavy`]: CPU-heavy work (hashing, decoding) on the blocking pool, at most half the cores.
 //! - [`config`]: the only module that reads the environment.
 //! - [`telemetry`] (logs) and [`metrics`] (CloudWatch embedded metric format).
 //! - [`embedded`]: the in-process engines, behind the `embedded` feature.
@@ -23,6 +24,8 @@ pub mod domain;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod error;
+pub mod feed_cache;
+pub mod heavy;
 pub mod interactions;
 pub mod invoke;
 pub mod limits;
@@ -46,10 +49,15 @@ pub use error::{Error, Result};
 pub(crate) fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
     use proptest::test_runner::{Config, RngAlgorithm, RngSeed};
     let mut config = Config::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "proptest's own settings, read by the test harness, not configuration"
+    )]
+    let (cases, seed) = (std::env::var_os("PROPTEST_CASES"), std::env::var_os("PROPTEST_RNG_SEED"));
+    if cases.is_none() {
         config.cases = default_cases;
     }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+    if seed.is_none() {
         config.rng_seed = RngSeed::Fixed(20261124);
     }
     config.rng_algorithm = RngAlgorithm::ChaCha;

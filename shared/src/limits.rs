@@ -1,6 +1,7 @@
 //! Rate limits on the write endpoints people abuse: registering and logging
 //! in (per source address, and per username for logins), sending messages,
-//! commenting and following (per user).
+//! commenting, following, publishing videos and asking for upload tickets
+//! (per user).
 //!
 //! Each limit is a fixed window: at most `max` calls per `window`, counted in
 //! one item of the table per (limit, subject, window), raised by one atomic
@@ -70,6 +71,10 @@ pub struct RateLimits {
     pub comment: Option<RateLimit>,
     /// Follow and unfollow actions per user (`DOUYIN_RATE_FOLLOW`).
     pub follow: Option<RateLimit>,
+    /// Videos published in one request per user (`DOUYIN_RATE_PUBLISH`).
+    pub publish: Option<RateLimit>,
+    /// Presigned upload tickets per user (`DOUYIN_RATE_UPLOAD`).
+    pub upload: Option<RateLimit>,
 }
 
 impl RateLimits {
@@ -81,12 +86,22 @@ impl RateLimits {
         message: Some(RateLimit::per(60, 60)),
         comment: Some(RateLimit::per(30, 60)),
         follow: Some(RateLimit::per(60, 60)),
+        publish: Some(RateLimit::per(20, 3600)),
+        upload: Some(RateLimit::per(30, 3600)),
     };
 
     /// No limits: the local server and the tests (the contract asks that the
     /// local defaults never get in the way of a test suite).
-    pub const OFF: RateLimits =
-        RateLimits { register_ip: None, login_ip: None, login_user: None, message: None, comment: None, follow: None };
+    pub const OFF: RateLimits = RateLimits {
+        register_ip: None,
+        login_ip: None,
+        login_user: None,
+        message: None,
+        comment: None,
+        follow: None,
+        publish: None,
+        upload: None,
+    };
 
     /// The limit of `scope`.
     pub fn of(&self, scope: Scope) -> Option<RateLimit> {
@@ -97,6 +112,8 @@ impl RateLimits {
             Scope::Message => self.message,
             Scope::Comment => self.comment,
             Scope::Follow => self.follow,
+            Scope::Publish => self.publish,
+            Scope::Upload => self.upload,
         }
     }
 }
@@ -116,6 +133,10 @@ pub enum Scope {
     Comment,
     /// Follows and unfollows, per follower.
     Follow,
+    /// Videos published in one request, per author.
+    Publish,
+    /// Presigned upload tickets, per author.
+    Upload,
 }
 
 impl Scope {
@@ -128,6 +149,8 @@ impl Scope {
             Scope::Message => "message",
             Scope::Comment => "comment",
             Scope::Follow => "follow",
+            Scope::Publish => "publish",
+            Scope::Upload => "upload",
         }
     }
 
@@ -140,6 +163,8 @@ impl Scope {
             Scope::Message => "messages",
             Scope::Comment => "comments",
             Scope::Follow => "follow actions",
+            Scope::Publish => "videos published",
+            Scope::Upload => "upload tickets",
         }
     }
 }

@@ -27,6 +27,17 @@ use tokio::sync::OnceCell;
 
 use crate::error::{Context as _, Error, Result};
 
+/// The tag every presigned upload carries (`x-amz-tagging`, signed into the
+/// URL): the bucket's lifecycle rule expires tagged objects under `uploads/`
+/// that no ingest removed, and leaves untagged ones alone (videos published in
+/// place there before published media moved to server-owned keys).
+pub const UPLOAD_TAG: (&str, &str) = ("douyin", "upload");
+
+/// `Cache-Control` of objects whose key names their content (published
+/// videos and covers, default images): a key is never written with other
+/// bytes, so browsers and a CDN may keep them for a year.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
 /// Key of the default avatar.
 pub const DEFAULT_AVATAR_KEY: &str = "defaults/avatar.png";
 /// Key of the default profile background.
@@ -85,6 +96,17 @@ const CREDENTIALS_MARGIN_SECS: u64 = 300;
 /// Past this many links the cache starts over, so a long-lived process on a
 /// huge catalogue keeps its memory bounded (about 1 KB a link).
 const MAX_CACHED_LINKS: usize = 20_000;
+
+/// What [`Media::get_exact`] found.
+#[derive(Debug)]
+pub enum Fetched {
+    /// No such object.
+    Missing,
+    /// The object, of the size asked.
+    Bytes(Bytes),
+    /// An object of this other size, not read.
+    OtherSize(u64),
+}
 
 /// How media links are made.
 #[derive(Clone, Debug)]
@@ -150,7 +172,7 @@ impl Media {
             if self.client.head_object().bucket(&self.bucket).key(key).send().await.is_ok() {
                 continue;
             }
-            self.put(key, Bytes::from_static(bytes), "image/png").await?;
+            self.put_immutable(key, Bytes::from_static(bytes), "image/png").await?;
         }
         Ok(())
     }
@@ -180,6 +202,21 @@ impl Media {
         Ok(())
     }
 
+    /// Stores an object whose key names its content, with [`IMMUTABLE`] caching.
+    pub async fn put_immutable(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .cache_control(IMMUTABLE)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .context("put media object")?;
+        Ok(())
+    }
+
     /// Deletes an object (absent is fine).
     pub async fn delete(&self, key: &str) -> Result<()> {
         self.client.delete_object().bucket(&self.bucket).key(key).send().await.context("delete media object")?;
@@ -196,8 +233,11 @@ impl Media {
     }
 
     /// A presigned PUT of `key` for a client: the content type and length are
-    /// signed, so the store refuses another type or size. Returns the URL and
-    /// the headers the client must send with it.
+    /// signed, so the store refuses another type or size; `If-None-Match: *`
+    /// is signed too, so the store takes one PUT while the object exists (S3's
+    /// conditional writes: a second answers 412); and [`UPLOAD_TAG`], which
+    /// the lifecycle rule expires by. Returns the URL and the headers the
+    /// client must send with it.
     pub async fn upload_link(
         &self,
         key: &str,
@@ -214,6 +254,8 @@ impl Media {
             .key(key)
             .content_type(content_type)
             .content_length(i64::try_from(content_length).unwrap_or(i64::MAX))
+            .if_none_match("*")
+            .tagging(format!("{}={}", UPLOAD_TAG.0, UPLOAD_TAG.1))
             .presigned(config)
             .await
             .context("presign upload")?;
@@ -230,6 +272,46 @@ impl Media {
         };
         let body = output.body.collect().await.context("read media object")?;
         Ok(Some(body.into_bytes()))
+    }
+
+    /// Reads a whole object if it has exactly `length` bytes: the size is
+    /// checked from the answer's headers before the body is read, so an
+    /// object of another size is never loaded.
+    pub async fn get_exact(&self, key: &str, length: u64) -> Result<Fetched> {
+        let output = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(output) => output,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(Fetched::Missing),
+            Err(error) => return Err(error).context("get media object"),
+        };
+        let size = output.content_length.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+        if size != length {
+            return Ok(Fetched::OtherSize(size));
+        }
+        let body = output.body.collect().await.context("read media object")?;
+        Ok(Fetched::Bytes(body.into_bytes()))
+    }
+
+    /// The objects under `prefix` last written before `before`, at most
+    /// `limit` of them (oldest pages first, in key order).
+    pub async fn written_before(&self, prefix: &str, before: SystemTime, limit: usize) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.context("list media objects")?;
+            for object in page.contents.unwrap_or_default() {
+                let written = object
+                    .last_modified
+                    .and_then(|time| SystemTime::try_from(time).ok())
+                    .unwrap_or(SystemTime::UNIX_EPOCH);
+                if let Some(key) = object.key.filter(|_| written < before) {
+                    keys.push(key);
+                    if keys.len() >= limit {
+                        return Ok(keys);
+                    }
+                }
+            }
+        }
+        Ok(keys)
     }
 
     /// An absolute URL a client can GET the object at.

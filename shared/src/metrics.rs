@@ -9,7 +9,7 @@
 //! [`Emitter::emit`], which writes **one** line with all of it: namespace
 //! [`NAMESPACE`], dimension [`FUNCTION_NAME`] (the Lambda function's name), and
 //! [`ERRORS`] also by [`CODE`] (the envelope's `status_code`). The names are
-//! the dashboard's (`template.yaml`; README, "Observability").
+//! the dashboard's (`template.yaml`; docs/operations.md, "Observability").
 //!
 //! Where lines go is the [`Emitter`]'s sink: standard output on Lambda; the
 //! debug log (target `emf`) in the local server, which has no CloudWatch; a
@@ -23,8 +23,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
-
-use crate::config::Config;
 
 /// The CloudWatch namespace of every metric.
 pub const NAMESPACE: &str = "DouyinServerless";
@@ -217,11 +215,11 @@ enum Sink {
 }
 
 impl Emitter {
-    /// On Lambda (the configuration knows the function's name): standard
-    /// output. Elsewhere: the debug log.
-    pub fn new(config: &Config) -> Emitter {
-        let sink = if config.function_name.is_some() { Sink::Stdout } else { Sink::DebugLog };
-        Emitter { function_name: config.function_name.clone(), sink }
+    /// On Lambda (the configuration knows the function's name,
+    /// `Config::function_name`): standard output. Elsewhere: the debug log.
+    pub fn new(function_name: Option<String>) -> Emitter {
+        let sink = if function_name.is_some() { Sink::Stdout } else { Sink::DebugLog };
+        Emitter { function_name, sink }
     }
 
     /// An emitter keeping its lines for [`Emitter::lines`]; `function_name`

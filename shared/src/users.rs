@@ -23,6 +23,8 @@ pub struct Session {
 
 /// Creates a user and logs them in. A taken username is [`Error::Conflict`].
 pub async fn register(app: &App, username: &Username, password: &Password) -> Result<Session> {
+    // The default avatar and background every profile links to.
+    app.media.ensure_defaults().await?;
     // Fail fast on a name we already know is taken, before paying for a hash;
     // the transaction below is what guarantees uniqueness under races.
     if app.table.credentials(username).await?.is_some() {

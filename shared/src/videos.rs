@@ -2,27 +2,45 @@
 //! upload), the one ingest pipeline both paths share, the feed and an
 //! author's list. Plain async functions over [`App`].
 //!
-//! Ingest validates by content ([`crate::video::inspect`]: container, codec,
-//! size, duration, and a decoded first frame for the cover); a refused video
-//! leaves nothing behind. Publishing is one transaction (video, feed entry,
-//! author's `work_count`, upload state), so a video appears whole or not at
-//! all, and a retried S3 event publishes nothing twice.
+//! Ingest validates by content ([`crate::video::accept`]: container, codec
+//! (H.264 or HEVC), size, duration, and a decoded first frame for the cover)
+//! and rewrites a file whose `moov` trails its `mdat` for fast start; a refused
+//! video leaves nothing behind. What is published is exactly what was
+//! validated: the bytes held in memory (the fast-start file when rewritten)
+//! are written to server-owned keys that name their
+//! content (`videos/<id>-<digest>.mp4`, `covers/<id>-<digest>.jpg`), never
+//! served from where a client uploaded them. Publishing is one transaction
+//! (video, feed entry, author's `work_count`, upload state), so a video appears
+//! whole or not at all, and a retried S3 event publishes nothing twice.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use sha2::Digest as _;
 
 use crate::app::App;
-use crate::domain::{User, UserId, Video, VideoTitle, feed_cursor, now_ms};
-use crate::error::{Context as _, Error, Result};
+use crate::domain::{Listed, User, UserId, Video, VideoId, VideoTitle, feed_cursor, now_ms};
+use crate::error::{Error, Result};
+use crate::feed_cache::CachedFeed;
+use crate::media::Fetched;
 use crate::metrics::{self, Metric};
-use crate::store::model::{NewVideo, UploadItem, UploadState, VideoItem};
+use crate::store::Page;
+use crate::store::VideoSource;
+pub use crate::store::model::UploadState;
+use crate::store::model::{NewUpload, NewVideo, UploadItem, VideoItem};
 use crate::users::user_view;
 use crate::video::{self, Cover, VideoInfo};
 
-/// Most videos in a feed page or a list.
+/// Most videos in a feed page or a list of liked videos.
 pub const PAGE_SIZE: usize = 30;
+/// Most videos in a page of an author's list (`publish/list`). The stock
+/// client asks for one page and has no way on, so the page is as large as one
+/// request's reads allow without growing: one `Query` and one `BatchGetItem`,
+/// which takes 100 keys (the author, the viewer's like of each video, the
+/// viewer's follow of the author): 98 videos. An author with more pages on
+/// with `cursor`.
+pub const WORKS_PAGE_SIZE: usize = 98;
 /// Most bytes of event a synchronous Lambda invocation takes (6 MB), base64
 /// body and all.
 pub const LAMBDA_PAYLOAD_BYTES: usize = 6_291_456;
@@ -56,19 +74,56 @@ pub const UPLOAD_PREFIX: &str = "uploads/";
 /// (a few hundred bytes).
 pub const UPLOAD_RECORD_TTL: Duration = Duration::from_secs(15 * 24 * 3600);
 
-/// Media key of a video published in one request.
-pub fn play_key(video_id: u64) -> String {
-    format!("videos/{video_id}.mp4")
+/// How long an object may stay under [`UPLOAD_PREFIX`] unclaimed: the bucket's
+/// lifecycle rule expires it after a day on AWS (template.yaml), and the
+/// local server's sweep ([`sweep_stale_uploads`]) does the same. Ingests end
+/// within minutes (Lambda retries an S3 event for up to six hours).
+pub const UPLOAD_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// The digest of stored video bytes that names its objects: the first 128
+/// bits of SHA-256, in hex. Keys that name their content are written once
+/// with one content (two ingests of different bytes can never overwrite each
+/// other's objects), and a CDN may cache them forever.
+pub fn media_digest(stored: &[u8]) -> String {
+    sha2::Sha256::digest(stored)[..16].iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// Media key of a video's cover.
-pub fn cover_key(video_id: u64) -> String {
-    format!("covers/{video_id}.jpg")
+/// Media key of a published video whose stored bytes are `stored`.
+pub fn play_key(video_id: u64, stored: &[u8]) -> String {
+    MediaKeys::new(video_id, &media_digest(stored)).play
+}
+
+/// Media key of the cover of a published video whose stored bytes are `stored`.
+pub fn cover_key(video_id: u64, stored: &[u8]) -> String {
+    MediaKeys::new(video_id, &media_digest(stored)).cover
+}
+
+/// The server-owned keys of a video's objects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct MediaKeys {
+    play: String,
+    cover: String,
+}
+
+impl MediaKeys {
+    fn new(video_id: u64, digest: &str) -> MediaKeys {
+        MediaKeys { play: format!("videos/{video_id}-{digest}.mp4"), cover: format!("covers/{video_id}-{digest}.jpg") }
+    }
 }
 
 /// Media key a presigned upload goes to.
 pub fn upload_object_key(video_id: u64) -> String {
     format!("{UPLOAD_PREFIX}{video_id}")
+}
+
+/// A video that passed the content checks, in memory: what gets stored and shown.
+struct Validated {
+    info: VideoInfo,
+    cover: Cover,
+    /// The bytes to store: the ones validated.
+    stored: Bytes,
+    /// [`media_digest`] of `stored`.
+    digest: String,
 }
 
 /// Publishes a video sent in the request itself (the stock client's path).
@@ -83,35 +138,49 @@ pub async fn publish_inline(app: &App, author: UserId, title: &VideoTitle, bytes
             INLINE_MAX_BYTES as f64 / 1_048_576.0
         )));
     }
-    let (info, cover, rewritten) = inspect(bytes.clone()).await.inspect_err(|error| {
+    let validated = validate(app, bytes).await.inspect_err(|error| {
         if matches!(error, Error::UnsupportedMedia(_)) {
             metrics::count(Metric::UploadsRejected);
         }
     })?;
     let video_id = app.ids.next().await?;
-    let play = play_key(video_id);
-    app.media.put(&play, rewritten.unwrap_or(bytes), "video/mp4").await?;
-    let result = publish(app, video_id, author, title.as_str(), &play, &info, cover, false).await;
-    if result.is_ok() {
-        metrics::count(Metric::UploadsAccepted);
-    } else {
-        discard_unpublished(app, video_id, &play).await;
+    let keys = MediaKeys::new(video_id, &validated.digest);
+    let result = match store(app, &keys, &validated).await {
+        Ok(()) => {
+            let title = title.as_str();
+            let info = &validated.info;
+            publish(app, Publication { video_id, author, title, keys: &keys, info, source: VideoSource::Inline }).await
+        }
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(true) => {
+            metrics::count(Metric::UploadsAccepted);
+            Ok(video_id)
+        }
+        // A fresh id is never published already.
+        Ok(false) => Err(Error::Internal(anyhow::anyhow!("video {video_id} was published already"))),
+        Err(error) => {
+            discard_unless_live(app, video_id, &keys).await;
+            Err(error)
+        }
     }
-    result.map(|_| video_id)
 }
 
-/// Deletes the objects of a video whose publish failed, unless it was
-/// published after all: a transaction whose answer was lost (a timeout after
-/// the commit) has made the video live, and its objects must stay. When even
-/// that cannot be read, the objects stay too: an orphan object costs a few
-/// bytes, a live video without its file is broken.
-async fn discard_unpublished(app: &App, video_id: u64, play: &str) {
+/// Deletes the objects of a video whose publish failed, unless they are the
+/// live video's: a transaction whose answer was lost (a timeout after the
+/// commit) made them live, and they must stay. When even that cannot be read,
+/// the objects stay too: an orphan object costs a few bytes, a live video
+/// without its file is broken.
+async fn discard_unless_live(app: &App, video_id: u64, keys: &MediaKeys) {
     match app.table.video(video_id).await {
-        Ok(None) => {
-            let _ = app.media.delete(play).await;
-            let _ = app.media.delete(&cover_key(video_id)).await;
+        Ok(Some(live)) if live.play_key == keys.play => {
+            tracing::warn!(video_id, "publish failed after its commit; the video is live");
         }
-        Ok(Some(_)) => tracing::warn!(video_id, "publish failed after its commit; the video is live"),
+        Ok(_) => {
+            let _ = app.media.delete(&keys.play).await;
+            let _ = app.media.delete(&keys.cover).await;
+        }
         Err(_) => tracing::warn!(video_id, "publish failed and its outcome is unknown; objects kept"),
     }
 }
@@ -152,24 +221,25 @@ pub async fn start_upload(
     let video_id = app.ids.next().await?;
     let object_key = upload_object_key(video_id);
     let now = now_ms();
-    let upload = UploadItem {
-        pk: crate::store::model::upload_key(video_id).pk,
-        sk: crate::store::model::upload_key(video_id).sk,
+    let upload = UploadItem::pending(NewUpload {
         video_id,
         author_id: author.0,
         title: title.as_str().to_owned(),
         object_key: object_key.clone(),
         content_type: content_type.clone(),
         content_length,
-        state: UploadState::Pending,
-        reason: String::new(),
         created_at_ms: now,
         expires_at: now / 1000 + UPLOAD_RECORD_TTL.as_secs(),
-    };
+    });
     app.table.create_upload(&upload).await?;
     let ttl = app.config.upload_url_ttl;
     let (url, headers) = app.media.upload_link(&object_key, &content_type, content_length, ttl).await?;
     Ok(UploadTicket { video_id, url, headers, expires_in: ttl.as_secs() })
+}
+
+/// The size of the object a client uploaded to `object_key`, if it is there.
+pub async fn uploaded_size(app: &App, object_key: &str) -> Result<Option<u64>> {
+    app.media.size(object_key).await
 }
 
 /// What the ingest of an uploaded object did.
@@ -184,7 +254,9 @@ pub enum IngestOutcome {
 }
 
 /// Ingests an object that landed under [`UPLOAD_PREFIX`] (S3 `ObjectCreated`).
-/// Safe to call any number of times for one object.
+/// Safe to call any number of times for one object, and for two objects of
+/// one upload at once (two PUTs of its URL): the first ingest to settle the
+/// upload decides, and the other changes nothing and deletes nothing of it.
 pub async fn ingest_upload(app: &App, object_key: &str) -> Result<IngestOutcome> {
     let Some(video_id) = object_key.strip_prefix(UPLOAD_PREFIX).and_then(|id| id.parse::<u64>().ok()) else {
         tracing::warn!(object_key, "object outside the upload scheme ignored");
@@ -198,55 +270,89 @@ pub async fn ingest_upload(app: &App, object_key: &str) -> Result<IngestOutcome>
     if upload.object_key != object_key {
         return Ok(IngestOutcome::Skipped);
     }
-    if upload.state == UploadState::Rejected {
-        // A retried event of a rejection whose delete failed.
-        app.media.delete(object_key).await?;
-    }
     if upload.state != UploadState::Pending {
+        // Settled: a PUT after the ingest removed the upload, or a retried
+        // event of an ingest whose delete failed. Nothing reads this object.
+        app.media.delete(object_key).await?;
         return Ok(IngestOutcome::Skipped);
     }
-    let Some(size) = app.media.size(object_key).await? else {
-        return Ok(IngestOutcome::Skipped);
-    };
-    if size != upload.content_length {
-        let reason = format!("the upload has {size} bytes, {} were declared", upload.content_length);
-        return reject(app, &upload, reason).await;
-    }
-    let Some(bytes) = app.media.get(object_key).await? else {
-        return Ok(IngestOutcome::Skipped);
-    };
-    let (info, cover, rewritten) = match inspect(bytes).await {
-        Ok(inspected) => inspected,
-        Err(error) => return reject(app, &upload, error.status_msg()).await,
-    };
-    // A file rewritten for fast start is stored under the video's own key; an upload stored as it
-    // came is published in place.
-    let play = if rewritten.is_some() { play_key(video_id) } else { object_key.to_owned() };
-    let moved = rewritten.is_some();
-    if let Some(rewritten) = rewritten {
-        app.media.put(&play, rewritten, "video/mp4").await?;
-    }
-    let author = UserId(upload.author_id);
-    let published = publish(app, video_id, author, &upload.title, &play, &info, cover, true).await?;
-    if published {
-        metrics::count(Metric::UploadsAccepted);
-        if moved {
-            // Best effort: the upload's bytes are no longer served.
-            let _ = app.media.delete(object_key).await;
+    let bytes = match app.media.get_exact(object_key, upload.content_length).await? {
+        Fetched::Bytes(bytes) => bytes,
+        Fetched::Missing => return Ok(IngestOutcome::Skipped),
+        Fetched::OtherSize(size) => {
+            let reason = format!("the upload has {size} bytes, {} were declared", upload.content_length);
+            return reject(app, &upload, reason).await;
         }
+    };
+    // From here on, the bytes in memory are the upload: whatever a client
+    // PUTs to the URL now is never read by this ingest.
+    let validated = match validate(app, bytes).await {
+        Ok(validated) => validated,
+        Err(Error::UnsupportedMedia(reason)) => return reject(app, &upload, reason).await,
+        Err(error) => return Err(error),
+    };
+    let keys = MediaKeys::new(video_id, &validated.digest);
+    store(app, &keys, &validated).await?;
+    let author = UserId(upload.author_id);
+    let publication = Publication {
+        video_id,
+        author,
+        title: &upload.title,
+        keys: &keys,
+        info: &validated.info,
+        source: VideoSource::Upload,
+    };
+    if !publish(app, publication).await? {
+        // Another ingest settled the upload first (published or rejected it).
+        discard_unless_live(app, video_id, &keys).await;
+        return Ok(IngestOutcome::Skipped);
     }
-    Ok(if published { IngestOutcome::Published(video_id) } else { IngestOutcome::Skipped })
+    metrics::count(Metric::UploadsAccepted);
+    // Published: the upload is the ingest's to remove. If this fails, the
+    // retried event finds the upload live and removes it then.
+    app.media.delete(object_key).await?;
+    Ok(IngestOutcome::Published(video_id))
 }
 
 async fn reject(app: &App, upload: &UploadItem, reason: String) -> Result<IngestOutcome> {
-    tracing::info!(video_id = upload.video_id, %reason, "upload rejected");
     // The record first: if the delete then fails, the retried event finds the
     // upload rejected and deletes the object; the other way round, a failed
     // record would leave the upload pending forever with its object gone.
-    app.table.reject_upload(upload.video_id, &reason).await?;
+    if !app.table.reject_upload(upload.video_id, &reason).await? {
+        // Settled meanwhile by another ingest: its outcome stands, and the
+        // object is not this ingest's to delete.
+        tracing::info!(video_id = upload.video_id, %reason, "refused upload already settled by another ingest");
+        return Ok(IngestOutcome::Skipped);
+    }
+    tracing::info!(video_id = upload.video_id, %reason, "upload rejected");
     app.media.delete(&upload.object_key).await?;
     metrics::count(Metric::UploadsRejected);
     Ok(IngestOutcome::Rejected(reason))
+}
+
+/// Deletes objects under [`UPLOAD_PREFIX`] written more than `max_age` ago
+/// (at most 1,000 a call): uploads whose ingest never removed them (a crash
+/// past its retries, a refused loser of a race). What the bucket's lifecycle
+/// rule does on AWS, for the local server. A video published in place there
+/// before published media moved to server-owned keys is kept. Returns how
+/// many were deleted.
+pub async fn sweep_stale_uploads(app: &App, max_age: Duration) -> Result<usize> {
+    let before = SystemTime::now().checked_sub(max_age).unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut deleted = 0;
+    for key in app.media.written_before(UPLOAD_PREFIX, before, 1000).await? {
+        let video_id = key.strip_prefix(UPLOAD_PREFIX).and_then(|id| id.parse::<u64>().ok());
+        if let Some(video_id) = video_id
+            && app.table.video(video_id).await?.is_some_and(|video| video.play_key == key)
+        {
+            continue;
+        }
+        app.media.delete(&key).await?;
+        deleted += 1;
+    }
+    if deleted > 0 {
+        tracing::info!(deleted, "stale uploads removed");
+    }
+    Ok(deleted)
 }
 
 /// Where a presigned upload stands, for its author.
@@ -262,7 +368,7 @@ pub struct UploadStatus {
 
 /// The state of `video_id`'s upload. Another user's upload is "not found":
 /// uploads are private until published.
-pub async fn upload_status(app: &App, caller: UserId, video_id: u64) -> Result<UploadStatus> {
+pub async fn upload_status(app: &App, caller: UserId, VideoId(video_id): VideoId) -> Result<UploadStatus> {
     let upload = app.table.upload(video_id).await?.filter(|upload| upload.author_id == caller.0);
     let upload = upload.ok_or_else(|| Error::NotFound(format!("no upload {video_id} of yours")))?;
     let video = match upload.state {
@@ -329,49 +435,15 @@ pub async fn feed(app: &App, viewer: Option<UserId>, latest_time: Option<i64>) -
     Ok(FeedPage { videos, next_time })
 }
 
-/// The newest feed page of this process, as last read from the table: what a
-/// warm container serves again while it is fresh. Only the newest page is
-/// kept (it is the one every client opens with); older pages always read.
-#[derive(Debug, Default)]
-pub struct FeedCache {
-    newest: std::sync::Mutex<Option<CachedFeed>>,
-}
-
-/// One cached newest page.
-#[derive(Clone, Debug)]
-struct CachedFeed {
-    /// When it was read from the table.
-    read_at: Instant,
-    /// The page's items.
-    items: Vec<VideoItem>,
-    /// The page as an anonymous viewer sees it, once rendered.
-    anonymous: Option<Arc<Vec<Video>>>,
-}
-
-impl FeedCache {
-    /// The cached page if it was read less than `ttl` before `now`.
-    fn get(&self, ttl: Duration, now: Instant) -> Option<CachedFeed> {
-        let newest = self.newest.lock().ok()?;
-        newest.as_ref().filter(|page| now.saturating_duration_since(page.read_at) < ttl).cloned()
-    }
-
-    fn put(&self, page: CachedFeed) {
-        if let Ok(mut newest) = self.newest.lock() {
-            // Never replace a page with an older read.
-            if newest.as_ref().is_none_or(|current| current.read_at <= page.read_at) {
-                *newest = Some(page);
-            }
-        }
-    }
-}
-
-/// An author's videos, newest first, at most [`PAGE_SIZE`].
-pub async fn works(app: &App, author: UserId, viewer: Option<UserId>) -> Result<Vec<Video>> {
-    let items = app.table.works(author.0, PAGE_SIZE).await?;
+/// An author's videos, newest first, [`WORKS_PAGE_SIZE`] a page: the first
+/// page without `cursor`, the next ones with the previous page's `next_cursor`.
+pub async fn works(app: &App, author: UserId, viewer: Option<UserId>, cursor: Option<String>) -> Result<Listed<Video>> {
+    let page = Page { size: WORKS_PAGE_SIZE, before: cursor };
+    let (items, next_cursor) = app.table.works(author.0, &page).await?;
     if items.is_empty() && app.table.user(author).await?.is_none() {
         return Err(Error::NotFound(format!("user {author} does not exist")));
     }
-    views(app, items, viewer).await
+    Ok(Listed { items: views(app, items, viewer).await?, next_cursor })
 }
 
 /// Cuts `items` (newest first, up to `limit + 1`) to at most `limit`, never
@@ -412,89 +484,61 @@ pub(crate) async fn views(app: &App, items: Vec<VideoItem>, viewer: Option<UserI
     Ok(videos)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn publish(
-    app: &App,
+/// Writes a validated video and its cover to their server-owned keys. Both
+/// are written before the transaction that makes them reachable.
+async fn store(app: &App, keys: &MediaKeys, validated: &Validated) -> Result<()> {
+    app.media.put_immutable(&keys.play, validated.stored.clone(), "video/mp4").await?;
+    app.media.put_immutable(&keys.cover, Bytes::from(validated.cover.jpeg.clone()), "image/jpeg").await
+}
+
+/// Makes a stored video live (one transaction). `false`: it was published
+/// already, or its upload settled by another ingest.
+/// What [`publish`] makes live.
+struct Publication<'a> {
     video_id: u64,
     author: UserId,
-    title: &str,
-    play: &str,
-    info: &VideoInfo,
-    cover: Cover,
-    from_upload: bool,
-) -> Result<bool> {
-    let cover_key = cover_key(video_id);
-    app.media.put(&cover_key, Bytes::from(cover.jpeg), "image/jpeg").await?;
+    title: &'a str,
+    keys: &'a MediaKeys,
+    info: &'a VideoInfo,
+    source: VideoSource,
+}
+
+async fn publish(app: &App, publication: Publication<'_>) -> Result<bool> {
+    let Publication { video_id, author, title, keys, info, source } = publication;
     let item = VideoItem::new(&NewVideo {
         id: video_id,
         author_id: author.0,
         title: title.to_owned(),
-        play_key: play.to_owned(),
-        cover_key,
+        play_key: keys.play.clone(),
+        cover_key: keys.cover.clone(),
         created_at_ms: now_ms(),
         width: info.width,
         height: info.height,
         duration_ms: info.duration_ms,
         feed_shard: u32::try_from(video_id % u64::from(app.config.feed_shards.max(1))).unwrap_or(0),
     });
-    let published = app.table.publish_video(&item, from_upload).await?;
+    let published = app.table.publish_video(&item, source).await?;
     if published {
         tracing::info!(video_id, user_id = author.0, "video published");
     }
     Ok(published)
 }
 
-/// Runs the probe and the cover on the blocking pool: decoding a frame is CPU
-/// work that must not stall the runtime. Returns the bytes to store: the file
-/// rewritten for fast start ([`video::accept`]), or `None` to store the upload as it came.
-async fn inspect(bytes: Bytes) -> Result<(VideoInfo, Cover, Option<Bytes>)> {
-    tokio::task::spawn_blocking(move || {
-        let accepted = video::accept(&bytes)?;
-        Ok((accepted.info, accepted.cover, accepted.fast_start.map(Bytes::from)))
-    })
-    .await
-    .context("video inspection task")?
-    .map_err(|error: video::VideoError| Error::UnsupportedMedia(error.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn page(read_at: Instant, id: u64) -> CachedFeed {
-        let item = VideoItem::new(&NewVideo {
-            id,
-            author_id: 1,
-            title: "t".into(),
-            play_key: "p".into(),
-            cover_key: "c".into(),
-            created_at_ms: 1,
-            width: 1,
-            height: 1,
-            duration_ms: 1,
-            feed_shard: 0,
-        });
-        CachedFeed { read_at, items: vec![item], anonymous: None }
-    }
-
-    #[test]
-    fn the_cached_page_serves_until_its_time_is_up() {
-        let cache = FeedCache::default();
-        let start = Instant::now();
-        let ttl = Duration::from_millis(1000);
-        assert!(cache.get(ttl, start).is_none());
-        cache.put(page(start, 7));
-        assert_eq!(cache.get(ttl, start + Duration::from_millis(999)).unwrap().items[0].id, 7);
-        assert!(cache.get(ttl, start + ttl).is_none());
-    }
-
-    #[test]
-    fn an_older_read_never_replaces_a_newer_one() {
-        let cache = FeedCache::default();
-        let start = Instant::now();
-        cache.put(page(start + Duration::from_millis(5), 2));
-        cache.put(page(start, 1));
-        assert_eq!(cache.get(Duration::from_secs(1), start + Duration::from_millis(6)).unwrap().items[0].id, 2);
-    }
+/// Checks a video by content and makes its cover, in the process's pool for
+/// CPU-heavy work ([`crate::heavy::HeavyWork`]: off the runtime's threads, at
+/// most half the cores at once), and digests the bytes to store.
+async fn validate(app: &App, bytes: Bytes) -> Result<Validated> {
+    let validated = app
+        .heavy
+        .run("video inspection task", move || {
+            let accepted = video::accept(&bytes)?;
+            // The bytes validated are the bytes stored: the file rewritten
+            // for fast start (moov before mdat), or the upload as it came.
+            let (info, cover) = (accepted.info, accepted.cover);
+            let stored = accepted.fast_start.map(Bytes::from).unwrap_or(bytes);
+            let digest = media_digest(&stored);
+            Ok::<_, video::VideoError>(Validated { info, cover, stored, digest })
+        })
+        .await?;
+    validated.map_err(|error| Error::UnsupportedMedia(error.to_string()))
 }

@@ -60,7 +60,8 @@ def memory_sizes(template_path="template.yaml"):
     default = template["Globals"]["Function"].get("MemorySize", 128)
     sizes = {}
     for resource in template["Resources"].values():
-        if resource.get("Type") != "AWS::Serverless::Function":
+        # A Fn::ForEach loop is a list (the template's make log groups and alarms, no function).
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
             continue
         binary = (resource.get("Metadata") or {}).get("BuildProperties", {}).get("Binary")
         if binary:

@@ -95,7 +95,7 @@ async fn a_burst_from_both_sides_reaches_a_polling_client_without_gap_or_repeat(
 async fn a_redelivered_batch_writes_nothing_twice() {
     let t = TestApp::new().await;
     let (ann, ben) = pair(&t).await;
-    let consumer = shared::chat::ChatConsumer::new(t.app.table.clone());
+    let consumer = shared::chat::ChatConsumer::new(&t.app);
     let message =
         NewMessage { id: 9_000_001, from_user_id: ann.id, to_user_id: ben.id, content: "once".into(), sent_at: 1 };
     let delivery = |n: u32| Delivery {
@@ -114,7 +114,7 @@ async fn the_consumer_reports_only_the_messages_that_failed() {
     let t = TestApp::new().await;
     let (ann, ben) = pair(&t).await;
     let carl = t.new_user("carl").await;
-    let consumer = shared::chat::ChatConsumer::new(t.app.table.clone());
+    let consumer = shared::chat::ChatConsumer::new(&t.app);
     let body = |id: u64, to: u64| {
         serde_json::to_string(&NewMessage {
             id,
@@ -197,11 +197,11 @@ async fn a_late_commit_of_an_older_message_is_not_skipped() {
         NewMessage { id: 7_000_002, from_user_id: ben.id, to_user_id: ann.id, content: "newer".into(), sent_at: 2_000 };
     let older =
         NewMessage { id: 7_000_001, from_user_id: ann.id, to_user_id: ben.id, content: "older".into(), sent_at: 1_000 };
-    assert!(t.app.table.persist_message(&newer).await.unwrap());
+    assert!(t.app.table().persist_message(&newer).await.unwrap());
     let first = messages(&t.chat(&ann.token, ben.id, None).await);
     let pre = first.last().unwrap()["create_time"].as_u64().unwrap();
     assert_eq!(pre, 2_000);
-    assert!(t.app.table.persist_message(&older).await.unwrap());
+    assert!(t.app.table().persist_message(&older).await.unwrap());
     let next = messages(&t.chat(&ann.token, ben.id, Some(pre)).await);
     assert_eq!(next.len(), 1, "the late message was skipped");
     assert_eq!(next[0]["content"], "older");
@@ -245,7 +245,7 @@ async fn a_consumer_failing_mid_batch_loses_nothing() {
         (1..=10).map(|i| message(6_000_000 + i, if i % 2 == 0 { ben.id } else { carl.id })).collect();
     let bodies: Vec<String> = all.iter().map(|m| serde_json::to_string(m).unwrap()).collect();
     let consumer = Arc::new(FailingFirst {
-        inner: shared::chat::ChatConsumer::new(t.app.table.clone()),
+        inner: shared::chat::ChatConsumer::new(&t.app),
         fail: std::sync::Mutex::new([bodies[3].clone(), bodies[6].clone()].into()),
     });
     let queue = InProcessQueue::start(consumer.clone(), Default::default());
@@ -283,7 +283,7 @@ mod on_sqs {
         let (ann, ben) = pair_of_users(&t).await;
         t.send_message(&ann.token, ben.id, "over sqs").await.ok();
         assert_eq!(messages(&t.chat(&ben.token, ann.id, None).await).len(), 1);
-        let consumer = shared::chat::ChatConsumer::new(t.app.table.clone());
+        let consumer = shared::chat::ChatConsumer::new(&t.app);
         assert_eq!(pair.queue.poll_once(&consumer, 0).await.unwrap(), 1);
         assert_eq!(messages(&t.chat(&ben.token, ann.id, None).await).len(), 1);
     }
@@ -294,7 +294,7 @@ mod on_sqs {
         let pair = queue_pair().await;
         let poison = Outgoing { group: "CHAT#1#2".into(), dedup_id: "poison".into(), body: "{not json".into() };
         pair.queue.send(poison).await.unwrap();
-        let consumer = shared::chat::ChatConsumer::new(t.app.table.clone());
+        let consumer = shared::chat::ChatConsumer::new(&t.app);
         let mut receives = 0;
         while pair.queue.poll_once(&consumer, 0).await.unwrap() > 0 {
             receives += 1;

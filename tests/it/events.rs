@@ -127,7 +127,7 @@ async fn run_sample(name: &str) -> Reply {
             let alice = t.new_user("alice").await;
             let bob = t.new_user("bob").await;
             let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&event(name)).unwrap();
-            let consumer = shared::chat::ChatConsumer::new(t.app.table.clone());
+            let consumer = shared::chat::ChatConsumer::new(&t.app);
             use shared::queue::Consumer as _;
             for _ in 0..2 {
                 let report = consumer.consume(functions::lambda::deliveries(event.clone())).await;

@@ -12,7 +12,7 @@ use tests::{TestApp, fixture};
 async fn seed(t: &TestApp, author: u64, count: u64, per_ms: u64, start_ms: u64) -> Vec<u64> {
     let mut ids = Vec::new();
     for i in 0..count {
-        let id = t.app.ids.next().await.unwrap();
+        let id = t.app.ids().next().await.unwrap();
         let video = VideoItem::new(&NewVideo {
             id,
             author_id: author,
@@ -25,7 +25,7 @@ async fn seed(t: &TestApp, author: u64, count: u64, per_ms: u64, start_ms: u64) 
             duration_ms: 1000,
             feed_shard: u32::try_from(id % u64::from(t.app.config.feed_shards)).unwrap(),
         });
-        assert!(t.app.table.publish_video(&video, false).await.unwrap());
+        assert!(t.app.table().publish_video(&video, shared::store::VideoSource::Inline).await.unwrap());
         ids.push(id);
     }
     ids

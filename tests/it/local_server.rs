@@ -379,3 +379,136 @@ async fn media_links_answer_range_requests_and_videos_start_with_their_moov() {
     assert_eq!((tail.status, &tail.body[..]), (206, &whole.body[whole.body.len() - 100..]));
     server.shutdown().await;
 }
+
+/// What S3's lifecycle rule does on AWS, the local server does at start (and
+/// every hour): objects left under uploads/ for more than a day are deleted,
+/// except a video published in place there by an older version.
+#[tokio::test]
+async fn uploads_left_for_a_day_are_swept_at_start() {
+    use shared::store::model::{NewVideo, VideoItem};
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let registered =
+        call(server.address, "POST", "/douyin/user/register/", &[("username", "gus"), ("password", "password1")]).await;
+    let gus = session_of(&registered.json());
+    let legacy = VideoItem::new(&NewVideo {
+        id: 903,
+        author_id: gus.id,
+        title: "published in place".into(),
+        play_key: "uploads/903".into(),
+        cover_key: "covers/903.jpg".into(),
+        created_at_ms: 1_700_000_000_000,
+        width: 320,
+        height: 240,
+        duration_ms: 1000,
+        feed_shard: 0,
+    });
+    assert!(server.app().table().publish_video(&legacy, shared::store::VideoSource::Inline).await.unwrap());
+    server.shutdown().await;
+    // Objects as the S3 engine keeps them (written here: a PUT through the
+    // server would be ingested, and these removed at once for want of a record).
+    let uploads = dir.path().join("s3/douyin-media/uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 24 * 3600);
+    for name in ["901", "902", "903"] {
+        std::fs::write(uploads.join(name), b"left behind").unwrap();
+        if name != "902" {
+            std::fs::File::options().write(true).open(uploads.join(name)).unwrap().set_modified(two_days_ago).unwrap();
+        }
+    }
+
+    let server = start(dir.path()).await;
+    let media = &server.app().media();
+    assert_eq!(media.size("uploads/901").await.unwrap(), None, "a stale upload is swept");
+    assert!(media.size("uploads/902").await.unwrap().is_some(), "a fresh upload is kept");
+    assert!(media.size("uploads/903").await.unwrap().is_some(), "a video published in place is kept");
+    server.shutdown().await;
+}
+
+/// The PUT of an upload URL through the local server, which ingests before
+/// it answers; returns the status and the upload's state after it.
+async fn put_and_status(address: SocketAddr, ticket: &serde_json::Value, token: &str, body: &[u8]) -> (u16, String) {
+    let put = tests::http::put_ticket(ticket, body).await.status;
+    let video_id = ticket["video_id"].as_u64().unwrap().to_string();
+    let status = call(address, "GET", "/douyin/publish/status/", &[("token", token), ("video_id", &video_id)]).await;
+    (put, status.json()["state"].as_str().unwrap().to_owned())
+}
+
+/// A web page the length of `len`, PUT where a video was signed.
+fn html(len: usize) -> Vec<u8> {
+    let mut page = b"<!doctype html><title>not the video</title>".to_vec();
+    page.resize(len, b' ');
+    page
+}
+
+#[tokio::test]
+async fn an_upload_url_cannot_replace_a_video_it_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let address = server.address;
+    let registered =
+        call(address, "POST", "/douyin/user/register/", &[("username", "hal"), ("password", "password1")]).await;
+    let hal = session_of(&registered.json());
+    // moov first: stored as uploaded, whatever the ingest rewrites for fast start.
+    let clip = tests::fixture("h264-320x240-2s.mp4");
+    let length = clip.len().to_string();
+    let params =
+        [("token", hal.token.as_str()), ("title", "mine"), ("content_type", "video/mp4"), ("content_length", &length)];
+    let ticket = call(address, "POST", "/douyin/publish/upload/", &params).await.json();
+    assert_eq!(put_and_status(address, &ticket, &hal.token, &clip).await, (200, "live".to_owned()));
+    let video = call(address, "GET", "/douyin/feed/", &[]).await.json()["video_list"][0].clone();
+    let (play, cover) = (video["play_url"].as_str().unwrap(), video["cover_url"].as_str().unwrap());
+    let cover_bytes = get_url(cover).await.body;
+
+    // The URL is still valid: a second PUT is refused, or lands where nothing reads it.
+    let (second, state) = put_and_status(address, &ticket, &hal.token, &html(clip.len())).await;
+    assert!(matches!(second, 200 | 412), "{second}");
+    assert_eq!(state, "live");
+    assert!(get_url(play).await.body == clip, "the video serves other bytes than the ones published");
+    assert_eq!(get_url(cover).await.body, cover_bytes);
+    server.shutdown().await;
+}
+
+/// Two PUTs of one URL at once through the local server: whatever the order,
+/// a live video plays the bytes that were validated, its file is there, and a
+/// refused upload left nothing in the feed.
+#[tokio::test]
+async fn two_puts_of_one_upload_url_at_once_leave_one_consistent_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let address = server.address;
+    let registered =
+        call(address, "POST", "/douyin/user/register/", &[("username", "ida"), ("password", "password1")]).await;
+    let ida = session_of(&registered.json());
+    // moov first: stored as uploaded, whatever the ingest rewrites for fast start.
+    let clip = tests::fixture("h264-320x240-2s.mp4");
+    let length = clip.len().to_string();
+    let params =
+        [("token", ida.token.as_str()), ("title", "mine"), ("content_type", "video/mp4"), ("content_length", &length)];
+    for _ in 0..5 {
+        let ticket = call(address, "POST", "/douyin/publish/upload/", &params).await.json();
+        let junk = html(clip.len());
+        let (first, second) =
+            tokio::join!(tests::http::put_ticket(&ticket, &clip), tests::http::put_ticket(&ticket, &junk));
+        assert!([first.status, second.status].contains(&200), "{} {}", first.status, second.status);
+        for status in [first.status, second.status] {
+            assert!(matches!(status, 200 | 412), "{status}");
+        }
+        let video_id = ticket["video_id"].as_u64().unwrap();
+        let id = video_id.to_string();
+        let status = call(address, "GET", "/douyin/publish/status/", &[("token", &ida.token), ("video_id", &id)]).await;
+        let status = status.json();
+        let listed = call(address, "GET", "/douyin/feed/", &[]).await.json()["video_list"].clone();
+        let in_feed = listed.as_array().unwrap().iter().find(|v| v["id"] == video_id).cloned();
+        match status["state"].as_str().unwrap() {
+            "live" => {
+                let play = get_url(in_feed.expect("a live video is in the feed")["play_url"].as_str().unwrap()).await;
+                assert_eq!(play.status, 200, "a live video without its file");
+                assert!(play.body == clip, "a live video playing unvalidated bytes");
+            }
+            "rejected" => assert!(in_feed.is_none()),
+            other => panic!("upload left {other}: {status}"),
+        }
+    }
+    server.shutdown().await;
+}

@@ -259,6 +259,6 @@ async fn an_upload_the_stop_cut_off_before_it_arrived_stays_pending() {
     let status = call(server.address, "GET", "/douyin/publish/status/", &params).await.json();
     assert_eq!(status["state"], "pending", "{status}");
     assert_eq!(std::fs::read_dir(dir.path().join("ingest-pending")).unwrap().count(), 0, "the journal kept it");
-    assert_eq!(server.app().media.size(&format!("uploads/{video_id}")).await.unwrap(), None);
+    assert_eq!(server.app().media().size(&format!("uploads/{video_id}")).await.unwrap(), None);
     server.shutdown().await;
 }

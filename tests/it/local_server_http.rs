@@ -287,7 +287,7 @@ async fn slow_bodies_are_cut_off_with_an_answer() {
     let status =
         request(address, "GET", &format!("/douyin/publish/status/?{}", form_encode(&params)), None, &[]).await.json();
     assert_eq!(status["state"], "pending", "{status}");
-    assert_eq!(server.app().media.size(&format!("uploads/{video_id}")).await.unwrap(), None);
+    assert_eq!(server.app().media().size(&format!("uploads/{video_id}")).await.unwrap(), None);
     server.shutdown().await;
 }
 

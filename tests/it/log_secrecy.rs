@@ -76,7 +76,7 @@ async fn scenario(t: &TestApp, broken: &TestApp) -> Vec<String> {
         secrets.push(session.token.rsplit('.').next().unwrap().to_owned());
     }
     for name in ["alice", "bob"] {
-        let item = t.app.table.credentials(&Username::parse("u", name).unwrap()).await.unwrap().unwrap();
+        let item = t.app.table().credentials(&Username::parse("u", name).unwrap()).await.unwrap().unwrap();
         secrets.push(item.password_hash.clone());
         // The digest alone (the last field of the PHC string).
         secrets.push(item.password_hash.rsplit('$').next().unwrap().to_owned());

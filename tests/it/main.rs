@@ -32,6 +32,7 @@ mod routing;
 mod store;
 mod template;
 mod upload;
+mod upload_integrity;
 mod user_info;
 mod user_login;
 mod user_register;

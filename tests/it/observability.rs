@@ -175,7 +175,7 @@ async fn the_consumer_and_the_ingest_count_what_they_stored() {
     let body = serde_json::to_string(&message).unwrap();
     let batch: SqsEvent =
         serde_json::from_value(json!({"Records": [{"messageId": "m1", "body": body, "attributes": {}}]})).unwrap();
-    let consumer = ChatConsumer::new(t.app.table.clone());
+    let consumer = ChatConsumer::new(&t.app);
     for attempt in ["req-c1", "req-c2"] {
         let event = LambdaEvent::new(batch.clone(), context(attempt));
         let response = functions::lambda::consume(&t.app, "message-consumer", &consumer, event).await;

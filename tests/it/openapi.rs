@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use functions::routes::{ENDPOINTS, ErrorFields, Route, route};
+use functions::edge::ErrorFields;
+use functions::routes::{ENDPOINTS, Route, route};
 use lambda_http::http::Method;
 use serde_norway::Value;
 use shared::Error;
@@ -222,7 +223,7 @@ fn documented_error_codes_and_statuses_are_those_of_the_error_type() {
             50000 => 500,
             _ => 200,
         };
-        assert_eq!(error.http_status(), expected, "{error:?}");
+        assert_eq!(functions::edge::reply::Failure::Refused(&error).statuses().0, expected, "{error:?}");
     }
 }
 

@@ -61,7 +61,7 @@ async fn favorite_and_comment_lists_page_without_gaps() {
     let fan = t.new_user("fan").await;
     let mut videos = Vec::new();
     for i in 0..70u64 {
-        let id = t.app.ids.next().await.unwrap();
+        let id = t.app.ids().next().await.unwrap();
         let video = VideoItem::new(&NewVideo {
             id,
             author_id: fan.id,
@@ -74,7 +74,7 @@ async fn favorite_and_comment_lists_page_without_gaps() {
             duration_ms: 1000,
             feed_shard: 0,
         });
-        assert!(t.app.table.publish_video(&video, false).await.unwrap());
+        assert!(t.app.table().publish_video(&video, shared::store::VideoSource::Inline).await.unwrap());
         t.favorite(&fan.token, id, 1).await.ok();
         videos.push(id);
     }
@@ -94,13 +94,45 @@ async fn favorite_and_comment_lists_page_without_gaps() {
 }
 
 #[tokio::test]
+async fn an_authors_list_shows_98_videos_without_a_cursor_and_pages_on() {
+    let t = TestApp::new().await;
+    let author = t.new_user("author").await;
+    let mut published = t.insert_videos(author.id, 120).await;
+    let author_id = author.id.to_string();
+    // The stock client's request: no cursor; it sees the newest 98.
+    let first = t.publish_list(author.id, None).await;
+    let first: Vec<u64> =
+        first.ok()["video_list"].as_array().unwrap().iter().map(|v| v["id"].as_u64().unwrap()).collect();
+    published.reverse();
+    assert_eq!(first, published[..98]);
+    let (ids, sizes) = page_through(&t, "/douyin/publish/list/", &[("user_id", &author_id)], "video_list").await;
+    assert_eq!(sizes, [98, 22]);
+    assert_eq!(ids, published, "newest first, every video once");
+    // As its author (token only), the same pages.
+    let (mine, _) = page_through(&t, "/douyin/publish/list/", &[("token", &author.token)], "video_list").await;
+    assert_eq!(mine, published);
+}
+
+#[tokio::test]
+async fn a_short_author_list_ends_with_an_empty_cursor() {
+    let t = TestApp::new().await;
+    let author = t.new_user("author").await;
+    t.insert_videos(author.id, 3).await;
+    let reply = t.publish_list(author.id, None).await;
+    assert_eq!(reply.ok()["video_list"].as_array().unwrap().len(), 3);
+    assert_eq!(reply.body["next_cursor"], "");
+}
+
+#[tokio::test]
 async fn a_malformed_cursor_is_10001() {
     let t = TestApp::new().await;
     let user = t.new_user("u").await;
     let id = user.id.to_string();
     for bad in ["abc", "1#2", "00000000000000000000000000000000x"] {
-        let reply = t.call(Method::GET, "/douyin/relation/follow/list/", &[("user_id", &id), ("cursor", bad)]).await;
-        assert_eq!(reply.code(), 10001, "{bad}");
-        assert!(reply.msg().starts_with("cursor:"));
+        for path in ["/douyin/relation/follow/list/", "/douyin/publish/list/"] {
+            let reply = t.call(Method::GET, path, &[("user_id", &id), ("cursor", bad)]).await;
+            assert_eq!(reply.code(), 10001, "{path} {bad}");
+            assert!(reply.msg().starts_with("cursor:"));
+        }
     }
 }

@@ -100,7 +100,7 @@ async fn phone_videos_publish_through_the_presigned_upload_with_real_covers_and_
         assert_eq!(status.ok()["state"], "live", "{name}");
         check_published(name, &status.body["video"], &clip, size).await;
         // The rewritten file is the video's own object; the upload as it came is gone.
-        assert_eq!(t.app.media.size(&key).await.unwrap(), None, "{name}: the upload object is deleted");
+        assert_eq!(t.app.media().size(&key).await.unwrap(), None, "{name}: the upload object is deleted");
         // A repeated event publishes nothing more.
         assert_eq!(t.s3_created(&key).await, [IngestOutcome::Skipped], "{name}");
     }

@@ -165,3 +165,63 @@ async fn mov_and_1080p_clips_are_accepted_with_covers_of_their_size() {
         assert_eq!((w, h), size, "{name}");
     }
 }
+
+/// Decoding is bounded like hashing (issue 17, part 5): every decode runs in
+/// the process's heavy-work pool, never more at once than it has places, and
+/// the runtime keeps serving while publishes wait for one. On a
+/// single-threaded runtime, with the pool's places held by jobs the test
+/// controls, 32 publishes all queue at the pool, ten feed reads finish
+/// meanwhile, and once the places free up the 32 decode at most two at a
+/// time. Counters and permits, no timing; a small clip, as the size changes
+/// nothing here (the 1080p figures are `tests/bench/run publish_burst`). That
+/// a pool job runs on a blocking thread, not the runtime's, is `heavy::tests`.
+#[tokio::test]
+async fn publishes_decode_in_the_pool_never_more_at_once_than_its_places() {
+    use std::sync::{Arc, Mutex};
+    let t = Arc::new(TestApp::with_config(|config| config.heavy_places = 2).await);
+    let alice = t.new_user("alice").await;
+    let heavy = t.app.heavy().clone();
+    let before = heavy.stats();
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let held = Arc::new(Mutex::new(held));
+    let blockers: Vec<_> = (0..2)
+        .map(|_| {
+            let (heavy, held) = (heavy.clone(), held.clone());
+            tokio::spawn(async move { heavy.run("blocker", move || held.lock().unwrap().recv().unwrap()).await })
+        })
+        .collect();
+    while heavy.stats().running < 2 {
+        tokio::task::yield_now().await;
+    }
+
+    let clip = Arc::new(fixture("portrait-red-360x640-1s.mp4"));
+    let publishes: Vec<_> = (0..32)
+        .map(|n| {
+            let (t, clip, token) = (t.clone(), clip.clone(), alice.token.clone());
+            tokio::spawn(async move { t.publish(&token, &format!("clip {n}"), &clip).await })
+        })
+        .collect();
+    while heavy.stats().waiting < 32 {
+        assert!(!publishes.iter().any(tokio::task::JoinHandle::is_finished), "a publish ended before the pool");
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..10 {
+        t.feed(None, Some(&alice.token)).await.ok();
+    }
+    assert!(!publishes.iter().any(tokio::task::JoinHandle::is_finished), "a publish decoded past the pool");
+    assert_eq!((heavy.stats().running, heavy.stats().waiting), (2, 32));
+
+    for _ in 0..2 {
+        release.send(()).unwrap();
+    }
+    for blocker in blockers {
+        blocker.await.unwrap().unwrap();
+    }
+    for publish in publishes {
+        publish.await.unwrap().ok();
+    }
+    let after = heavy.stats();
+    assert_eq!(after.done - before.done, 2 + 32, "every decode went through the pool");
+    assert_eq!(after.peak, 2, "never more jobs at once than places");
+    assert_eq!(t.user_counters(alice.id).await["work_count"], 32);
+}

@@ -169,6 +169,48 @@ async fn follows_and_unfollows_are_limited_per_user_and_a_refused_one_changes_no
 }
 
 #[tokio::test]
+async fn publishes_are_limited_per_user_and_a_refused_one_is_neither_decoded_nor_published() {
+    let (t, now) = limited(only(|l| l.publish = Some(RateLimit::per(2, 3600)))).await;
+    let alice = t.new_user("alice").await;
+    let bob = t.new_user("bob").await;
+    let clip = tests::fixture("portrait-red-360x640-1s.mp4");
+    t.publish(&alice.token, "one", &clip).await.ok();
+    t.publish(&alice.token, "two", &clip).await.ok();
+    let decoded = t.app.heavy().stats().done;
+    let refused = t.publish(&alice.token, "three", &clip).await;
+    assert_limited(&refused, "too many videos published");
+    assert_eq!(refused.retry_after.as_deref(), Some("3600"));
+    assert_eq!(t.app.heavy().stats().done, decoded, "the refused video was decoded");
+    assert_eq!(t.user_counters(alice.id).await["work_count"], 2);
+    assert_eq!(t.feed(None, None).await.ok()["video_list"].as_array().unwrap().len(), 2);
+    t.publish(&bob.token, "bob's", &clip).await.ok();
+    now.fetch_add(3600, Ordering::SeqCst);
+    t.publish(&alice.token, "four", &clip).await.ok();
+    assert_eq!(t.user_counters(alice.id).await["work_count"], 3);
+}
+
+#[tokio::test]
+async fn upload_tickets_are_limited_per_user_and_a_refused_one_reserves_nothing() {
+    let (t, now) = limited(only(|l| l.upload = Some(RateLimit::per(2, 3600)))).await;
+    let alice = t.new_user("alice").await;
+    let bob = t.new_user("bob").await;
+    let before = t.app.dynamodb_calls.snapshot();
+    t.start_upload(&alice.token, "one", "video/mp4", 1000).await.ok();
+    let accepted = t.app.dynamodb_calls.snapshot() - before;
+    t.start_upload(&alice.token, "two", "video/mp4", 1000).await.ok();
+    let before = t.app.dynamodb_calls.snapshot();
+    let refused = t.start_upload(&alice.token, "three", "video/mp4", 1000).await;
+    let used = t.app.dynamodb_calls.snapshot() - before;
+    assert_limited(&refused, "too many upload tickets");
+    assert!(refused.body["upload_url"].is_null(), "{}", refused.body);
+    // The caller's profile and the rate window: no id, no upload record.
+    assert_eq!(used.operations, 2, "{used:?} (an accepted ticket: {accepted:?})");
+    t.start_upload(&bob.token, "bob's", "video/mp4", 1000).await.ok();
+    now.fetch_add(3600, Ordering::SeqCst);
+    t.start_upload(&alice.token, "four", "video/mp4", 1000).await.ok();
+}
+
+#[tokio::test]
 async fn two_instances_on_one_table_share_the_count() {
     let limits = only(|l| l.login_ip = Some(RateLimit::per(4, 60)));
     let (first, _) = limited(limits).await;

@@ -55,3 +55,33 @@ async fn concurrent_calls_count_as_one_round() {
     // Four shard queries at once, then nothing to look up on an empty page.
     assert_eq!((used.operations, used.rounds), (4, 1), "{used:?}");
 }
+
+/// The author's list pages by 98 (`videos::WORKS_PAGE_SIZE`) because that is
+/// what one `BatchGetItem` (100 keys) holds with the author and the viewer's
+/// follow: a full page as a viewer who likes every video and follows the
+/// author makes the calls of a page of one.
+#[tokio::test]
+async fn a_full_page_of_an_authors_list_makes_the_calls_of_a_page_of_one() {
+    use shared::videos::WORKS_PAGE_SIZE;
+    let mut calls = Vec::new();
+    for n in [1, WORKS_PAGE_SIZE] {
+        let t = TestApp::new().await;
+        let author = t.new_user("author").await;
+        let fan = t.new_user("fan").await;
+        for video in t.insert_videos(author.id, n).await {
+            t.favorite(&fan.token, video, 1).await.ok();
+        }
+        t.relation(&fan.token, author.id, 1).await.ok();
+        let author_id = author.id.to_string();
+        let request = tests::scenario::get("/douyin/publish/list/", &[("user_id", &author_id), ("token", &fan.token)]);
+        let before = t.app.dynamodb_calls.snapshot();
+        let reply = t.send(request).await;
+        let used = t.app.dynamodb_calls.snapshot() - before;
+        let page = reply.ok()["video_list"].as_array().unwrap().clone();
+        assert_eq!(page.len(), n);
+        assert!(page.iter().all(|video| video["is_favorite"] == true && video["author"]["is_follow"] == true));
+        calls.push((used.operations, used.rounds));
+    }
+    assert_eq!(calls[0], calls[1], "a page of 1 vs a page of {WORKS_PAGE_SIZE}");
+    assert_eq!(calls[0], (2, 2), "one Query, then one BatchGetItem");
+}

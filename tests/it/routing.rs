@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use lambda_http::http::Method;
 use tests::TestApp;
 
@@ -39,12 +41,12 @@ async fn a_storage_fault_is_500_with_a_generic_message() {
 #[tokio::test]
 async fn a_panicking_handler_answers_the_500_envelope() {
     let t = TestApp::new().await;
-    let endpoint = functions::routes::Endpoint {
+    let endpoint = functions::edge::Endpoint {
         name: "panics",
         method: &Method::GET,
         path: "/douyin/panics/",
         handler: |_, _| Box::pin(async { panic!("boom") }),
-        error_fields: functions::routes::ErrorFields::EnvelopeOnly,
+        error_fields: functions::edge::ErrorFields::EnvelopeOnly,
     };
     let request = lambda_http::http::Request::builder().uri("/douyin/panics/").body(lambda_http::Body::Empty).unwrap();
     let response = functions::edge::respond(&t.app, &endpoint, request).await;
@@ -161,4 +163,63 @@ async fn a_failing_function_behind_the_fallback_answers_the_envelope() {
     assert_eq!(answer["statusCode"], 500);
     let body: serde_json::Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
     assert_eq!((body["status_code"].as_u64(), body["status_msg"].as_str()), (Some(50000), Some("internal error")));
+}
+
+fn functions_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions")
+}
+
+/// Each endpoint's bin runs that endpoint and is declared in `functions/Cargo.toml`:
+/// the route table is the one declaration, the bins follow it.
+#[test]
+fn every_endpoint_has_its_bin_and_each_bin_runs_its_own_endpoint() {
+    let manifest = std::fs::read_to_string(functions_dir().join("Cargo.toml")).unwrap();
+    for endpoint in functions::routes::ENDPOINTS {
+        let source = std::fs::read_to_string(functions_dir().join(format!("src/bin/{}.rs", endpoint.name)))
+            .unwrap_or_else(|error| panic!("functions/src/bin/{}.rs: {error}", endpoint.name));
+        let module = endpoint.name.replace('-', "_");
+        assert!(
+            source.contains(&format!("functions::lambda::run(&functions::routes::{module})")),
+            "functions/src/bin/{}.rs does not run routes::{module}",
+            endpoint.name
+        );
+        assert!(
+            manifest.contains(&format!(
+                "[[bin]]\nname = \"{0}\"\npath = \"src/bin/{0}.rs\"\ntest = false\n",
+                endpoint.name
+            )),
+            "functions/Cargo.toml lacks the [[bin]] of {} (with test = false: its tests live in the library)",
+            endpoint.name
+        );
+    }
+}
+
+/// `cargo lambda watch`'s router (`[package.metadata.lambda.watch.router]` in
+/// `functions/Cargo.toml`) is the route table: each path with and without its
+/// trailing slash, to the endpoint's function, and nothing else.
+#[test]
+fn the_cargo_lambda_watch_router_is_the_route_table() {
+    let manifest = std::fs::read_to_string(functions_dir().join("Cargo.toml")).unwrap();
+    let section = manifest
+        .split("[package.metadata.lambda.watch.router]\n")
+        .nth(1)
+        .expect("functions/Cargo.toml has a [package.metadata.lambda.watch.router] section");
+    let mut routed = std::collections::BTreeSet::new();
+    for line in section.lines().take_while(|line| !line.starts_with('[')) {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        // "PATH" = [{ method = "METHOD", function = "NAME" }]
+        let quoted: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+        let [path, method, function] = quoted[..] else { panic!("unexpected router line {line:?}") };
+        assert!(line.contains("method = ") && line.contains("function = "), "unexpected router line {line:?}");
+        routed.insert((path.to_owned(), method.to_owned(), function.to_owned()));
+    }
+    let mut expected = std::collections::BTreeSet::new();
+    for key in functions::routes::ROUTE_KEYS {
+        for path in [key.path, key.path.trim_end_matches('/')] {
+            expected.insert((path.to_owned(), key.method.to_string(), key.name.to_owned()));
+        }
+    }
+    assert_eq!(routed, expected);
 }

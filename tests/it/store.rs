@@ -20,7 +20,7 @@ async fn ids_from_concurrent_instances_never_collide() {
     // Four "Lambda instances", each with its own allocator and small blocks so
     // that they go back to the counter often.
     let allocators: Vec<Arc<IdAllocator>> =
-        (0..4).map(|_| Arc::new(IdAllocator::new(t.app.table.clone(), 7))).collect();
+        (0..4).map(|_| Arc::new(IdAllocator::new(t.app.table().clone(), 7))).collect();
     let ids = join_all(allocators.iter().map(|allocator| {
         let allocator = Arc::clone(allocator);
         async move {
@@ -41,7 +41,7 @@ async fn ids_from_concurrent_instances_never_collide() {
 #[tokio::test]
 async fn create_user_is_all_or_nothing() {
     let t = TestApp::new().await;
-    let table = &t.app.table;
+    let table = &t.app.table();
     let first = UserItem::new(1, "alice", &profile(), 0);
     table.create_user(&first, &UsernameItem::new("alice", 1, "h".into())).await.unwrap();
     // Same name, new id: conflict, and the second profile is not written.
@@ -60,7 +60,7 @@ async fn create_user_is_all_or_nothing() {
 #[tokio::test]
 async fn user_seen_by_reads_profile_and_edge_in_one_go() {
     let t = TestApp::new().await;
-    let table = &t.app.table;
+    let table = &t.app.table();
     let alice = UserItem::new(10, "alice", &profile(), 5);
     table.create_user(&alice, &UsernameItem::new("alice", 10, "h".into())).await.unwrap();
     let (found, follows) = table.user_seen_by(UserId(10), Some(UserId(11))).await.unwrap().unwrap();
@@ -72,6 +72,6 @@ async fn user_seen_by_reads_profile_and_edge_in_one_go() {
 #[tokio::test]
 async fn create_if_missing_is_idempotent() {
     let t = TestApp::new().await;
-    t.app.table.create_if_missing().await.unwrap();
-    t.app.media.create_bucket_if_missing().await.unwrap();
+    t.app.table().create_if_missing().await.unwrap();
+    t.app.media().create_bucket_if_missing().await.unwrap();
 }

@@ -8,9 +8,112 @@ use std::path::PathBuf;
 use functions::routes::ENDPOINTS;
 use serde_norway::Value;
 
+/// The template as the SAM transform sees it: `AWS::LanguageExtensions`'
+/// `Fn::ForEach` loops expanded (see [`expand_loops`]).
 fn template() -> Value {
+    let mut template = raw_template();
+    let transforms = format!("{:?}", template["Transform"]);
+    assert!(transforms.contains("AWS::LanguageExtensions"), "the loops need the transform: {transforms}");
+    for section in ["Conditions", "Resources", "Outputs"] {
+        if let Some(mapping) = template[section].as_mapping() {
+            template[section] = Value::Mapping(expand_loops(mapping));
+        }
+    }
+    template
+}
+
+/// template.yaml as written.
+fn raw_template() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
     serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `mapping` with each `Fn::ForEach::Name: [Identifier, [items], {OutputKey: OutputValue}]`
+/// replaced by one copy of the fragment per item, `${Identifier}` (and `&{Identifier}`,
+/// `!Ref Identifier`) replaced by the item in keys and values, as CloudFormation's
+/// `AWS::LanguageExtensions` transform does (the rehearsal's stage 1 applies it too, and
+/// checks the result on the emulator). A key made twice is a bug of the template.
+fn expand_loops(mapping: &serde_norway::Mapping) -> serde_norway::Mapping {
+    let mut expanded = serde_norway::Mapping::new();
+    let mut put = |key: Value, value: Value| {
+        let shown = format!("{key:?}");
+        assert!(expanded.insert(key, value).is_none(), "{shown} is made twice");
+    };
+    for (key, value) in mapping {
+        if !key.as_str().is_some_and(|key| key.starts_with("Fn::ForEach::")) {
+            put(key.clone(), value.clone());
+            continue;
+        }
+        let [identifier, collection, fragment] = value.as_sequence().unwrap().as_slice() else {
+            panic!("{key:?}: not [Identifier, Collection, Fragment]")
+        };
+        let identifier = identifier.as_str().unwrap();
+        for item in collection.as_sequence().unwrap_or_else(|| panic!("{key:?}: the collection is not a list")) {
+            let item = item.as_str().unwrap();
+            let copy = substitute(fragment, identifier, item);
+            for (out_key, out_value) in expand_loops(copy.as_mapping().unwrap()) {
+                put(out_key, out_value);
+            }
+        }
+    }
+    expanded
+}
+
+fn substitute(value: &Value, identifier: &str, item: &str) -> Value {
+    match value {
+        Value::String(text) => {
+            let alphanumeric: String = item.chars().filter(char::is_ascii_alphanumeric).collect();
+            Value::String(
+                text.replace(&format!("${{{identifier}}}"), item).replace(&format!("&{{{identifier}}}"), &alphanumeric),
+            )
+        }
+        Value::Tagged(tagged) if tagged.tag == "Ref" && tagged.value.as_str() == Some(identifier) => {
+            Value::String(item.to_owned())
+        }
+        Value::Tagged(tagged) => Value::Tagged(Box::new(serde_norway::value::TaggedValue {
+            tag: tagged.tag.clone(),
+            value: substitute(&tagged.value, identifier, item),
+        })),
+        Value::Mapping(mapping)
+            if mapping.len() == 1 && mapping.get("Ref").and_then(Value::as_str) == Some(identifier) =>
+        {
+            Value::String(item.to_owned())
+        }
+        Value::Mapping(mapping) => Value::Mapping(
+            mapping
+                .iter()
+                .map(|(key, inner)| (substitute(key, identifier, item), substitute(inner, identifier, item)))
+                .collect(),
+        ),
+        Value::Sequence(values) => {
+            Value::Sequence(values.iter().map(|inner| substitute(inner, identifier, item)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The loops make what was written out one by one: one log group and one Errors
+/// alarm per function, a Duration alarm per API function, under the same logical ids.
+#[test]
+fn the_loops_make_a_log_group_and_alarms_per_function_under_their_own_logical_ids() {
+    let raw = raw_template();
+    let raw_resources = raw["Resources"].as_mapping().unwrap();
+    assert!(raw_resources.keys().any(|key| key.as_str().is_some_and(|key| key.starts_with("Fn::ForEach::"))));
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    assert!(!resources.keys().any(|key| key.as_str().is_some_and(|key| key.starts_with("Fn::ForEach::"))));
+    for (id, function) in of_type(&template, "AWS::Serverless::Function") {
+        let name = id.strip_suffix("Function").unwrap();
+        let log_group = &resources[format!("{name}LogGroup").as_str()];
+        assert_eq!(log_group["Type"].as_str(), Some("AWS::Logs::LogGroup"), "{id}");
+        assert_eq!(sub_text(&log_group["Properties"]["LogGroupName"]), format!("/aws/lambda/${{{id}}}"));
+        let errors = &resources[format!("{name}ErrorsAlarm").as_str()];
+        assert_eq!(function_watched(&errors["Properties"]["Dimensions"][0]["Value"]), Some(id.as_str()));
+        if is_api_function(&function) {
+            let duration = &resources[format!("{name}DurationAlarm").as_str()];
+            assert_eq!(function_watched(&duration["Properties"]["Dimensions"][0]["Value"]), Some(id.as_str()));
+        }
+    }
 }
 
 /// The functions as (binary, resource).
@@ -186,6 +289,83 @@ fn the_upload_record_outlives_a_failed_ingest_in_its_dead_letter_queue() {
     );
 }
 
+/// The resources (as text: most are `!Sub` strings) of every statement of
+/// `function`'s policies that allows `action`.
+fn grants(function: &Value, action: &str) -> Vec<String> {
+    let mut resources = Vec::new();
+    for policy in function["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+        for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+            let allows = match &statement["Action"] {
+                Value::String(one) => one == action,
+                Value::Sequence(many) => many.iter().any(|a| a.as_str() == Some(action)),
+                _ => false,
+            };
+            if allows {
+                match &statement["Resource"] {
+                    Value::Sequence(many) => resources.extend(many.iter().map(|r| format!("{r:?}"))),
+                    one => resources.push(format!("{one:?}")),
+                }
+            }
+        }
+    }
+    resources
+}
+
+fn on_prefix(resources: &[String], prefix: &str) -> bool {
+    resources.iter().any(|resource| resource.contains(&format!("/{prefix}*")))
+}
+
+#[test]
+fn published_media_lives_where_only_the_ingest_writes_and_stale_uploads_expire() {
+    use shared::videos::{UPLOAD_MAX_AGE, UPLOAD_PREFIX, cover_key, play_key};
+    let template = template();
+    let functions = functions(&template);
+    let function = |name: &str| functions.iter().find(|(binary, _)| binary == name).unwrap().1.clone();
+    let prefix_of = |key: &str| format!("{}/", key.split('/').next().unwrap());
+    let (videos, covers) = (prefix_of(&play_key(1, b"v")), prefix_of(&cover_key(1, b"v")));
+    assert!(videos != UPLOAD_PREFIX && covers != UPLOAD_PREFIX);
+
+    // The ingest is triggered by uploads/ exactly, writes only the published
+    // prefixes (a write under uploads/ would trigger it again) and deletes its own.
+    let ingest = function("video-ingest");
+    let s3 = ingest["Properties"]["Events"].as_mapping().unwrap().values().find(|e| e["Type"].as_str() == Some("S3"));
+    let rules = s3.unwrap()["Properties"]["Filter"]["S3Key"]["Rules"].as_sequence().unwrap().clone();
+    assert_eq!(rules.len(), 1);
+    assert_eq!((rules[0]["Name"].as_str(), rules[0]["Value"].as_str()), (Some("prefix"), Some(UPLOAD_PREFIX)));
+    let writes = grants(&ingest, "s3:PutObject");
+    assert!(on_prefix(&writes, &videos) && on_prefix(&writes, &covers), "{writes:?}");
+    assert!(!on_prefix(&writes, UPLOAD_PREFIX), "the ingest may write under {UPLOAD_PREFIX}: {writes:?}");
+    let deletes = grants(&ingest, "s3:DeleteObject");
+    for prefix in [UPLOAD_PREFIX, &videos, &covers] {
+        assert!(on_prefix(&deletes, prefix), "{prefix}: {deletes:?}");
+    }
+    // The upload URL (signed with publish-upload's role) can write uploads/ only,
+    // with the lifecycle tag.
+    let upload = function("publish-upload");
+    for action in ["s3:PutObject", "s3:PutObjectTagging"] {
+        let granted = grants(&upload, action);
+        assert_eq!(granted.len(), 1, "{action}: {granted:?}");
+        assert!(on_prefix(&granted, UPLOAD_PREFIX), "{action}: {granted:?}");
+    }
+
+    // Unclaimed uploads expire (the objects carrying the tag every URL signs),
+    // incomplete multipart uploads are aborted.
+    let (tag_key, tag_value) = shared::media::UPLOAD_TAG;
+    let lifecycle = template["Resources"]["MediaBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .expect("a lifecycle on the media bucket")
+        .clone();
+    let expiry = lifecycle.iter().find(|rule| rule["ExpirationInDays"].as_u64().is_some()).expect("an expiry rule");
+    assert_eq!(expiry["Status"].as_str(), Some("Enabled"));
+    assert_eq!(expiry["Prefix"].as_str(), Some(UPLOAD_PREFIX));
+    let tags = expiry["TagFilters"].as_sequence().unwrap();
+    assert_eq!(tags.len(), 1);
+    assert_eq!((tags[0]["Key"].as_str(), tags[0]["Value"].as_str()), (Some(tag_key), Some(tag_value)));
+    assert_eq!(expiry["ExpirationInDays"].as_u64(), Some(UPLOAD_MAX_AGE.as_secs() / 86_400));
+    let abort = lifecycle.iter().find(|rule| !rule["AbortIncompleteMultipartUpload"].is_null()).expect("an abort rule");
+    assert_eq!(abort["Prefix"].as_str(), Some(UPLOAD_PREFIX));
+}
+
 #[test]
 fn the_table_in_the_template_matches_the_data_model() {
     use shared::store::model;
@@ -269,6 +449,20 @@ fn reference(value: &Value) -> Option<&str> {
     }
 }
 
+/// The resource a FunctionName dimension names: `!Ref X`, or `!Sub "${X}"` (as the
+/// loops write it: an identifier inside `!Ref` is left alone by cfn-lint's expansion).
+fn function_watched(value: &Value) -> Option<&str> {
+    if let Some(name) = reference(value) {
+        return Some(name);
+    }
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Sub" => {
+            tagged.value.as_str()?.strip_prefix("${")?.strip_suffix('}').filter(|name| !name.contains(['$', '.', '}']))
+        }
+        _ => None,
+    }
+}
+
 /// Every `!Ref` target and every `${...}` of a `!Sub` anywhere under `value`.
 fn names_used(value: &Value, names: &mut BTreeSet<String>) {
     match value {
@@ -316,7 +510,7 @@ fn lambda_alarms(template: &Value, metric: &str) -> Vec<(String, Value)> {
         .filter_map(|(_, alarm)| {
             let dimensions = alarm["Properties"]["Dimensions"].as_sequence()?;
             let function = dimensions.iter().find(|d| d["Name"].as_str() == Some("FunctionName"))?;
-            Some((reference(&function["Value"]).unwrap().to_owned(), alarm.clone()))
+            Some((function_watched(&function["Value"]).unwrap().to_owned(), alarm.clone()))
         })
         .collect()
 }
@@ -806,4 +1000,126 @@ fn every_bound_and_allowed_value_of_a_parameter_is_accepted_by_the_configuration
             }
         }
     }
+}
+
+/// The text of a `!Sub` (its first element when it has variables).
+fn sub_text(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Sub" => match &tagged.value {
+            Value::Sequence(parts) => parts[0].as_str().unwrap().to_owned(),
+            other => other.as_str().unwrap().to_owned(),
+        },
+        other => panic!("not a !Sub: {other:?}"),
+    }
+}
+
+/// The elements of an `!If [condition, then, else]`.
+fn if_parts(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "If" => tagged.value.as_sequence().unwrap().clone(),
+        other => panic!("not an !If: {other:?}"),
+    }
+}
+
+#[test]
+fn the_media_cdn_is_optional_reads_only_published_media_and_caches_it_for_a_year() {
+    use shared::media::{DEFAULT_AVATAR_KEY, IMMUTABLE};
+    use shared::videos::{UPLOAD_PREFIX, cover_key, play_key};
+    let template = template();
+    let resources = &template["Resources"];
+    assert_eq!(template["Parameters"]["MediaCdn"]["Default"].as_str(), Some("false"), "off by default");
+    assert_eq!(format!("{:?}", template["Conditions"]["HasMediaCdn"]).matches("MediaCdn").count(), 1);
+
+    for id in ["MediaOriginAccessControl", "MediaCachePolicy", "MediaDistribution"] {
+        assert_eq!(resources[id]["Condition"].as_str(), Some("HasMediaCdn"), "{id}");
+        // Every function's environment names the distribution: anything it
+        // depends on must not depend on the bucket (whose notification depends
+        // on VideoIngestFunction) or on a function.
+        let text = format!("{:?}", resources[id]);
+        assert!(!text.contains("MediaBucket") && !text.contains("Function"), "{id} would make a cycle: {text}");
+    }
+
+    let config = &resources["MediaDistribution"]["Properties"]["DistributionConfig"];
+    let origins = config["Origins"].as_sequence().unwrap();
+    assert_eq!(origins.len(), 1);
+    let bucket = sub_text(&resources["MediaBucket"]["Properties"]["BucketName"]);
+    let domain = sub_text(&origins[0]["DomainName"]);
+    assert!(domain.starts_with(&format!("{bucket}.s3.${{AWS::Region}}.")), "{domain} is not the bucket {bucket}");
+    assert!(format!("{:?}", origins[0]["OriginAccessControlId"]).contains("MediaOriginAccessControl.Id"));
+    let behavior = &config["DefaultCacheBehavior"];
+    assert_eq!(
+        format!("{:?}", behavior["AllowedMethods"]),
+        format!("{:?}", config["DefaultCacheBehavior"]["CachedMethods"])
+    );
+    let methods: Vec<&str> =
+        behavior["AllowedMethods"].as_sequence().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    assert_eq!(methods, ["GET", "HEAD"]);
+    assert_ne!(behavior["ViewerProtocolPolicy"].as_str(), Some("allow-all"));
+    assert_eq!(reference(&behavior["CachePolicyId"]), Some("MediaCachePolicy"));
+    assert!(config["CacheBehaviors"].is_null(), "one behaviour for every key");
+
+    // Cached as long as the objects say they may be, keyed by the path alone.
+    let max_age: u64 = IMMUTABLE.split("max-age=").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+    let cache = &resources["MediaCachePolicy"]["Properties"]["CachePolicyConfig"];
+    assert_eq!((cache["DefaultTTL"].as_u64(), cache["MaxTTL"].as_u64()), (Some(max_age), Some(max_age)));
+    let key = &cache["ParametersInCacheKeyAndForwardedToOrigin"];
+    for (part, behaviour) in [
+        ("CookiesConfig", "CookieBehavior"),
+        ("HeadersConfig", "HeaderBehavior"),
+        ("QueryStringsConfig", "QueryStringBehavior"),
+    ] {
+        assert_eq!(key[part][behaviour].as_str(), Some("none"), "{part}");
+    }
+
+    // The bucket lets this distribution read what is published, nothing else.
+    let statements = resources["MediaBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    let conditional: Vec<Vec<Value>> =
+        statements.iter().filter(|s| matches!(s, Value::Tagged(t) if t.tag == "If")).map(if_parts).collect();
+    assert_eq!(conditional.len(), 1);
+    assert_eq!(conditional[0][0].as_str(), Some("HasMediaCdn"));
+    assert_eq!(reference(&conditional[0][2]), Some("AWS::NoValue"));
+    let read = &conditional[0][1];
+    assert_eq!(read["Effect"].as_str(), Some("Allow"));
+    assert_eq!(read["Principal"]["Service"].as_str(), Some("cloudfront.amazonaws.com"));
+    assert_eq!(read["Action"].as_str(), Some("s3:GetObject"));
+    let prefix_of = |key: &str| format!("{}/", key.split('/').next().unwrap());
+    let published: BTreeSet<String> =
+        [play_key(1, b"v"), cover_key(1, b"v"), DEFAULT_AVATAR_KEY.to_owned()].iter().map(|k| prefix_of(k)).collect();
+    let granted: BTreeSet<String> = read["Resource"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|resource| sub_text(resource).trim_start_matches("${MediaBucket.Arn}/").trim_end_matches('*').to_owned())
+        .collect();
+    assert_eq!(granted, published);
+    assert!(!granted.contains(UPLOAD_PREFIX), "pending uploads would be readable through the CDN");
+    let source = sub_text(&read["Condition"]["StringEquals"]["AWS:SourceArn"]);
+    assert!(source.starts_with("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/"), "{source}");
+    assert!(source.ends_with("${MediaDistribution}"), "{source}");
+
+    // Media links point at the distribution when it is on, at MediaBaseUrl otherwise.
+    for (binary, function) in functions(&template) {
+        if binary == "route-fallback" {
+            continue;
+        }
+        let base = if_parts(&function["Properties"]["Environment"]["Variables"]["DOUYIN_MEDIA_BASE_URL"]);
+        assert_eq!(base[0].as_str(), Some("HasMediaCdn"), "{binary}");
+        assert_eq!(sub_text(&base[1]), "https://${MediaDistribution.DomainName}", "{binary}");
+        assert_eq!(reference(&base[2]), Some("MediaBaseUrl"), "{binary}");
+    }
+}
+
+/// Issue 14, finding 11: on Lambda the functions' credentials carry no expiry a
+/// presigned link could be cut at, so production signs no media link: `prod`
+/// serves media through the stack's CloudFront distribution.
+#[test]
+fn production_serves_media_through_the_cdn() {
+    let prod = samconfig().into_iter().find(|environment| environment.name == "prod").expect("a prod environment");
+    assert!(
+        prod.overrides.iter().any(|(name, value)| name == "MediaCdn" && value == "true"),
+        "prod must deploy with MediaCdn=true: {:?}",
+        prod.overrides
+    );
+    let parameter = &template()["Parameters"]["MediaCdn"];
+    assert!(parameter.is_mapping(), "template.yaml declares MediaCdn");
 }

@@ -70,7 +70,7 @@ async fn an_ingest_replayed_after_its_record_expired_deletes_the_orphan_object()
     assert_eq!(tests::invariants::expire_ttl(&t).await, 1);
     let key = format!("uploads/{video_id}");
     assert_eq!(t.s3_created(&key).await, [IngestOutcome::Skipped]);
-    assert_eq!(t.app.media.size(&key).await.unwrap(), None);
+    assert_eq!(t.app.media().size(&key).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -105,7 +105,7 @@ async fn an_upload_that_is_not_a_video_is_rejected_deleted_and_explained() {
     assert_eq!(status.ok()["state"], "rejected");
     assert!(status.body["reason"].as_str().unwrap().contains("not an MP4 or MOV"), "{}", status.body);
     assert_eq!(status.body["video"], serde_json::Value::Null);
-    assert_eq!(t.app.media.size(&key).await.unwrap(), None, "the rejected object is deleted");
+    assert_eq!(t.app.media().size(&key).await.unwrap(), None, "the rejected object is deleted");
     assert_eq!(t.feed(None, None).await.ok()["video_list"], serde_json::json!([]));
     assert_eq!(t.user(Some(alice.id), None).await.ok()["user"]["work_count"], 0);
 }
@@ -139,7 +139,7 @@ async fn an_object_of_another_size_than_declared_is_rejected() {
     let video_id = ticket["video_id"].as_u64().unwrap();
     // Written behind the ticket's back, as a misbehaving client with store access could.
     let key = format!("uploads/{video_id}");
-    t.app.media.put(&key, clip.into(), "video/mp4").await.unwrap();
+    t.app.media().put(&key, clip.into(), "video/mp4").await.unwrap();
     assert!(matches!(t.s3_created(&key).await[..], [IngestOutcome::Rejected(_)]));
     assert_eq!(t.upload_status(&alice.token, video_id).await.ok()["state"], "rejected");
 }
@@ -147,9 +147,9 @@ async fn an_object_of_another_size_than_declared_is_rejected() {
 #[tokio::test]
 async fn stray_objects_and_unknown_keys_are_ignored_or_removed() {
     let t = TestApp::new().await;
-    t.app.media.put("uploads/424242", bytes::Bytes::from_static(b"x"), "video/mp4").await.unwrap();
+    t.app.media().put("uploads/424242", bytes::Bytes::from_static(b"x"), "video/mp4").await.unwrap();
     assert_eq!(t.s3_created("uploads/424242").await, [IngestOutcome::Skipped]);
-    assert_eq!(t.app.media.size("uploads/424242").await.unwrap(), None);
+    assert_eq!(t.app.media().size("uploads/424242").await.unwrap(), None);
     assert_eq!(t.s3_created("covers/1.jpg").await, [IngestOutcome::Skipped]);
 }
 

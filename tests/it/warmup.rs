@@ -10,9 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use shared::App;
 use shared::app::{Endpoints, Interceptors, S3Warmup, WARMUP_LIMIT, Warmup};
-use shared::chat::ChatConsumer;
 use shared::config::{Argon2Cost, Config};
-use shared::queue::InProcessQueue;
 use tests::{TEST_SECRET, TestApp, engines, unique_name};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -58,7 +56,7 @@ async fn unreachable_endpoints_during_init_never_fail_the_cold_start_and_the_fun
     // The chat queue (and every service without an endpoint of its own) refuses connections.
     config.chat_queue_url = Some(format!("http://{nowhere}/000000000000/chat.fifo"));
     let sdk = engines.credentials.sdk_config().to_builder().endpoint_url(format!("http://{nowhere}")).build();
-    let endpoints = Endpoints { dynamodb: Some(dynamodb), s3: Some(s3), s3_public: None };
+    let endpoints = Endpoints { dynamodb: Some(dynamodb), s3: Some(s3.clone()), s3_public: None };
     let every = Warmup { dynamodb: true, s3: S3Warmup::Head("warm-up"), sqs: true };
 
     // DynamoDB and S3 never answer, SQS refuses: the app is built all the
@@ -74,10 +72,9 @@ async fn unreachable_endpoints_during_init_never_fail_the_cold_start_and_the_fun
     // The endpoints come up: the function serves, on connections its requests open.
     dynamodb_open.store(true, Ordering::SeqCst);
     s3_open.store(true, Ordering::SeqCst);
-    app.table.create_if_missing().await.unwrap();
-    app.media.create_bucket_if_missing().await.unwrap();
-    let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(app.table.clone())), Default::default());
-    let function = TestApp { app, chat, queue: None };
+    app.table().create_if_missing().await.unwrap();
+    app.media().create_bucket_if_missing().await.unwrap();
+    let function = TestApp::of(app, &s3);
     let registered = function.register("warmup", "password1").await;
     assert_eq!(registered.body["status_code"], 0, "{}", registered.body);
     let token = registered.body["token"].as_str().unwrap().to_owned();

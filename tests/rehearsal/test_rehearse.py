@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unittest
 
-from rehearse import checks, deploy, intrinsics, translate
+from rehearse import checks, deploy, intrinsics, language_extensions, translate
 from rehearse.findings import Findings
 
 
@@ -177,6 +177,227 @@ class Timeouts(unittest.TestCase):
         sdk["operation_timeout_s"] = 60.0
         # 4 × 5 s + 50 + 100 + 200 ms of backoff.
         self.assertAlmostEqual(checks.worst_call_seconds(sdk)[0], 20.35)
+
+
+class MediaShapes(unittest.TestCase):
+    """CloudFormation's shapes of the media resources in S3's and CloudFront's API shapes."""
+
+    def test_lifecycle_rules_as_s3_takes_them_and_unknown_keys_refused(self) -> None:
+        rules = deploy.lifecycle_rules([
+            {"Id": "a", "Status": "Enabled", "Prefix": "uploads/", "TagFilters": [{"Key": "k", "Value": "v"}], "ExpirationInDays": "1"},
+            {"Id": "b", "Status": "Enabled", "Prefix": "uploads/", "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+        ])
+        self.assertEqual(rules[0], {
+            "ID": "a", "Status": "Enabled", "Expiration": {"Days": 1},
+            "Filter": {"And": {"Prefix": "uploads/", "Tags": [{"Key": "k", "Value": "v"}]}},
+        })
+        self.assertEqual(rules[1]["Filter"], {"Prefix": "uploads/"})
+        self.assertEqual(rules[1]["AbortIncompleteMultipartUpload"], {"DaysAfterInitiation": 1})
+        with self.assertRaisesRegex(ValueError, "NoncurrentVersionExpirationInDays"):
+            deploy.lifecycle_rules([{"Id": "c", "Status": "Enabled", "NoncurrentVersionExpirationInDays": 3}])
+
+    def test_lifecycle_matching_needs_prefix_and_every_tag(self) -> None:
+        rule = {"Filter": {"And": {"Prefix": "uploads/", "Tags": [{"Key": "douyin", "Value": "upload"}]}}}
+        self.assertTrue(checks._lifecycle_matches(rule, "uploads/1", {"douyin": "upload"}))
+        self.assertFalse(checks._lifecycle_matches(rule, "uploads/1", {}))
+        self.assertFalse(checks._lifecycle_matches(rule, "videos/1", {"douyin": "upload"}))
+        self.assertTrue(checks._lifecycle_matches({"Filter": {"Prefix": ""}}, "videos/1", {}))
+
+    def test_distribution_config_in_api_shape_and_unknown_keys_refused(self) -> None:
+        config = deploy.cloudfront_distribution_config(
+            {
+                "Enabled": "true",
+                "IPV6Enabled": True,
+                "Origins": [{"Id": "media", "DomainName": "b.s3.r.amazonaws.com", "OriginAccessControlId": "X", "S3OriginConfig": {"OriginAccessIdentity": ""}}],
+                "DefaultCacheBehavior": {"TargetOriginId": "media", "ViewerProtocolPolicy": "redirect-to-https", "AllowedMethods": ["GET", "HEAD"], "CachedMethods": ["GET", "HEAD"], "CachePolicyId": "p", "Compress": "false"},
+            },
+            caller_reference="ref",
+        )
+        self.assertIs(config["Enabled"], True)
+        self.assertIs(config["IsIPV6Enabled"], True)
+        self.assertEqual(config["Origins"]["Quantity"], 1)
+        self.assertEqual(config["Origins"]["Items"][0]["OriginAccessControlId"], "X")
+        self.assertEqual(config["DefaultCacheBehavior"]["AllowedMethods"]["CachedMethods"], {"Quantity": 2, "Items": ["GET", "HEAD"]})
+        self.assertIs(config["DefaultCacheBehavior"]["Compress"], False)
+        with self.assertRaisesRegex(intrinsics.Unsupported, "FunctionAssociations"):
+            deploy.cloudfront_distribution_config(
+                {"Origins": [], "DefaultCacheBehavior": {"TargetOriginId": "m", "ViewerProtocolPolicy": "allow-all", "FunctionAssociations": []}},
+                caller_reference="ref",
+            )
+
+
+class LanguageExtensions(unittest.TestCase):
+    """Fn::ForEach as CloudFormation's AWS::LanguageExtensions expands it (before the SAM transform)."""
+
+    TRANSFORMS = ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
+
+    def expand(self, template: dict, parameters: dict | None = None) -> tuple[dict | None, list[str]]:
+        findings = Findings()
+        result = language_extensions.expand(template, parameters or {}, findings)
+        return result, [f.rule for f in findings]
+
+    def test_keys_strings_refs_and_ampersand_are_substituted(self) -> None:
+        template = {
+            "Transform": self.TRANSFORMS,
+            "Resources": {
+                "Fn::ForEach::Logs": [
+                    "Name",
+                    ["Feed", "User-Info"],
+                    {
+                        "&{Name}LogGroup": {
+                            "Type": "AWS::Logs::LogGroup",
+                            "Properties": {
+                                "LogGroupName": {"Fn::Sub": "/aws/lambda/${&{Name}Function}"},
+                                "Tags": [{"Key": "name", "Value": {"Ref": "Name"}}, {"Key": "raw", "Value": "${Name}"}],
+                                "Other": {"Ref": "Other"},
+                            },
+                        }
+                    },
+                ],
+                "Kept": {"Type": "AWS::SNS::Topic"},
+            },
+        }
+        result, rules = self.expand(template)
+        self.assertEqual(rules, [])
+        assert result is not None
+        self.assertEqual(result["Transform"], "AWS::Serverless-2016-10-31")
+        self.assertEqual(list(result["Resources"]), ["FeedLogGroup", "UserInfoLogGroup", "Kept"])
+        properties = result["Resources"]["UserInfoLogGroup"]["Properties"]
+        self.assertEqual(properties["LogGroupName"], {"Fn::Sub": "/aws/lambda/${UserInfoFunction}"})
+        self.assertEqual(properties["Tags"], [{"Key": "name", "Value": "User-Info"}, {"Key": "raw", "Value": "User-Info"}])
+        self.assertEqual(properties["Other"], {"Ref": "Other"})
+        self.assertIn("Fn::ForEach::Logs", template["Resources"], "the input is not changed")
+
+    def test_nested_loops_outputs_conditions_properties_and_list_parameters(self) -> None:
+        template = {
+            "Transform": self.TRANSFORMS,
+            "Parameters": {"Zones": {"Type": "CommaDelimitedList"}},
+            "Conditions": {"Fn::ForEach::Is": ["Z", {"Ref": "Zones"}, {"Is${Z}": {"Fn::Equals": ["${Z}", "a"]}}]},
+            "Resources": {
+                "Fn::ForEach::Outer": [
+                    "A",
+                    ["x", "y"],
+                    {"Fn::ForEach::Inner": ["B", ["1", 2], {"R${A}${B}": {"Type": "T", "Properties": {"N": {"Fn::Length": ["${A}", "${B}"]}}}}]},
+                ],
+                "Bag": {"Type": "T", "Properties": {"Map": {"Fn::ForEach::Keys": ["K", ["p", "q"], {"${K}": {"Ref": "K"}}]}}},
+            },
+            "Outputs": {"Fn::ForEach::Out": ["O", ["m"], {"${O}Out": {"Value": {"Fn::Sub": "${O}"}}}]},
+        }
+        result, rules = self.expand(template, {"Zones": ["a", "b"]})
+        self.assertEqual(rules, [])
+        assert result is not None
+        self.assertEqual(list(result["Conditions"]), ["Isa", "Isb"])
+        self.assertEqual(sorted(result["Resources"]), ["Bag", "Rx1", "Rx2", "Ry1", "Ry2"])
+        self.assertEqual(result["Resources"]["Ry2"]["Properties"]["N"], 2)
+        self.assertEqual(result["Resources"]["Bag"]["Properties"]["Map"], {"p": "p", "q": "q"})
+        self.assertEqual(result["Outputs"], {"mOut": {"Value": {"Fn::Sub": "m"}}})
+
+    def test_what_cloudformation_refuses_is_a_finding(self) -> None:
+        def loop(name: str, items: object, fragment: dict) -> dict:
+            return {"Transform": self.TRANSFORMS, "Parameters": {"P": {"Type": "String"}}, "Resources": {name: ["N", items, fragment]}}
+
+        body = {"R${N}": {"Type": "T"}}
+        cases = {
+            "duplicate key": (loop("Fn::ForEach::L", ["a", "a"], body), "language-extensions"),
+            "key without the identifier": (loop("Fn::ForEach::L", ["a", "b"], {"R": {"Type": "T"}}), "language-extensions"),
+            "clash with a resource": (
+                {"Transform": self.TRANSFORMS, "Resources": {"Ra": {"Type": "T"}, "Fn::ForEach::L": ["N", ["a"], body]}},
+                "language-extensions",
+            ),
+            "identifier is a parameter": (
+                {"Transform": self.TRANSFORMS, "Parameters": {"N": {"Type": "String"}}, "Resources": {"Fn::ForEach::L": ["N", ["a"], body]}},
+                "language-extensions",
+            ),
+            "not three parts": ({"Transform": self.TRANSFORMS, "Resources": {"Fn::ForEach::L": ["N", ["a"]]}}, "language-extensions"),
+            "collection from a string parameter": (loop("Fn::ForEach::L", {"Ref": "P"}, body), "language-extensions-unsupported"),
+            "collection from another function": (
+                loop("Fn::ForEach::L", {"Fn::Split": [",", "a,b"]}, body),
+                "language-extensions-unsupported",
+            ),
+            "ToJsonString": (loop("Fn::ForEach::L", ["a"], {"R${N}": {"Type": "T", "Properties": {"J": {"Fn::ToJsonString": {}}}}}), "language-extensions-unsupported"),
+            "FindInMap DefaultValue": (
+                loop("Fn::ForEach::L", ["a"], {"R${N}": {"Type": "T", "Properties": {"M": {"Fn::FindInMap": ["M", "a", "b", {"DefaultValue": "c"}]}}}}),
+                "language-extensions-unsupported",
+            ),
+            "loop in Parameters": (
+                {"Transform": self.TRANSFORMS, "Parameters": {"Fn::ForEach::L": ["N", ["a"], {"P${N}": {"Type": "String"}}]}, "Resources": {}},
+                "language-extensions",
+            ),
+            "transform not listed": ({"Transform": "AWS::Serverless-2016-10-31", "Resources": {"Fn::ForEach::L": ["N", ["a"], body]}}, "language-extensions-missing"),
+            "transforms in the wrong order": (
+                {"Transform": list(reversed(self.TRANSFORMS)), "Resources": {"Fn::ForEach::L": ["N", ["a"], body]}},
+                "language-extensions-order",
+            ),
+        }
+        for case, (template, rule) in cases.items():
+            with self.subTest(case):
+                result, rules = self.expand(template, {"P": "x"})
+                self.assertIsNone(result)
+                self.assertEqual(rules, [rule])
+
+    def test_samconfig_language_extensions_is_read_from_build_over_global(self) -> None:
+        import tempfile
+        from pathlib import Path
+
+        text = (
+            '[a.global.parameters]\nstack_name = "s"\nlanguage_extensions = true\n'
+            '[a.deploy.parameters]\nregion = "us-east-1"\n'
+            '[b.global.parameters]\nstack_name = "s"\nlanguage_extensions = true\n'
+            '[b.build.parameters]\nlanguage_extensions = false\n[b.deploy.parameters]\nregion = "us-east-1"\n'
+            '[c.global.parameters]\nstack_name = "s"\n[c.deploy.parameters]\nregion = "us-east-1"\n'
+        )
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "samconfig.toml"
+            path.write_text(text)
+            found = {name: translate.load_environment(path, name, Findings()).language_extensions for name in "abc"}
+        self.assertEqual(found, {"a": True, "b": False, "c": False})
+
+    def test_a_template_without_the_transform_or_loops_is_unchanged(self) -> None:
+        template = {"Transform": "AWS::Serverless-2016-10-31", "Resources": {"A": {"Type": "T", "Properties": {"X": "${N}"}}}}
+        result, rules = self.expand(template)
+        self.assertEqual(rules, [])
+        self.assertIs(result, template)
+
+    def test_the_template_expands_to_what_it_wrote_out_before(self) -> None:
+        """template.yaml's loops make one log group and one Errors alarm per function, and a
+        Duration alarm per API function (PublishAction's is written out), under their old ids."""
+        template = translate.load_template(translate.Path(__file__).resolve().parents[2] / "template.yaml")
+        result, rules = self.expand(template)
+        self.assertEqual(rules, [])
+        assert result is not None
+        resources = result["Resources"]
+        functions = [key[: -len("Function")] for key, value in resources.items() if value.get("Type") == "AWS::Serverless::Function"]
+        self.assertEqual(len(functions), 21)
+        for name in functions:
+            self.assertEqual(resources[f"{name}LogGroup"]["Properties"]["LogGroupName"], {"Fn::Sub": f"/aws/lambda/${{{name}Function}}"})
+            self.assertEqual(resources[f"{name}ErrorsAlarm"]["Properties"]["Dimensions"][0]["Value"], {"Fn::Sub": f"${{{name}Function}}"})
+            api = any(event.get("Type") == "HttpApi" for event in (resources[f"{name}Function"]["Properties"].get("Events") or {}).values())
+            self.assertEqual(f"{name}DurationAlarm" in resources, api, name)
+        self.assertFalse(any(key.startswith("Fn::ForEach::") for key in resources))
+
+
+class CompareDeployed(unittest.TestCase):
+    """compare_deployed.py sets aside generated ids only."""
+
+    @staticmethod
+    def state(api_id: str, uuid: str, secret_suffix: str, retention: int) -> dict:
+        return {
+            "stack_id": f"arn:aws:cloudformation:us-east-1:1:stack/s/{uuid}",
+            "http_apis": {"Api": {"id": api_id, "endpoint": f"https://{api_id}.execute-api.us-east-1.amazonaws.com"}},
+            "functions": {"F": {"permissions": [{"source_arn": f"arn:aws:execute-api:us-east-1:1:{api_id}/*/*"}]}},
+            "secrets": {"S": {"arn": f"arn:aws:secretsmanager:us-east-1:1:secret:JwtSecret-{secret_suffix}"}},
+            "log_groups": {"/aws/lambda/f": {"retention_in_days": retention, "created": "2026-11-25T20:00:01.5Z"}},
+        }
+
+    def test_generated_ids_are_set_aside_and_nothing_else(self) -> None:
+        import compare_deployed
+
+        before = compare_deployed.normalise(self.state("abc123defg", "0f0f0f0f-1111-2222-3333-444455556666", "AbCdEf", 30))
+        after = compare_deployed.normalise(self.state("zyx987wvut", "9a9a9a9a-1111-2222-3333-444455556666", "XyZ123", 30))
+        self.assertEqual(before, after)
+        self.assertEqual(before["http_apis"]["Api"]["endpoint"], "https://<http_apis.Api.id>.execute-api.us-east-1.amazonaws.com")
+        changed = compare_deployed.normalise(self.state("zyx987wvut", "9a9a9a9a-1111-2222-3333-444455556666", "XyZ123", 7))
+        self.assertNotEqual(before, changed)
 
 
 if __name__ == "__main__":

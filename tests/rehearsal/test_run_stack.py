@@ -3,12 +3,14 @@ asks IAM for (calls.py), the policy evaluation (iam.py), the front door's
 routing and events (frontdoor.py) and the Lambda permissions (lambdas.py).
 Run with `tests/rehearsal/run --unit`."""
 
+import io
 import json
 import unittest
+from email.message import Message
 
 from rehearse import calls, iam
 from rehearse.frontdoor import FrontDoor, route_matches
-from rehearse.lambdas import permission_allows
+from rehearse.lambdas import Invocation, permission_allows
 
 STATE = {
     "region": "us-east-1",
@@ -49,6 +51,11 @@ class Calls(unittest.TestCase):
         body = json.dumps({"TableName": "douyin", "IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :p"})
         call = describe("dynamodb", "POST", "/", body.encode(), "DynamoDB_20120810.Query")
         self.assertEqual(call.needs[0].resource, TABLE + "/index/gsi1")
+
+    def test_a_cors_preflight_to_a_presigned_url_needs_no_permission(self):
+        preflight = calls.describe("OPTIONS", "/bucket/uploads/8", {
+            "X-Amz-Credential": ["ASIAPRESIGN/20261125/us-east-1/s3/aws4_request"]}, {}, b"", STATE)
+        self.assertEqual((preflight.service, preflight.operation, preflight.needs), ("s3", "Preflight", []))
 
     def test_s3_reads_heads_and_copies(self):
         head = describe("s3", "HEAD", "/bucket/uploads/7")
@@ -140,6 +147,92 @@ class FrontDoorRouting(unittest.TestCase):
         self.assertFalse(permission_allows(permissions, "apigateway.amazonaws.com",
                                            "arn:aws:execute-api:us-east-1:1:api1/$default/$default", "1"))
         self.assertFalse(permission_allows(permissions, "s3.amazonaws.com", "arn:aws:s3:::b", "1"))
+
+
+class FakeHost:
+    """The lambda-host's Invoke API, answering `reply` and keeping what it was asked."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.invoked = []
+
+    def invoke(self, function, payload, timeout=120):
+        self.invoked.append((function, json.loads(payload)))
+        return Invocation(200, json.dumps(self.reply).encode(), None)
+
+
+class FakeRequest:
+    """What FrontDoor.answer reads of an http.server request handler."""
+
+    def __init__(self, method, path, headers):
+        self.command, self.path, self.client_address = method, path, ("127.0.0.1", 5000)
+        self.headers = Message()
+        for name, value in headers.items():
+            self.headers[name] = value
+        self.rfile = io.BytesIO(b"")
+
+
+WEB = "http://127.0.0.1:8001"
+CORS = {"allow_origins": [WEB], "allow_methods": ["GET", "POST"], "allow_headers": ["content-type"], "max_age": 3600}
+
+
+class FrontDoorCors(unittest.TestCase):
+    """API Gateway's CORS for HTTP APIs, from the deployed CorsConfiguration."""
+
+    def door(self, cors, integration_headers=None):
+        reply = {"statusCode": 200, "headers": {"content-type": "application/json", **(integration_headers or {})},
+                 "body": '{"status_code":0}'}
+        self.host = FakeHost(reply)
+        state = dict(STATE, functions={"Fallback": {"name": "fallback", "permissions": [
+            {"principal": "apigateway.amazonaws.com", "source_arn": "arn:aws:execute-api:us-east-1:123456789012:api1/*"}]}},
+            http_api={"id": "api1", "cors": cors, "routes": {"$default": {"function_logical_id": "Fallback"}}})
+        return FrontDoor(state, host=self.host, findings=[])
+
+    def preflight(self, door, origin, method="GET", headers=""):
+        asked = {"Origin": origin, "Access-Control-Request-Method": method}
+        if headers:
+            asked["Access-Control-Request-Headers"] = headers
+        return door.answer(FakeRequest("OPTIONS", "/douyin/feed/", asked))
+
+    def test_a_preflight_is_answered_by_the_gateway_with_the_configuration(self):
+        door = self.door(CORS)
+        status, headers, body = self.preflight(door, WEB, "POST", "Content-Type")
+        self.assertEqual((status, body), (204, b""))
+        self.assertEqual(headers, {"access-control-allow-origin": WEB, "access-control-allow-methods": "GET,POST",
+                                   "access-control-allow-headers": "content-type", "access-control-max-age": "3600"})
+        self.assertEqual(self.host.invoked, [], "a preflight reached the integration")
+
+    def test_a_preflight_of_an_origin_method_or_header_not_allowed_gets_no_cors_headers(self):
+        door = self.door(CORS)
+        for origin, method, asked in (("http://127.0.0.1:9", "GET", ""), (WEB, "DELETE", ""),
+                                      (WEB, "POST", "x-api-key")):
+            self.assertEqual(self.preflight(door, origin, method, asked), (204, {}, b""), (origin, method, asked))
+        self.assertEqual(self.host.invoked, [])
+        self.assertEqual(door.refused_origins, {"http://127.0.0.1:9", WEB})
+
+    def test_an_allowed_origin_gets_the_gateways_headers_and_never_the_integrations(self):
+        door = self.door(CORS, {"Access-Control-Allow-Origin": "https://evil.example", "x-kept": "1"})
+        status, headers, _ = door.answer(FakeRequest("GET", "/douyin/feed/", {"Origin": WEB}))
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["access-control-allow-origin"], WEB)
+        self.assertEqual(headers["x-kept"], "1")
+        # An origin not allowed: nothing the browser would accept, whatever the integration said.
+        status, headers, _ = door.answer(FakeRequest("GET", "/douyin/feed/", {"Origin": "http://127.0.0.1:9"}))
+        self.assertEqual(status, 200)
+        self.assertFalse([name for name in headers if name.startswith("access-control-")], headers)
+        self.assertEqual(len(self.host.invoked), 2)
+
+    def test_a_wildcard_origin_answers_star(self):
+        door = self.door(dict(CORS, allow_origins=["*"]))
+        _, headers, _ = door.answer(FakeRequest("POST", "/douyin/user/login/", {"Origin": "https://any.example"}))
+        self.assertEqual(headers["access-control-allow-origin"], "*")
+
+    def test_without_a_configuration_options_reaches_the_integration_and_its_headers_pass(self):
+        door = self.door(None, {"Access-Control-Allow-Origin": "https://app.example"})
+        status, headers, _ = self.preflight(door, WEB)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["access-control-allow-origin"], "https://app.example")
+        self.assertEqual(self.host.invoked[0][1]["requestContext"]["http"]["method"], "OPTIONS")
 
 
 if __name__ == "__main__":

@@ -329,3 +329,92 @@ impl Queue for FailingQueue {
         })
     }
 }
+
+/// Holds the first operation of its client whose input is an `I` (an SDK
+/// operation input such as `GetObjectInput`) until the test opens it: an
+/// interleaving of two instances made deterministic, without sleeping.
+///
+/// The operation waits on a blocking lock (interceptors are synchronous), so
+/// the client must run on a multi-threaded runtime with a spare worker. The
+/// gate opens by itself when dropped, and after a minute at most, so a failing
+/// test cannot hang the binary.
+#[derive(Clone)]
+pub struct Gate {
+    state: Arc<GateState>,
+}
+
+struct GateState {
+    matches: Box<Matcher>,
+    armed: std::sync::atomic::AtomicBool,
+    reached: tokio::sync::watch::Sender<bool>,
+    open: Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate").field("reached", &*self.state.reached.borrow()).finish_non_exhaustive()
+    }
+}
+
+impl Gate {
+    /// A closed gate before the first operation whose input is an `I`.
+    pub fn before<I: std::fmt::Debug + Send + Sync + 'static>() -> Gate {
+        Gate {
+            state: Arc::new(GateState {
+                matches: Box::new(|context| context.input().downcast_ref::<I>().is_some()),
+                armed: std::sync::atomic::AtomicBool::new(true),
+                reached: tokio::sync::watch::channel(false).0,
+                open: Mutex::new(false),
+                opened: std::sync::Condvar::new(),
+            }),
+        }
+    }
+
+    /// The interceptor, for `shared::app::Interceptors`.
+    pub fn interceptor(&self) -> SharedInterceptor {
+        SharedInterceptor::new(self.clone())
+    }
+
+    /// Waits until an operation is held at the gate.
+    pub async fn reached(&self) {
+        let mut reached = self.state.reached.subscribe();
+        reached.wait_for(|reached| *reached).await.expect("the gate lives");
+    }
+
+    /// Lets the held operation (and every later one) through.
+    pub fn open(&self) {
+        *self.state.open.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.state.opened.notify_all();
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.open();
+    }
+}
+
+impl Intercept for Gate {
+    fn name(&self) -> &'static str {
+        "Gate"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !(self.state.matches)(context) || !self.state.armed.swap(false, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.state.reached.send_replace(true);
+        let open = self.state.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let _open = self
+            .state
+            .opened
+            .wait_timeout_while(open, std::time::Duration::from_secs(60), |open| !*open)
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(())
+    }
+}

@@ -31,7 +31,7 @@ pub async fn scan(t: &TestApp) -> Vec<Item> {
     loop {
         let page = client
             .scan()
-            .table_name(t.app.table.name())
+            .table_name(t.app.table().name())
             .consistent_read(true)
             .set_exclusive_start_key(start)
             .send()
@@ -60,7 +60,7 @@ pub async fn rewind(t: &TestApp, pk: &str, sk: &str, seconds: u64) {
             *number = (number.parse::<u64>().unwrap() - shift).to_string();
         }
     }
-    raw_client().put_item().table_name(t.app.table.name()).set_item(Some(item)).send().await.unwrap();
+    raw_client().put_item().table_name(t.app.table().name()).set_item(Some(item)).send().await.unwrap();
 }
 
 /// Deletes every item of `t`'s table whose TTL (`expires_at`) has passed, as
@@ -77,7 +77,7 @@ pub async fn expire_ttl(t: &TestApp) -> usize {
             .into_iter()
             .map(|(name, value)| (name.to_owned(), AttributeValue::S(value)))
             .collect();
-        raw_client().delete_item().table_name(t.app.table.name()).set_key(Some(key)).send().await.unwrap();
+        raw_client().delete_item().table_name(t.app.table().name()).set_key(Some(key)).send().await.unwrap();
     }
     expired.len()
 }
@@ -254,7 +254,7 @@ pub async fn violations(t: &TestApp, accepted: &[String]) -> Vec<String> {
             problems.push(format!("video {id} is not in its author's list"));
         }
         for key in [text(video, "cover_key"), text(video, "play_key")] {
-            if clean.media.size(&key).await.expect("head object").is_none() {
+            if clean.media().size(&key).await.expect("head object").is_none() {
                 problems.push(format!("video {id} without its object {key}"));
             }
         }

@@ -5,7 +5,10 @@
 //! of their own; every `TestApp` gets its own table and bucket. With the
 //! `fidelity` feature, DynamoDB and SQS are the emulators named by
 //! `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SQS` (DynamoDB Local and
-//! moto, started by `tests/run`), and a missing endpoint fails the test.
+//! moto, started by `tests/run`), and a missing endpoint fails the test. S3
+//! stays the embedded engine (it checks SigV4, moto does not), except for the
+//! tests that ask for [`TestApp::on_s3_emulator`]: moto's S3
+//! (`AWS_ENDPOINT_URL_S3`) in the fidelity tier.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod faults;
@@ -18,6 +21,7 @@ pub mod snapshot;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use aws_sdk_dynamodb::config::SharedInterceptor;
 use functions::routes::{self, Route};
 use lambda_http::Body;
 use lambda_http::http::Method;
@@ -38,9 +42,11 @@ pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub struct Engines {
     /// DynamoDB endpoint.
     pub dynamodb: String,
-    /// S3 endpoint (always embedded: moto's S3 adds nothing the SigV4-checking
-    /// engine does not).
+    /// S3 endpoint: the embedded engine, which checks SigV4 signatures.
     pub s3: String,
+    /// moto's S3, in the fidelity tier: the upload-integrity tests run on it
+    /// too (conditional writes, deletes, the ingest's interleavings).
+    pub s3_emulator: Option<String>,
     /// SQS endpoint, in the fidelity tier.
     pub sqs: Option<String>,
     /// Credentials the S3 engine accepts (and the emulators ignore).
@@ -72,7 +78,8 @@ pub fn engines() -> &'static Engines {
                 let s3_url = format!("http://{}", listener.local_addr().unwrap());
                 tokio::spawn(embedded::serve_s3(listener, s3, stopped));
                 let sqs = FIDELITY.then(|| fidelity_endpoint("AWS_ENDPOINT_URL_SQS"));
-                sender.send(Engines { dynamodb, s3: s3_url, sqs, credentials }).unwrap();
+                let s3_emulator = FIDELITY.then(|| fidelity_endpoint("AWS_ENDPOINT_URL_S3"));
+                sender.send(Engines { dynamodb, s3: s3_url, s3_emulator, sqs, credentials }).unwrap();
                 // Serve for as long as the test binary runs.
                 let _keep = _stop;
                 std::future::pending::<()>().await;
@@ -151,12 +158,29 @@ pub struct TestApp {
     pub chat: Arc<InProcessQueue>,
     /// The chat queue as the app sends to it, when built with [`Faults`].
     pub queue: Option<Arc<faults::FailingQueue>>,
+    /// Where its bucket is.
+    s3_endpoint: String,
 }
 
 impl TestApp {
     /// A new application with its own table and bucket, cheap argon2.
     pub async fn new() -> TestApp {
         TestApp::with_config(|_| {}).await
+    }
+
+    /// A new application like [`TestApp::new`] whose bucket is on moto's S3 in
+    /// the fidelity tier (on the embedded engine otherwise).
+    pub async fn on_s3_emulator() -> TestApp {
+        let s3 = engines().s3_emulator.clone().unwrap_or_else(|| engines().s3.clone());
+        TestApp::build_on(s3, |_| {}, Faults::default(), Vec::new(), None).await
+    }
+
+    /// Another instance of this application (another Lambda): the same table,
+    /// bucket and S3 engine, with `s3_interceptors` on its S3 client.
+    pub async fn another_instance(&self, s3_interceptors: Vec<SharedInterceptor>) -> TestApp {
+        let config = self.app.config.clone();
+        let s3 = self.s3_endpoint.clone();
+        TestApp::build_on(s3, move |c| *c = config, Faults::default(), s3_interceptors, None).await
     }
 
     /// A new application whose configuration `adjust` changes first.
@@ -174,16 +198,22 @@ impl TestApp {
     /// the credentials `provider` gives (they must be the engines' keys, see
     /// [`Engines::credentials`]), as a Lambda's role credentials are.
     pub async fn with_credentials(provider: aws_sdk_dynamodb::config::SharedCredentialsProvider) -> TestApp {
-        TestApp::build_with(|_| {}, Faults::default(), Some(provider)).await
+        TestApp::build_on(engines().s3.clone(), |_| {}, Faults::default(), Vec::new(), Some(provider)).await
     }
 
     async fn build(adjust: impl FnOnce(&mut Config), faults: Faults) -> TestApp {
-        TestApp::build_with(adjust, faults, None).await
+        TestApp::build_on(engines().s3.clone(), adjust, faults, Vec::new(), None).await
     }
 
-    async fn build_with(
+    /// The one builder: the bucket's S3 `s3` endpoint, the configuration
+    /// `adjust` changes, `faults`, extra interceptors on the S3 client, and the
+    /// credentials provider its AWS calls and links are signed with (the
+    /// engines' own keys when `None`).
+    async fn build_on(
+        s3: String,
         adjust: impl FnOnce(&mut Config),
         faults: Faults,
+        s3_interceptors: Vec<SharedInterceptor>,
         credentials: Option<aws_sdk_dynamodb::config::SharedCredentialsProvider>,
     ) -> TestApp {
         // Quiet unless asked: DOUYIN_TEST_LOG=debug shows the service's logs.
@@ -193,30 +223,29 @@ impl TestApp {
         let mut config = Config::local(&unique_name("table"), &unique_name("bucket"), TEST_SECRET);
         config.argon2 = Argon2Cost::TEST;
         adjust(&mut config);
-        let endpoints =
-            Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(engines.s3.clone()), s3_public: None };
+        let endpoints = Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(s3.clone()), s3_public: None };
         let interceptors = Interceptors {
             dynamodb: faults.table.iter().map(faults::FaultInjector::interceptor).collect(),
-            s3: faults.blob.iter().map(faults::FaultInjector::interceptor).collect(),
+            s3: faults.blob.iter().map(faults::FaultInjector::interceptor).chain(s3_interceptors).collect(),
         };
         let sdk = match credentials {
             Some(provider) => engines.credentials.sdk_config().to_builder().credentials_provider(provider).build(),
             None => engines.credentials.sdk_config(),
         };
         let mut app = App::build_intercepted(config, &sdk, &endpoints, None, &interceptors).await.unwrap();
-        let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(app.table.clone())), Default::default());
+        let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(&app)), Default::default());
         // Storage is made through a client without faults: the faults are
         // about the scenario, not the test's setup.
         let setup = App::build(app.config.clone(), &sdk, &endpoints, None).await.unwrap();
-        setup.table.create_if_missing().await.unwrap();
-        setup.media.create_bucket_if_missing().await.unwrap();
+        setup.table().create_if_missing().await.unwrap();
+        setup.media().create_bucket_if_missing().await.unwrap();
         let queue = (faults.table.is_some() || faults.blob.is_some() || faults.queue.is_some())
             .then(|| Arc::new(faults::FailingQueue::new(chat.clone(), faults.queue)));
         app.chat_queue = Some(match &queue {
             Some(queue) => queue.clone() as Arc<dyn Queue>,
             None => chat.clone(),
         });
-        TestApp { app, chat, queue }
+        TestApp { app, chat, queue, s3_endpoint: s3 }
     }
 
     /// A second application on this one's table (another Lambda instance),
@@ -239,8 +268,15 @@ impl TestApp {
         let endpoints =
             Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(engines.s3.clone()), s3_public: None };
         let app = App::build(config, &engines.credentials.sdk_config(), &endpoints, None).await.unwrap();
-        let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(app.table.clone())), Default::default());
-        TestApp { app, chat, queue: None }
+        let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(&app)), Default::default());
+        TestApp { app, chat, queue: None, s3_endpoint: engines.s3.clone() }
+    }
+
+    /// An application the test built itself (an unusual set-up), its bucket
+    /// behind `s3_endpoint`, with the in-process chat queue.
+    pub fn of(app: App, s3_endpoint: &str) -> TestApp {
+        let chat = InProcessQueue::start(Arc::new(ChatConsumer::new(&app)), Default::default());
+        TestApp { app, chat, queue: None, s3_endpoint: s3_endpoint.to_owned() }
     }
 
     /// Calls `path` with `method`, parameters in the query string as the stock
@@ -430,6 +466,31 @@ impl TestApp {
         let mine = self.call(Method::GET, "/douyin/publish/list/", &[("token", token)]).await;
         let list = mine.ok()["video_list"].as_array().unwrap().clone();
         list.iter().find(|v| v["title"] == title).unwrap()["id"].as_u64().unwrap()
+    }
+
+    /// Publishes `n` videos of `author_id` straight into the table (no file,
+    /// no decode: for tests of lists), one millisecond apart; returns their
+    /// ids, oldest first.
+    pub async fn insert_videos(&self, author_id: u64, n: usize) -> Vec<u64> {
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let id = self.app.ids().next().await.unwrap();
+            let video = shared::store::model::VideoItem::new(&shared::store::model::NewVideo {
+                id,
+                author_id,
+                title: format!("v{i}"),
+                play_key: format!("videos/{id}.mp4"),
+                cover_key: format!("covers/{id}.jpg"),
+                created_at_ms: 1_700_000_000_000 + i as u64,
+                width: 320,
+                height: 240,
+                duration_ms: 1000,
+                feed_shard: 0,
+            });
+            assert!(self.app.table().publish_video(&video, shared::store::VideoSource::Inline).await.unwrap());
+            ids.push(id);
+        }
+        ids
     }
 
     /// The counters of a user and of a video, read through the endpoints.

@@ -1,5 +1,5 @@
 //! The `comment-action` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::comment_action::ENDPOINT)
+    functions::lambda::run(&functions::routes::comment_action)
 }

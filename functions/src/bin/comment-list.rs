@@ -1,5 +1,5 @@
 //! The `comment-list` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::comment_list::ENDPOINT)
+    functions::lambda::run(&functions::routes::comment_list)
 }

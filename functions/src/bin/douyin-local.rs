@@ -57,9 +57,9 @@ struct Args {
     /// Seconds a stop (SIGTERM, Ctrl-C) waits for requests in flight.
     #[arg(long, value_name = "SECONDS", default_value_t = local::SHUTDOWN_TIMEOUT.as_secs())]
     shutdown_timeout: u64,
-    /// Log filter (tracing syntax).
-    #[arg(long, env = "DOUYIN_LOG", default_value = "info")]
-    log: String,
+    /// Log filter (tracing syntax); default: DOUYIN_LOG, else info.
+    #[arg(long)]
+    log: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -80,7 +80,8 @@ async fn main() -> ExitCode {
     // write into it) is readable by its user only.
     local::private::owner_only_umask();
     let args = Args::parse();
-    telemetry::init(&local::log_filter(&args.log), LogFormat::Text);
+    let log = args.log.clone().unwrap_or_else(shared::config::requested_log_filter);
+    telemetry::init(&local::log_filter(&log), LogFormat::Text);
     // Listening for the signals first: one that arrives while starting stops
     // the server as soon as it has started.
     let mut stop = match StopSignals::listen() {

@@ -1,5 +1,5 @@
 //! The `favorite-action` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::favorite_action::ENDPOINT)
+    functions::lambda::run(&functions::routes::favorite_action)
 }

@@ -1,5 +1,5 @@
 //! The `favorite-list` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::favorite_list::ENDPOINT)
+    functions::lambda::run(&functions::routes::favorite_list)
 }

@@ -1,5 +1,5 @@
 //! The `feed` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::feed::ENDPOINT)
+    functions::lambda::run(&functions::routes::feed)
 }

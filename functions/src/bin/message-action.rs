@@ -1,5 +1,5 @@
 //! The `message-action` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::message_action::ENDPOINT)
+    functions::lambda::run(&functions::routes::message_action)
 }

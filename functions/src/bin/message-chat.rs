@@ -1,5 +1,5 @@
 //! The `message-chat` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::message_chat::ENDPOINT)
+    functions::lambda::run(&functions::routes::message_chat)
 }

@@ -1,5 +1,5 @@
 //! The `publish-action` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::publish_action::ENDPOINT)
+    functions::lambda::run(&functions::routes::publish_action)
 }

@@ -1,5 +1,5 @@
 //! The `publish-list` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::publish_list::ENDPOINT)
+    functions::lambda::run(&functions::routes::publish_list)
 }

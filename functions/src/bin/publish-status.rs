@@ -1,5 +1,5 @@
 //! The `publish-status` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::publish_status::ENDPOINT)
+    functions::lambda::run(&functions::routes::publish_status)
 }

@@ -1,5 +1,5 @@
 //! The `publish-upload` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::publish_upload::ENDPOINT)
+    functions::lambda::run(&functions::routes::publish_upload)
 }

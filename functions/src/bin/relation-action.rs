@@ -1,5 +1,5 @@
 //! The `relation-action` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::relation_action::ENDPOINT)
+    functions::lambda::run(&functions::routes::relation_action)
 }

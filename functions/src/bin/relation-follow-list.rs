@@ -1,5 +1,5 @@
 //! The `relation-follow-list` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::relation_follow_list::ENDPOINT)
+    functions::lambda::run(&functions::routes::relation_follow_list)
 }

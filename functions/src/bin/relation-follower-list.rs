@@ -1,5 +1,5 @@
 //! The `relation-follower-list` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::relation_follower_list::ENDPOINT)
+    functions::lambda::run(&functions::routes::relation_follower_list)
 }

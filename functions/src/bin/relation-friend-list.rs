@@ -1,5 +1,5 @@
 //! The `relation-friend-list` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::relation_friend_list::ENDPOINT)
+    functions::lambda::run(&functions::routes::relation_friend_list)
 }

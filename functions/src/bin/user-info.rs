@@ -1,5 +1,5 @@
 //! The `user-info` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::user_info::ENDPOINT)
+    functions::lambda::run(&functions::routes::user_info)
 }

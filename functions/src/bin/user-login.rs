@@ -1,5 +1,5 @@
 //! The `user-login` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::user_login::ENDPOINT)
+    functions::lambda::run(&functions::routes::user_login)
 }

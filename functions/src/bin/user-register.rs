@@ -1,5 +1,5 @@
 //! The `user-register` Lambda function.
 
 fn main() -> std::process::ExitCode {
-    functions::lambda::run(&functions::user_register::ENDPOINT)
+    functions::lambda::run(&functions::routes::user_register)
 }

@@ -16,9 +16,31 @@ use shared::{App, Error};
 use tracing::Instrument as _;
 
 use crate::invocation;
-use crate::routes::{Endpoint, ErrorFields};
 pub use params::Params;
-pub use reply::Reply;
+pub use reply::{ErrorFields, Reply};
+
+/// A handler: a plain async function of the app and the request.
+pub type Handler = for<'a> fn(&'a App, Request) -> futures_util::future::BoxFuture<'a, shared::Result<Reply>>;
+
+/// One endpoint of the contract (declared in [`crate::routes`]).
+pub struct Endpoint {
+    /// The endpoint's word, as in its bin, module, event and SAM id.
+    pub name: &'static str,
+    /// Its method.
+    pub method: &'static lambda_http::http::Method,
+    /// Its path, with the trailing slash.
+    pub path: &'static str,
+    /// Its handler.
+    pub handler: Handler,
+    /// Extra keys of its error bodies.
+    pub error_fields: ErrorFields,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ({})", self.method, self.path, self.name)
+    }
+}
 
 /// Runs `endpoint`'s handler on `request` and builds the response, inside the
 /// invocation's span (`crate::invocation`). Logs one line per request (status
@@ -69,7 +91,7 @@ pub async fn respond(app: &App, endpoint: &Endpoint, request: Request) -> Respon
             } else {
                 tracing::info!(status_code, latency_ms, reason = %error, "request refused");
             }
-            reply::failure(&error, endpoint.error_fields)
+            reply::failure(&reply::Failure::Refused(&error), endpoint.error_fields)
         }
     });
     app.metrics.emit(endpoint.name, &measured);
@@ -83,23 +105,8 @@ pub const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_millis
 /// The response to a path outside the contract (404, 10004) or a known path
 /// with the wrong method (405, 10001).
 pub fn no_route(wrong_method: bool) -> Response<Body> {
-    if wrong_method {
-        reply::envelope(405, 10001, "method not allowed on this path", serde_json::Map::new())
-    } else {
-        reply::envelope(404, 10004, "no such endpoint", serde_json::Map::new())
-    }
-}
-
-impl ErrorFields {
-    /// The keys an error body carries beside the envelope.
-    fn fields(self) -> serde_json::Map<String, serde_json::Value> {
-        let mut fields = serde_json::Map::new();
-        if self == ErrorFields::Session {
-            fields.insert("user_id".into(), 0.into());
-            fields.insert("token".into(), "".into());
-        }
-        fields
-    }
+    let failure = if wrong_method { reply::Failure::WrongMethod } else { reply::Failure::NoSuchEndpoint };
+    reply::failure(&failure, ErrorFields::EnvelopeOnly)
 }
 
 /// The caller, from a required `token`: missing, malformed, expired, or for a
@@ -157,13 +164,15 @@ pub async fn user_list(
     Reply::with(&List { user_list: listed.items, next_cursor: listed.next_cursor.unwrap_or_default() })
 }
 
-/// `action_type`: 1 or 2 (10001 otherwise).
-pub fn action_type(params: &Params) -> shared::Result<u8> {
-    match params.required("action_type")?.trim() {
-        "1" => Ok(1),
-        "2" => Ok(2),
-        _ => Err(Error::invalid("action_type", "must be 1 or 2")),
+/// A page of videos, as the video lists answer it (`video_list` and this
+/// project's `next_cursor`: pass it back as `cursor`; "" at the end).
+pub fn video_page(listed: shared::domain::Listed<shared::domain::Video>) -> shared::Result<Reply> {
+    #[derive(serde::Serialize)]
+    struct List {
+        video_list: Vec<shared::domain::Video>,
+        next_cursor: String,
     }
+    Reply::with(&List { video_list: listed.items, next_cursor: listed.next_cursor.unwrap_or_default() })
 }
 
 /// The viewer on a read endpoint: the token's user, or a guest (`None`) when

@@ -211,7 +211,7 @@ mod tests {
         use futures_util::FutureExt;
         use proptest::prelude::*;
         use proptest::test_runner::{Config, RngAlgorithm, RngSeed};
-        use shared::domain::{CommentText, Password, UserId, Username, VideoTitle, parse_cursor, parse_id};
+        use shared::domain::{CommentText, Password, UserId, Username, VideoTitle, parse_cursor};
 
         use super::*;
 
@@ -219,10 +219,15 @@ mod tests {
         /// override them (the same settings as `shared`'s properties).
         fn config(default_cases: u32) -> Config {
             let mut config = Config::default();
-            if std::env::var_os("PROPTEST_CASES").is_none() {
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "proptest's own settings, read by the test harness, not configuration"
+            )]
+            let (cases, seed) = (std::env::var_os("PROPTEST_CASES"), std::env::var_os("PROPTEST_RNG_SEED"));
+            if cases.is_none() {
                 config.cases = default_cases;
             }
-            if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+            if seed.is_none() {
                 config.rng_seed = RngSeed::Fixed(20261124);
             }
             config.rng_algorithm = RngAlgorithm::ChaCha;
@@ -260,7 +265,7 @@ mod tests {
             check("username", text("username").and_then(|raw| Username::parse("username", raw)))?;
             check("password", text("password").and_then(|raw| Password::parse("password", raw)))?;
             check("user_id", text("user_id").and_then(|raw| UserId::parse("user_id", raw)))?;
-            check("video_id", text("video_id").and_then(|raw| parse_id("video_id", raw)))?;
+            check("video_id", text("video_id").and_then(|raw| shared::domain::VideoId::parse("video_id", raw)))?;
             check("title", text("title").and_then(|raw| VideoTitle::parse("title", raw)))?;
             check("comment_text", text("comment_text").and_then(|raw| CommentText::parse("comment_text", raw)))?;
             check("cursor", text("cursor").and_then(|raw| parse_cursor("cursor", raw)))?;

@@ -6,7 +6,26 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use shared::Error;
 
-use crate::routes::ErrorFields;
+/// What an error body carries beside the envelope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorFields {
+    /// Only `status_code` and `status_msg`.
+    EnvelopeOnly,
+    /// Also `user_id: 0` and `token: ""` (register and login).
+    Session,
+}
+
+impl ErrorFields {
+    /// The keys an error body carries beside the envelope.
+    fn fields(self) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        if self == ErrorFields::Session {
+            fields.insert("user_id".into(), 0.into());
+            fields.insert("token".into(), "".into());
+        }
+        fields
+    }
+}
 
 /// A successful reply: the keys beside the envelope.
 #[derive(Debug, Default)]
@@ -33,18 +52,84 @@ pub(crate) fn success(reply: Reply) -> Response<Body> {
     envelope(200, 0, "success", reply.0)
 }
 
-/// The HTTP response of an error; a rate limit also says when to come back
+/// Why a request ends in an error: what a handler (or a parameter) refused,
+/// or what the edge refused before any handler ran. [`Failure::statuses`] is
+/// the one place an error gets its HTTP status and the contract's
+/// `status_code`; every error answer is built from it by [`failure`].
+#[derive(Debug)]
+pub enum Failure<'a> {
+    /// An error of the domain or of the request's parameters.
+    Refused(&'a Error),
+    /// No endpoint has this path.
+    NoSuchEndpoint,
+    /// A contract path asked with another method.
+    WrongMethod,
+    /// The HTTP request itself, refused before routing (the local server's
+    /// limits): its kind, and what the client is told.
+    Protocol(Protocol, String),
+}
+
+/// How an HTTP request can fail before routing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// The request target is too long.
+    UriTooLong,
+    /// The head (headers) is too large or has too many fields.
+    HeadersTooLarge,
+    /// Not valid HTTP/1.x framing (length, encoding, syntax), or a body cut off.
+    Malformed,
+    /// The head or body did not arrive in time.
+    Timeout,
+}
+
+impl Failure<'_> {
+    /// The HTTP status and the contract's `status_code`. HTTP 200 for every
+    /// error the caller caused in a request we understood, 429 when rate
+    /// limited, 500 for our faults; the HTTP errors of routing and framing.
+    pub fn statuses(&self) -> (u16, u32) {
+        match self {
+            Failure::Refused(error @ Error::RateLimited { .. }) => (429, error.status_code()),
+            Failure::Refused(error @ Error::Internal(_)) => (500, error.status_code()),
+            Failure::Refused(error) => (200, error.status_code()),
+            Failure::NoSuchEndpoint => (404, 10004),
+            Failure::WrongMethod => (405, 10001),
+            Failure::Protocol(Protocol::UriTooLong, _) => (414, 10001),
+            Failure::Protocol(Protocol::HeadersTooLarge, _) => (431, 10001),
+            Failure::Protocol(Protocol::Malformed, _) => (400, 10001),
+            Failure::Protocol(Protocol::Timeout, _) => (408, 10001),
+        }
+    }
+
+    fn status_msg(&self) -> String {
+        match self {
+            Failure::Refused(error) => error.status_msg(),
+            Failure::NoSuchEndpoint => "no such endpoint".to_owned(),
+            Failure::WrongMethod => "method not allowed on this path".to_owned(),
+            Failure::Protocol(_, message) => message.clone(),
+        }
+    }
+}
+
+/// The HTTP response of a failure; a rate limit also says when to come back
 /// (`Retry-After`, seconds).
-pub(crate) fn failure(error: &Error, extra: ErrorFields) -> Response<Body> {
-    let mut response = envelope(error.http_status(), error.status_code(), &error.status_msg(), extra.fields());
-    if let Some(seconds) = error.retry_after_secs() {
+pub fn failure(failure: &Failure<'_>, extra: ErrorFields) -> Response<Body> {
+    let (http_status, status_code) = failure.statuses();
+    let mut response = envelope(http_status, status_code, &failure.status_msg(), extra.fields());
+    if let Failure::Refused(error) = failure
+        && let Some(seconds) = error.retry_after_secs()
+    {
         response.headers_mut().insert(lambda_http::http::header::RETRY_AFTER, seconds.into());
     }
     response
 }
 
+/// The HTTP response of an internal error (its cause is logged by the caller).
+pub fn internal_error() -> Response<Body> {
+    failure(&Failure::Refused(&Error::Internal(anyhow::anyhow!("internal error"))), ErrorFields::EnvelopeOnly)
+}
+
 /// Builds `{"status_code":…,"status_msg":…, …fields}` with the JSON content type.
-pub fn envelope(http_status: u16, status_code: u32, status_msg: &str, fields: Map<String, Value>) -> Response<Body> {
+fn envelope(http_status: u16, status_code: u32, status_msg: &str, fields: Map<String, Value>) -> Response<Body> {
     let mut body = Map::with_capacity(fields.len() + 2);
     body.insert("status_code".into(), status_code.into());
     body.insert("status_msg".into(), status_msg.into());
@@ -58,4 +143,41 @@ pub fn envelope(http_status: u16, status_code: u32, status_msg: &str, fields: Ma
         lambda_http::http::HeaderValue::from_static("application/json; charset=utf-8"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_errors_answer_http_200_except_rate_limits_and_our_faults() {
+        assert_eq!(Failure::Refused(&Error::invalid("user_id", "must be a number")).statuses(), (200, 10001));
+        assert_eq!(Failure::Refused(&Error::BadCredentials).statuses(), (200, 10006));
+        let limited = Error::RateLimited { what: "login attempts from this address", retry_after_secs: 42 };
+        assert_eq!(Failure::Refused(&limited).statuses(), (429, 10008));
+        let response = failure(&Failure::Refused(&limited), ErrorFields::EnvelopeOnly);
+        assert_eq!(response.headers()[lambda_http::http::header::RETRY_AFTER], "42");
+        let internal = Error::Internal(anyhow::anyhow!("secret table arn"));
+        assert_eq!(Failure::Refused(&internal).statuses(), (500, 50000));
+        let Body::Text(text) = internal_error().into_body() else { panic!("a text body") };
+        assert_eq!(text, r#"{"status_code":50000,"status_msg":"internal error"}"#);
+    }
+
+    #[test]
+    fn routing_and_framing_failures_have_their_http_errors_and_10001_or_10004() {
+        assert_eq!(Failure::NoSuchEndpoint.statuses(), (404, 10004));
+        assert_eq!(Failure::WrongMethod.statuses(), (405, 10001));
+        for (kind, status) in [
+            (Protocol::UriTooLong, 414),
+            (Protocol::HeadersTooLarge, 431),
+            (Protocol::Malformed, 400),
+            (Protocol::Timeout, 408),
+        ] {
+            let response = failure(&Failure::Protocol(kind, "why".into()), ErrorFields::Session);
+            assert_eq!(response.status().as_u16(), status);
+            let Body::Text(text) = response.into_body() else { panic!("a text body") };
+            let body: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(body, serde_json::json!({"status_code": 10001, "status_msg": "why", "user_id": 0, "token": ""}));
+        }
+    }
 }

@@ -70,16 +70,22 @@ impl Drop for Slot {
 /// closes. The client's request (if it sent one) is read and discarded for up
 /// to a second first, so that closing does not reset the connection before
 /// the answer is read.
-pub async fn refuse_connection(mut socket: TcpStream, cap: usize) {
-    let message = format!("too many connections from this address (at most {cap} at a time); close some and retry");
-    let response = crate::edge::reply::envelope(429, 10008, &message, serde_json::Map::new());
+pub async fn refuse_connection(mut socket: TcpStream) {
+    let refusal = shared::Error::RateLimited { what: "connections from this address", retry_after_secs: 1 };
+    let response = crate::edge::reply::failure(
+        &crate::edge::reply::Failure::Refused(&refusal),
+        crate::edge::ErrorFields::EnvelopeOnly,
+    );
+    let status = response.status();
     let body = match response.body() {
         lambda_http::Body::Text(text) => text.clone(),
         _ => String::new(),
     };
     let answer = format!(
-        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json; charset=utf-8\r\n\
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json; charset=utf-8\r\n\
          content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or_default(),
         body.len()
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), async {

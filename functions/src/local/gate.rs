@@ -22,6 +22,8 @@ use std::task::{Context, Poll, ready};
 use bytes::{Buf as _, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::edge::reply::Protocol;
+
 /// The longest request target accepted: just under hyper's own limit
 /// (65,534), far above the contract's longest query (a 500-character comment
 /// of 4-byte characters, percent-encoded, is 6 KiB), so that generous
@@ -55,12 +57,12 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// The HTTP status of the answer.
-    pub fn http_status(self) -> u16 {
+    /// Its kind, which sets the answer's HTTP status (`edge::reply::Failure::statuses`).
+    pub fn kind(self) -> Protocol {
         match self {
-            Refusal::UrlTooLong => 414,
-            Refusal::HeadTooLarge | Refusal::TooManyHeaders => 431,
-            Refusal::BadContentLength | Refusal::BadTransferEncoding | Refusal::Malformed => 400,
+            Refusal::UrlTooLong => Protocol::UriTooLong,
+            Refusal::HeadTooLarge | Refusal::TooManyHeaders => Protocol::HeadersTooLarge,
+            Refusal::BadContentLength | Refusal::BadTransferEncoding | Refusal::Malformed => Protocol::Malformed,
         }
     }
 

@@ -1,11 +1,12 @@
 //! Argon2id password hashes as PHC strings.
 //!
-//! Hashing costs tens of milliseconds of CPU by design, so it runs on Tokio's
-//! blocking pool: a login never stalls the other requests of its runtime. At
-//! most half the cores hash at once (a semaphore), so that a burst of logins
-//! on a shared server (`douyin-local`) queues behind itself instead of taking
-//! every core from the requests around it. A Lambda instance serves one
-//! request at a time and never waits on it.
+//! Hashing costs tens of milliseconds of CPU by design, so it runs in the
+//! process's [`HeavyWork`] pool: on Tokio's blocking pool (a login never stalls
+//! the other requests of its runtime), with at most half the cores hashing or
+//! decoding video at once, so that a burst of logins on a shared server
+//! (`douyin-local`) queues behind itself instead of taking every core from the
+//! requests around it. A Lambda instance serves one request at a time and never
+//! waits on it.
 //! Logins of unknown users verify against a dummy hash of the same cost, so they
 //! take about as long as wrong passwords and do not reveal which names exist.
 
@@ -14,7 +15,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::config::Argon2Cost;
 use crate::domain::Password;
-use crate::error::{Context as _, Error, Result};
+use crate::error::{Error, Result};
+use crate::heavy::HeavyWork;
 
 /// Hashes and verifies passwords at one configured cost.
 #[derive(Clone, Debug)]
@@ -23,13 +25,13 @@ pub struct Passwords {
     /// A well-formed hash of nothing anybody knows, at `cost`: what an unknown
     /// user's login is verified against.
     dummy_hash: String,
-    /// Places for hashes running at once: half the cores, at least one.
-    hashing: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Where hashes run: the process's pool for CPU-heavy work.
+    heavy: HeavyWork,
 }
 
 impl Passwords {
-    /// Prepares the hasher. Fails on parameters argon2 rejects.
-    pub fn new(cost: Argon2Cost) -> Result<Passwords> {
+    /// Prepares the hasher, hashing in `heavy`. Fails on parameters argon2 rejects.
+    pub fn new(cost: Argon2Cost, heavy: HeavyWork) -> Result<Passwords> {
         argon2_at(cost)?;
         // A fixed salt and a fixed digest: verifying against it costs a full
         // argon2 run, and no password matches it (the digest is not the hash of
@@ -38,9 +40,7 @@ impl Passwords {
             "$argon2id$v=19$m={},t={},p={}$ZHVtbXlzYWx0ZHVtbXk$ZHVtbXlkaWdlc3RkdW1teWRpZ2VzdGR1bW15ZGlnZXM",
             cost.memory_kib, cost.iterations, cost.parallelism
         );
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let hashing = std::sync::Arc::new(tokio::sync::Semaphore::new((cores / 2).max(1)));
-        Ok(Passwords { cost, dummy_hash, hashing })
+        Ok(Passwords { cost, dummy_hash, heavy })
     }
 
     /// Hashes a new password with a fresh random salt (PHC string).
@@ -86,10 +86,9 @@ fn argon2_at(cost: Argon2Cost) -> Result<Argon2<'static>> {
 }
 
 impl Passwords {
-    /// Runs `work` on the blocking pool once a hashing place is free.
+    /// Runs `work` on the blocking pool once a place for heavy work is free.
     async fn blocking<T: Send + 'static>(&self, work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-        let _place = self.hashing.acquire().await.context("password hashing places")?;
-        tokio::task::spawn_blocking(work).await.context("password hashing task")?
+        self.heavy.run("password hashing task", work).await?
     }
 }
 
@@ -103,7 +102,7 @@ mod tests {
 
     #[tokio::test]
     async fn hash_is_argon2id_and_verifies_only_the_right_password() {
-        let passwords = Passwords::new(Argon2Cost::TEST).unwrap();
+        let passwords = Passwords::new(Argon2Cost::TEST, HeavyWork::with_places(1)).unwrap();
         let hash = passwords.hash(&password("correct horse")).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{hash}");
         assert!(passwords.verify(&password("correct horse"), Some(hash.clone())).await.unwrap());
@@ -112,7 +111,7 @@ mod tests {
 
     #[tokio::test]
     async fn same_password_gets_different_salts() {
-        let passwords = Passwords::new(Argon2Cost::TEST).unwrap();
+        let passwords = Passwords::new(Argon2Cost::TEST, HeavyWork::with_places(1)).unwrap();
         let a = passwords.hash(&password("same-password")).await.unwrap();
         let b = passwords.hash(&password("same-password")).await.unwrap();
         assert_ne!(a, b);
@@ -120,7 +119,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_user_is_checked_against_a_parsable_dummy_of_the_same_cost() {
-        let passwords = Passwords::new(Argon2Cost::OWASP).unwrap();
+        let passwords = Passwords::new(Argon2Cost::OWASP, HeavyWork::with_places(1)).unwrap();
         assert!(passwords.dummy_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(PasswordHash::new(&passwords.dummy_hash).is_ok());
         assert!(!passwords.verify(&password("anything"), None).await.unwrap());
@@ -129,6 +128,6 @@ mod tests {
     #[test]
     fn parameters_argon2_rejects_fail_at_construction() {
         let bad = Argon2Cost { memory_kib: 1, iterations: 0, parallelism: 1 };
-        assert!(Passwords::new(bad).is_err());
+        assert!(Passwords::new(bad, HeavyWork::with_places(1)).is_err());
     }
 }

@@ -4,7 +4,8 @@
 //! five minutes. Messages live in memory: the local server drains the queue
 //! when it stops and keeps what could not be delivered in its data folder
 //! ([`InProcessQueue::take_undelivered`]); only a crash loses queued messages
-//! (the send path also writes them to the table; see ARCHITECTURE.md).
+//! (the send path also writes them to the table; see docs/decisions.md,
+//! "Chat: durable, read-your-writes, gap-free").
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;

@@ -152,11 +152,31 @@ impl Table {
         ids.iter().filter_map(|id| found.remove(&model::video_key(*id))).map(from_item).collect()
     }
 
+    /// The videos `user` liked, newest like first, by page (their ids).
+    pub async fn liked_video_ids(&self, user: u64, page: &Page) -> Result<(Vec<u64>, Option<String>)> {
+        self.newest_ids(Index::One, model::liked_by_partition(user), "video_id", page).await
+    }
+
+    /// Whom `user` follows, newest follow first, by page (their ids).
+    pub async fn followed_ids(&self, user: u64, page: &Page) -> Result<(Vec<u64>, Option<String>)> {
+        self.newest_ids(Index::Two, model::following_partition(user), "to_user", page).await
+    }
+
+    /// Who follows `user`, newest follow first, by page (their ids).
+    pub async fn follower_ids(&self, user: u64, page: &Page) -> Result<(Vec<u64>, Option<String>)> {
+        self.newest_ids(Index::One, model::followers_partition(user), "from_user", page).await
+    }
+
+    /// `user`'s friends (mutual follows), newest first, by page (their ids).
+    pub async fn friend_ids(&self, user: u64, page: &Page) -> Result<(Vec<u64>, Option<String>)> {
+        self.newest_ids(Index::Two, model::friends_partition(user), "to_user", page).await
+    }
+
     /// Up to `limit` newest entries of an index partition older than the
     /// cursor `before` (a sort key), as the numeric attribute `attr` of each
     /// item (the ids a list is made of), and the cursor of the next page
     /// when the page is full.
-    pub async fn newest_ids(
+    async fn newest_ids(
         &self,
         index: Index,
         partition: String,

@@ -17,7 +17,7 @@ mod videos;
 
 pub use chat::NewMessage;
 pub use interactions::{Index, Page};
-pub use videos::ViewerContext;
+pub use videos::{VideoSource, ViewerContext};
 
 use std::collections::HashMap;
 use std::time::Duration;

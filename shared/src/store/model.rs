@@ -402,6 +402,41 @@ pub struct UploadItem {
     pub expires_at: u64,
 }
 
+/// What a new upload records: the fields of [`UploadItem`] but its keys
+/// (the store's business) and its state (pending).
+#[derive(Clone, Debug)]
+pub struct NewUpload {
+    pub video_id: u64,
+    pub author_id: u64,
+    pub title: String,
+    pub object_key: String,
+    pub content_type: String,
+    pub content_length: u64,
+    pub created_at_ms: u64,
+    pub expires_at: u64,
+}
+
+impl UploadItem {
+    /// A pending upload.
+    pub fn pending(upload: NewUpload) -> UploadItem {
+        let key = upload_key(upload.video_id);
+        UploadItem {
+            pk: key.pk,
+            sk: key.sk,
+            video_id: upload.video_id,
+            author_id: upload.author_id,
+            title: upload.title,
+            object_key: upload.object_key,
+            content_type: upload.content_type,
+            content_length: upload.content_length,
+            state: UploadState::Pending,
+            reason: String::new(),
+            created_at_ms: upload.created_at_ms,
+            expires_at: upload.expires_at,
+        }
+    }
+}
+
 /// A like: `user` likes `video`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LikeItem {
@@ -568,23 +603,17 @@ pub struct ConversationItem {
     pub last_content: String,
 }
 
-/// Counter attributes.
+// Attribute names the update expressions name: the counters of a video
+// (likes, comments) and of a user (likes received, follows, followers,
+// videos), and an upload's state and reason.
 pub const FAVORITE_COUNT_ATTR: &str = "favorite_count";
-/// See [`FAVORITE_COUNT_ATTR`].
 pub const TOTAL_FAVORITED_ATTR: &str = "total_favorited";
-/// See [`FAVORITE_COUNT_ATTR`].
 pub const COMMENT_COUNT_ATTR: &str = "comment_count";
-/// See [`FAVORITE_COUNT_ATTR`].
 pub const FOLLOW_COUNT_ATTR: &str = "follow_count";
-/// See [`FAVORITE_COUNT_ATTR`].
 pub const FOLLOWER_COUNT_ATTR: &str = "follower_count";
-
-/// Attribute names used in update expressions of uploads.
-pub const UPLOAD_STATE_ATTR: &str = "state";
-/// See [`UPLOAD_STATE_ATTR`].
-pub const UPLOAD_REASON_ATTR: &str = "reason";
-/// Counter of a user's videos.
 pub const WORK_COUNT_ATTR: &str = "work_count";
+pub const UPLOAD_STATE_ATTR: &str = "state";
+pub const UPLOAD_REASON_ATTR: &str = "reason";
 
 /// The counter item of [`id_counter_key`].
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -23,13 +23,22 @@ pub struct ViewerContext {
     pub followed: HashSet<u64>,
 }
 
+/// How a video reached [`Table::publish_video`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VideoSource {
+    /// In the publish request's body: nothing else to settle.
+    Inline,
+    /// Through a presigned upload, whose record is settled `live` with it.
+    Upload,
+}
+
 impl Table {
     /// Publishes a video: creates the item (which puts it in the feed and its
     /// author's list), adds one to the author's `work_count`, and marks its
     /// presigned upload live, all or nothing. Returns `false` when the video
     /// was already published or its upload already settled: a retried ingest
     /// changes nothing.
-    pub async fn publish_video(&self, video: &VideoItem, from_upload: bool) -> Result<bool> {
+    pub async fn publish_video(&self, video: &VideoItem, source: VideoSource) -> Result<bool> {
         let author = to_item(&model::user_key(video.author_id))?;
         let count = Update::builder()
             .table_name(&self.name)
@@ -42,7 +51,7 @@ impl Table {
             .build()
             .context("work count action")?;
         let mut actions = vec![self.put_new(video)?, TransactWriteItem::builder().update(count).build()];
-        if from_upload {
+        if source == VideoSource::Upload {
             actions.push(self.settle_upload_action(video.id, UploadState::Live, "")?);
         }
         match self.transact(actions, "publish video").await? {
@@ -73,13 +82,14 @@ impl Table {
         self.get(&model::upload_key(video_id), "get upload").await
     }
 
-    /// Marks a pending upload rejected with `reason`; a settled one stays as it is.
-    pub async fn reject_upload(&self, video_id: u64, reason: &str) -> Result<()> {
+    /// Marks a pending upload rejected with `reason`. Returns `false`, having
+    /// changed nothing, when the upload was already settled (another ingest
+    /// published or rejected it): the caller then owns nothing of it.
+    pub async fn reject_upload(&self, video_id: u64, reason: &str) -> Result<bool> {
         // A one-action transaction: rejections are rare, and it shares the
         // publish path's action and condition handling.
         let action = self.settle_upload_action(video_id, UploadState::Rejected, reason)?;
-        self.transact(vec![action], "reject upload").await?;
-        Ok(())
+        Ok(matches!(self.transact(vec![action], "reject upload").await?, TransactOutcome::Done))
     }
 
     fn settle_upload_action(&self, video_id: u64, state: UploadState, reason: &str) -> Result<TransactWriteItem> {
@@ -113,9 +123,11 @@ impl Table {
         Ok(videos)
     }
 
-    /// An author's newest videos, at most `limit`.
-    pub async fn works(&self, author_id: u64, limit: usize) -> Result<Vec<VideoItem>> {
-        self.videos_in(Index::Two, model::works_partition(author_id), &Page { size: limit, before: None }).await
+    /// A page of an author's videos, newest first, and the next page's cursor
+    /// when the page is full.
+    pub async fn works(&self, author_id: u64, page: &Page) -> Result<(Vec<VideoItem>, Option<String>)> {
+        let (items, next) = self.newest(Index::Two, model::works_partition(author_id), page).await?;
+        Ok((items.into_iter().map(from_item).collect::<Result<_>>()?, next))
     }
 
     /// A video.

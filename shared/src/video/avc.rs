@@ -2,6 +2,7 @@
 //! its parameter sets (each SPS checked and rewritten by [`sps::prepare`]).
 
 use super::VideoError;
+use super::bytes::ByteReader;
 use super::sps::{self, Sps};
 
 /// The decoder configuration record (`avcC`): NAL length size and the parameter sets.
@@ -27,25 +28,6 @@ pub(super) fn parse_avcc(data: &[u8]) -> Result<AvcConfig<'_>, VideoError> {
     let pps_count = r.take(1)?[0];
     let pps = (0..pps_count).map(|_| r.nal()).collect::<Result<Vec<_>, _>>()?;
     Ok(AvcConfig { length_size, sps, pps })
-}
-
-struct ByteReader<'a>(&'a [u8]);
-
-impl<'a> ByteReader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], VideoError> {
-        if self.0.len() < n {
-            return Err(VideoError::Corrupt);
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Ok(head)
-    }
-
-    /// A parameter set with a 16-bit length prefix.
-    fn nal(&mut self) -> Result<&'a [u8], VideoError> {
-        let len = self.take(2)?;
-        self.take(usize::from(u16::from_be_bytes([len[0], len[1]])))
-    }
 }
 
 /// Converts one AVCC sample (length-prefixed NAL units) to Annex-B, prefixed by the parameter sets

@@ -8,6 +8,7 @@
 //! nothing we have not bounded.
 
 use super::VideoError;
+use super::bytes::ByteReader;
 use super::cover::Colour;
 use super::sps::{BitReader, Sps, unescape};
 
@@ -51,24 +52,10 @@ pub(super) fn parse_hvcc(data: &[u8]) -> Result<HevcConfig<'_>, VideoError> {
         r.take(1)?; // array_completeness, reserved, NAL_unit_type: each NAL says its own type
         let count = r.take(2)?;
         for _ in 0..u16::from_be_bytes([count[0], count[1]]) {
-            let len = r.take(2)?;
-            nals.push(r.take(usize::from(u16::from_be_bytes([len[0], len[1]])))?);
+            nals.push(r.nal()?);
         }
     }
     Ok(HevcConfig { length_size, nals })
-}
-
-struct ByteReader<'a>(&'a [u8]);
-
-impl<'a> ByteReader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], VideoError> {
-        if self.0.len() < n {
-            return Err(VideoError::Corrupt);
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Ok(head)
-    }
 }
 
 /// Converts one HVCC sample (length-prefixed NAL units) to Annex-B, prefixed by the parameter sets

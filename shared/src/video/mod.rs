@@ -45,6 +45,7 @@
 
 mod avc;
 mod boxes;
+mod bytes;
 mod cover;
 mod faststart;
 mod hevc;
@@ -147,7 +148,7 @@ fn fits(width: u32, height: u32) -> Result<(), VideoError> {
 /// cover_cost.rs`, peak RSS of the process): 1080p 60–100 ms and 38 MB, 3840x2160 0.2–0.3 s and
 /// 125 MB, 4096x2304 0.3 s and 141 MB (whatever the stream's reference count). HEVC, on a loaded
 /// machine where H.264 1080p took 166 ms: 1080p 184 ms and 22 MB, 4096x2304 10-bit 0.96 s and
-/// 99 MB (README, "Ingest cost").
+/// 99 MB (docs/operations.md, "Ingest cost").
 pub fn inspect(bytes: &[u8]) -> Result<(VideoInfo, Cover), VideoError> {
     let probe = probe::probe(bytes)?;
     if probe.duration_ms > MAX_DURATION_MS {

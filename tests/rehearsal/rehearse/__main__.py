@@ -3,16 +3,21 @@
     python -m rehearse --endpoint URL [--template PATH] [--samconfig PATH]
                        [--config-env NAME|all] [--stages 1-3|all|N-M]
                        [--facts JSON] [--config-check BIN] [--dump-deployed DIR]
+                       [--parameter-overrides "Key=Value ..."]
 
 For each configuration environment of samconfig.toml: stage 1 translates,
 stage 2 deploys on the (reset) emulator, stage 3 checks the deployed state
 against the code; stages 4–5 (the lead's modules) run through the hook below.
-Every finding is printed; any finding exits 1.
+Every finding is printed; any finding exits 1. `--parameter-overrides` is
+applied over every environment's own, as `sam deploy --parameter-overrides`
+would (CI rehearses `prod` with MediaCdn=true that way: no samconfig
+environment turns the CDN on).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -60,9 +65,19 @@ def later_stages(stages: set[int], deployment: Any, state: dict[str, Any], findi
     run_stack.run(stages, deployment, state, findings, args)
 
 
+def load_environment(name: str, args: argparse.Namespace, findings: Findings) -> Any:
+    """samconfig's environment `name`, with the command line's parameter overrides over its own."""
+    environment = translate_stage.load_environment(args.samconfig, name, findings)
+    if environment is None or not args.parameter_overrides:
+        return environment
+    return dataclasses.replace(
+        environment, parameter_overrides={**environment.parameter_overrides, **args.parameter_overrides}
+    )
+
+
 def rehearse_environment(name: str, args: argparse.Namespace, stages: set[int]) -> Findings:
     findings = Findings()
-    environment = translate_stage.load_environment(args.samconfig, name, findings)
+    environment = load_environment(name, args, findings)
     if environment is None:
         return findings
     started = time.monotonic()
@@ -97,7 +112,7 @@ def rehearse_environment(name: str, args: argparse.Namespace, stages: set[int]) 
 def same_as(name: str, args: argparse.Namespace, rehearsed: dict[tuple[Any, ...], str]) -> str | None:
     """The environment already rehearsed that deploys exactly what `name` deploys (samconfig's
     `default` and `dev` are one stack on purpose), or None (and `name` is remembered)."""
-    environment = translate_stage.load_environment(args.samconfig, name, Findings())
+    environment = load_environment(name, args, Findings())
     if environment is None:
         return None
     key = (
@@ -126,7 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--facts", type=Path, help="the code's facts (JSON printed by the tests package's model-facts bin)")
     parser.add_argument("--config-check", type=Path, help="the tests package's config-check bin")
     parser.add_argument("--dump-deployed", type=Path, help="write each environment's deployed state (JSON) here")
+    parser.add_argument(
+        "--parameter-overrides",
+        default="",
+        help="Key=Value pairs (SAM CLI's grammar) applied over every environment's parameter_overrides",
+    )
     args = parser.parse_args(argv)
+    overrides, leftover = translate_stage.parse_parameter_overrides(args.parameter_overrides)
+    if leftover.strip():
+        parser.error(f"--parameter-overrides: cannot read {leftover.strip()!r} (Key=Value pairs)")
+    args.parameter_overrides = overrides
     if args.samconfig is None:
         args.samconfig = REPO / "samconfig.toml"
     if 3 in args.stages and (args.facts is None or args.config_check is None):
@@ -141,7 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         if same:
             say(f"==> rehearsal: environment {name}: the same stack, region and parameters as {same}, not deployed twice")
             continue
-        say(f"==> rehearsal: environment {name} ({args.template}, stages {min(args.stages)}-{max(args.stages)})")
+        shown = " ".join(f"{key}={value}" for key, value in args.parameter_overrides.items())
+        say(
+            f"==> rehearsal: environment {name}{' with ' + shown if shown else ''} "
+            f"({args.template}, stages {min(args.stages)}-{max(args.stages)})"
+        )
         findings = rehearse_environment(name, args, args.stages)
         total += len(findings)
         for finding in findings:

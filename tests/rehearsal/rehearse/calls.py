@@ -168,6 +168,10 @@ def _s3(access_key, method, path, query, headers):
     key = parts[1] if len(parts) > 1 else ""
     bucket_arn = f"arn:aws:s3:::{bucket}"
     object_arn = f"{bucket_arn}/{key}"
+    if method == "OPTIONS":
+        # A browser's CORS preflight (to a presigned URL, its query and all): S3 answers it
+        # from the bucket's CORS configuration; IAM is not asked.
+        return Call(access_key, "s3", "Preflight", [], key or bucket)
     if not key:
         if method == "GET" and ("list-type" in query or not query):
             prefix = query.get("prefix", [""])[0]

@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
+from . import iam
 from .findings import Findings
 
 # AWS numbers the emulator does not enforce (docs/platform-facts in the handouts).
@@ -257,6 +258,48 @@ def rule_bucket_notification(context: Context) -> None:
     for function in ingest:
         if not any(p["principal"] == "s3.amazonaws.com" for p in function["permissions"]):
             context.add("bucket-permission", function["logical_id"], "no permission lets S3 invoke the ingest")
+
+
+def _lifecycle_matches(rule: dict[str, Any], key: str, tags: dict[str, str]) -> bool:
+    """Whether an S3 lifecycle rule (API shape, as read back) applies to an object `key` with `tags`."""
+    found = rule.get("Filter") or {}
+    if "And" in found:
+        found = {"Prefix": found["And"].get("Prefix", ""), "Tags": found["And"].get("Tags") or []}
+    elif "Tag" in found:
+        found = {"Prefix": "", "Tags": [found["Tag"]]}
+    prefix = found.get("Prefix", rule.get("Prefix", "")) or ""
+    wanted = found.get("Tags") or []
+    return key.startswith(prefix) and all(tags.get(tag["Key"]) == tag["Value"] for tag in wanted)
+
+
+def rule_bucket_lifecycle(context: Context) -> None:
+    """Uploads that never complete are cleaned up, and nothing else is: an enabled lifecycle rule expires
+    an upload as the code writes it (its key and the tag the presigned PUT signs in), and no rule that
+    expires objects applies to a key the functions publish (a published video would vanish)."""
+    media = context.facts["media"]
+    names = {f["environment"].get("DOUYIN_MEDIA_BUCKET") for f in context.app_functions()} - {None}
+    bucket = next((b for b in context.state["buckets"].values() if b["name"] in names), None)
+    if bucket is None:
+        return  # rule_environment reports the bucket name
+    rules = [r for r in bucket["lifecycle"] or [] if r.get("Status") == "Enabled"]
+    expiring = [r for r in rules if r.get("Expiration")]
+    tag = media["upload_tag"]
+    if not any(_lifecycle_matches(r, media["upload_key"], {tag["key"]: tag["value"]}) for r in expiring):
+        context.add(
+            "bucket-lifecycle",
+            bucket["logical_id"],
+            f"no enabled lifecycle rule expires an unclaimed upload ({media['upload_key']}, tagged "
+            f"{tag['key']}={tag['value']}): uploads that never complete stay forever",
+        )
+    for writer, key in sorted(media["written_keys"].items()):
+        for rule in expiring:
+            # Published objects carry no tag the code sets; a rule applies if its prefix and tags can match.
+            if _lifecycle_matches(rule, key, {}) or _lifecycle_matches(rule, key, {tag["key"]: tag["value"]}):
+                context.add(
+                    "bucket-lifecycle",
+                    bucket["logical_id"],
+                    f"lifecycle rule {rule.get('ID')!r} expires the {writer} key {key}: published media would vanish",
+                )
 
 
 # ============================================================ environment
@@ -584,10 +627,88 @@ def rule_logs(context: Context) -> None:
             context.add("log-retention", api["logical_id"], f"access log group {group['name']} keeps logs forever")
 
 
+
+# ============================================================== media CDN
+
+
+def rule_media_cdn(context: Context) -> None:
+    """With the CDN on (MediaCdn=true): the distribution reads the very bucket the functions write
+    (its origin is that bucket's regional domain) through a SigV4 origin access control; the bucket
+    policy lets that distribution, and only it, read every key the code publishes and never an
+    upload (`uploads/` waits there unchecked); the cache key is the path alone and the behaviour
+    read-only (keys name their content); and every function hands out links on that distribution
+    (DOUYIN_MEDIA_BASE_URL), since a function without it would presign S3 links instead."""
+    state = context.state
+    distributions = state.get("distributions") or {}
+    media = context.facts["media"]
+    functions = context.app_functions()
+    names = {f["environment"].get("DOUYIN_MEDIA_BUCKET") for f in functions} - {None}
+    bucket = next((b for b in state["buckets"].values() if b["name"] in names), None)
+    if not distributions:
+        for function in functions:
+            if function["environment"].get("DOUYIN_MEDIA_BASE_URL"):
+                context.add("cdn-base-url", function["logical_id"], "DOUYIN_MEDIA_BASE_URL is set, but the stack has no distribution")
+        return
+    for logical_id, distribution in sorted(distributions.items()):
+        config = distribution["config"]
+        origins = (config.get("Origins") or {}).get("Items") or []
+        controls = {c["id"]: c["config"] for c in (state.get("origin_access_controls") or {}).values()}
+        if bucket is not None:
+            regional = f"{bucket['name']}.s3.{state['region']}.amazonaws.com"
+            if not any(o.get("DomainName") == regional for o in origins):
+                context.add(
+                    "cdn-origin",
+                    logical_id,
+                    f"no origin is the media bucket's regional domain {regional} "
+                    f"(origins: {[o.get('DomainName') for o in origins]}): the CDN would serve another bucket",
+                )
+        for origin in origins:
+            control = controls.get(origin.get("OriginAccessControlId") or "")
+            if control is None:
+                context.add("cdn-origin-access", logical_id, f"origin {origin.get('Id')} has no origin access control of the stack: S3 refuses its reads")
+            elif (control.get("SigningBehavior"), control.get("SigningProtocol"), control.get("OriginAccessControlOriginType")) != ("always", "sigv4", "s3"):
+                context.add("cdn-origin-access", logical_id, f"origin access control {control.get('Name')} does not always sign with SigV4 for S3")
+        behavior = config.get("DefaultCacheBehavior") or {}
+        methods = sorted((behavior.get("AllowedMethods") or {}).get("Items") or [])
+        if methods != ["GET", "HEAD"]:
+            context.add("cdn-methods", logical_id, f"allowed methods {methods}: media is read-only (GET, HEAD)")
+        policy = next((p for p in (state.get("cache_policies") or {}).values() if p["id"] == behavior.get("CachePolicyId")), None)
+        if policy is None:
+            context.add("cdn-cache-policy", logical_id, f"cache policy {behavior.get('CachePolicyId')!r} is not the stack's")
+        else:
+            key = (policy["config"] or {}).get("ParametersInCacheKeyAndForwardedToOrigin") or {}
+            for part, field in (("QueryStringsConfig", "QueryStringBehavior"), ("HeadersConfig", "HeaderBehavior"), ("CookiesConfig", "CookieBehavior")):
+                if (key.get(part) or {}).get(field) != "none":
+                    context.add("cdn-cache-key", logical_id, f"{part}.{field} is {(key.get(part) or {}).get(field)!r}: keys name their content, nothing but the path belongs in the cache key")
+        if bucket is not None:
+            statements = iam.statements_of([bucket.get("policy") or {}])
+            reader = [
+                s
+                for s in statements
+                if isinstance(s.get("Principal"), dict) and "cloudfront.amazonaws.com" in iam._list(s["Principal"].get("Service"))
+            ]
+            request = {"aws:SecureTransport": "true", "aws:SourceArn": distribution["arn"], "aws:SourceAccount": state["account"]}
+            arn = f"arn:aws:s3:::{bucket['name']}"
+            for writer, key in sorted(media["written_keys"].items()):
+                if iam.decide(reader, "s3:GetObject", f"{arn}/{key}", request)[0] != "Allow":
+                    context.add("cdn-bucket-policy", logical_id, f"the bucket policy does not let the distribution read the {writer} key {key}")
+            if iam.decide(reader, "s3:GetObject", f"{arn}/{media['upload_key']}", request)[0] == "Allow":
+                context.add("cdn-bucket-policy", logical_id, f"the distribution may read uploads ({media['upload_key']}): unchecked bytes would be served")
+            other = {**request, "aws:SourceArn": distribution["arn"] + "-other"}
+            if any(iam.decide(reader, "s3:GetObject", f"{arn}/{key}", other)[0] == "Allow" for key in media["written_keys"].values()):
+                context.add("cdn-bucket-policy", logical_id, "another distribution may read the bucket: the grant is not bound to this one (aws:SourceArn)")
+        want = f"https://{distribution['domain_name']}"
+        for function in functions:
+            got = function["environment"].get("DOUYIN_MEDIA_BASE_URL")
+            if (got or "").rstrip("/") != want:
+                context.add("cdn-base-url", function["logical_id"], f"DOUYIN_MEDIA_BASE_URL={got!r}; the distribution serves {want}")
+
+
 RULES: list[Callable[[Context], None]] = [
     rule_table,
     rule_queues,
     rule_bucket_notification,
+    rule_bucket_lifecycle,
     rule_environment,
     rule_fallback,
     rule_routes,
@@ -595,4 +716,5 @@ RULES: list[Callable[[Context], None]] = [
     rule_timeouts,
     rule_payload,
     rule_logs,
+    rule_media_cdn,
 ]

@@ -53,12 +53,13 @@ import json
 import random
 import string
 import time
+import uuid
 import zipfile
 from typing import Any, Callable
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from . import intrinsics, ledger as ledger_module, managed_policies
 from .findings import Findings, StageFailed
@@ -319,6 +320,50 @@ CARRY: dict[str, Carrier] = {
             ),
         },
     ),
+    "AWS::CloudFront::OriginAccessControl": Carrier(
+        ADAPTER,
+        "moto's CloudFormation skips the type: CreateOriginAccessControl before the stack (the distribution, "
+        "and through it the functions' environment, refer to it)",
+        {
+            "OriginAccessControlConfig": _p(
+                ADAPTER,
+                "",
+                ("Name", "Description", "OriginAccessControlOriginType", "SigningBehavior", "SigningProtocol"),
+            ),
+        },
+    ),
+    "AWS::CloudFront::CachePolicy": Carrier(
+        RECORD,
+        "moto has no cache policies: kept on record (the ledger) under a generated id, which the distribution "
+        "refers to; stage 3 checks what it puts in the cache key (rule_media_cdn)",
+        {"CachePolicyConfig": _p(RECORD)},
+    ),
+    "AWS::CloudFront::Distribution": Carrier(
+        ADAPTER,
+        "moto's CloudFormation skips the type: CreateDistributionWithTags before the stack (the functions' "
+        "DOUYIN_MEDIA_BASE_URL and the bucket policy refer to it), its list properties written in the API's "
+        "Quantity/Items shape; read back with GetDistributionConfig. moto drops an origin's OriginAccessControlId "
+        "(kept on record in the ledger and filled in on read-back) and writes the distribution's ARN with a region "
+        "field (read back in AWS's form, arn:aws:cloudfront::<account>:distribution/<id>, which bucket policies "
+        "name). Stage 3 evaluates the bucket policy for the distribution (rule_media_cdn); CloudFront's edges and "
+        "the access control's signing are exercised only by AWS",
+        {
+            "DistributionConfig": _p(
+                ADAPTER,
+                "",
+                (
+                    "Enabled",
+                    "Comment",
+                    "HttpVersion",
+                    "IPV6Enabled",
+                    "PriceClass",
+                    "Origins",
+                    "DefaultCacheBehavior",
+                ),
+            ),
+            "Tags": _p(ADAPTER),
+        },
+    ),
     "AWS::ApiGatewayV2::Stage": Carrier(
         ADAPTER,
         "moto's CloudFormation skips the type: CreateStage",
@@ -344,7 +389,13 @@ RESOURCE_ATTRIBUTES = {"Type", "Properties", "DependsOn", "DeletionPolicy", "Upd
 OPENAPI_OPERATION_KEYS = {"x-amazon-apigateway-integration", "responses", "isDefaultRoute"}
 OPENAPI_INTEGRATION_KEYS = {"httpMethod", "type", "uri", "payloadFormatVersion", "timeoutInMillis"}
 # Types created before the stack when something refers to them.
-BEFORE_STACK = {"AWS::SecretsManager::Secret", "AWS::ApiGatewayV2::Api"}
+BEFORE_STACK = {
+    "AWS::SecretsManager::Secret",
+    "AWS::ApiGatewayV2::Api",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::CachePolicy",
+    "AWS::CloudFront::Distribution",
+}
 # Types moto's CloudFormation never sees.
 ADAPTER_ONLY = {
     "AWS::SecretsManager::Secret",
@@ -354,6 +405,9 @@ ADAPTER_ONLY = {
     "AWS::Lambda::EventInvokeConfig",
     "AWS::SNS::Subscription",
     "AWS::S3::BucketPolicy",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::CachePolicy",
+    "AWS::CloudFront::Distribution",
 }
 PLACEHOLDER_BOOTSTRAP = b"#!/bin/sh\n# rehearsal placeholder: stage 4 runs the real bootstrap\nexit 1\n"
 MOTO_ACCOUNT = "123456789012"
@@ -536,6 +590,7 @@ def deploy(translation: Translation, endpoint: str, findings: Findings) -> Deplo
 
     # 1. Before the stack: what moto's CloudFormation does not create but its resources refer to.
     literals: dict[str, dict[str | None, str]] = {}
+    before: list[str] = []
     for logical_id, resource in active.items():
         kind = resource["Type"]
         if kind not in BEFORE_STACK and (kind not in ADAPTER_ONLY or logical_id not in referenced_by_moto):
@@ -548,12 +603,41 @@ def deploy(translation: Translation, endpoint: str, findings: Findings) -> Deplo
                 f"{kind} is created by the adapter after the stack, but resources of the stack refer to it",
             )
             continue
+        before.append(logical_id)
+
+    def literal_ref(name: str) -> Any:
+        if name not in literals:
+            raise intrinsics.Unsupported(f"Ref {name}: not created before the stack")
+        return literals[name][None]
+
+    def literal_getatt(name: str, attribute: str) -> Any:
+        if attribute not in literals.get(name, {}):
+            raise intrinsics.Unsupported(f"Fn::GetAtt {name}.{attribute}: not created before the stack")
+        return literals[name][attribute]
+
+    before_context = intrinsics.Context(translation.parameters, pseudo, context.conditions, literal_ref, literal_getatt)
+    # Those that refer to others (the distribution to its access control and cache policy) come after them.
+    for logical_id in _dependency_order(before, active, known):
+        resource = active[logical_id]
         try:
-            literals[logical_id] = _create_before(aws, stack_name, logical_id, resource, context)
+            literals[logical_id] = _create_before(aws, stack_name, logical_id, resource, before_context)
         except (intrinsics.Unsupported, ClientError) as error:
             local.add(2, "adapter-create", logical_id, str(error))
             continue
-        ledger["resources"][logical_id] = {"type": kind, "physical_id": literals[logical_id][None], "carried_by": "adapter"}
+        carried_by = "record" if CARRY[resource["Type"]].created_by == RECORD else "adapter"
+        ledger["resources"][logical_id] = {
+            "type": resource["Type"],
+            "physical_id": literals[logical_id][None],
+            "carried_by": carried_by,
+        }
+        if carried_by == "record":
+            ledger.setdefault("records", {})[logical_id] = intrinsics.resolve(resource.get("Properties") or {}, before_context)
+        if resource["Type"] == "AWS::CloudFront::Distribution":
+            # moto does not store an origin's access control: kept on record, filled in on read-back.
+            origins = intrinsics.resolve(resource.get("Properties") or {}, before_context)["DistributionConfig"].get("Origins") or []
+            ledger.setdefault("records", {})[logical_id] = {
+                "origin_access_control_ids": {o["Id"]: o["OriginAccessControlId"] for o in origins if "OriginAccessControlId" in o}
+            }
     if local:
         findings.extend(local)
         raise StageFailed(local)
@@ -746,7 +830,102 @@ def _create_before(
             kwargs["Tags"] = tags
         api = aws("apigatewayv2").create_api(**kwargs)
         return {None: api["ApiId"], "ApiEndpoint": api["ApiEndpoint"], "ApiId": api["ApiId"]}
+    if kind == "AWS::CloudFront::OriginAccessControl":
+        props = intrinsics.resolve(properties, context)
+        control = aws("cloudfront").create_origin_access_control(
+            OriginAccessControlConfig=props["OriginAccessControlConfig"]
+        )["OriginAccessControl"]
+        return {None: control["Id"], "Id": control["Id"]}
+    if kind == "AWS::CloudFront::CachePolicy":
+        # Kept on record only (moto has none): an id shaped like CloudFront's (a UUID).
+        identity = str(uuid.UUID(bytes=hashlib.sha256(f"{stack_name}/{logical_id}".encode()).digest()[:16]))
+        return {None: identity, "Id": identity}
+    if kind == "AWS::CloudFront::Distribution":
+        props = intrinsics.resolve(properties, context)
+        config = cloudfront_distribution_config(props["DistributionConfig"], caller_reference=f"{stack_name}/{logical_id}")
+        tags = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in props.get("Tags") or []]
+        distribution = aws("cloudfront").create_distribution_with_tags(
+            DistributionConfigWithTags={"DistributionConfig": config, "Tags": {"Items": tags}}
+        )["Distribution"]
+        return {None: distribution["Id"], "Id": distribution["Id"], "DomainName": distribution["DomainName"]}
     raise intrinsics.Unsupported(f"{kind} cannot be created before the stack")
+
+
+def _dependency_order(names: list[str], active: dict[str, Any], known: set[str]) -> list[str]:
+    """`names` ordered so that each comes after those of `names` it refers to (template order otherwise)."""
+    ordered: list[str] = []
+    waiting = list(names)
+    while waiting:
+        ready = [
+            name
+            for name in waiting
+            if not {ref for ref, _ in intrinsics.references(active[name].get("Properties") or {}, known)}
+            & (set(waiting) - {name})
+        ]
+        if not ready:  # a cycle: creation reports the reference it cannot resolve
+            ready = waiting[:1]
+        ordered += ready
+        waiting = [name for name in waiting if name not in ready]
+    return ordered
+
+
+_ORIGIN_KEYS = {"Id", "DomainName", "OriginAccessControlId", "S3OriginConfig"}
+_BEHAVIOR_KEYS = {"TargetOriginId", "ViewerProtocolPolicy", "AllowedMethods", "CachedMethods", "CachePolicyId", "Compress"}
+
+
+def _only(value: dict[str, Any], known: set[str], where: str) -> None:
+    """Strictness inside the distribution: a key the conversion below would drop is refused."""
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise intrinsics.Unsupported(
+            f"DistributionConfig.{where} has {', '.join(unknown)}, which the rehearsal's adapter does not carry "
+            "(deploy.cloudfront_distribution_config): carry it, or say why not"
+        )
+
+
+def _items(values: list[Any]) -> dict[str, Any]:
+    return {"Quantity": len(values), "Items": values}
+
+
+def cloudfront_distribution_config(config: dict[str, Any], caller_reference: str) -> dict[str, Any]:
+    """A CloudFormation DistributionConfig in CloudFront's API shape (lists as Quantity/Items).
+
+    Only the keys CARRY accepts reach here (check_strict refuses the others)."""
+    out: dict[str, Any] = {
+        "CallerReference": caller_reference,
+        "Comment": config.get("Comment", ""),
+        "Enabled": _truthy(config.get("Enabled", False)),
+    }
+    for key in ("HttpVersion", "PriceClass"):
+        if key in config:
+            out[key] = config[key]
+    if "IPV6Enabled" in config:
+        out["IsIPV6Enabled"] = _truthy(config["IPV6Enabled"])
+    origins = []
+    for origin in config.get("Origins") or []:
+        _only(origin, _ORIGIN_KEYS, "Origins[]")
+        item = {"Id": origin["Id"], "DomainName": origin["DomainName"]}
+        if "OriginAccessControlId" in origin:
+            item["OriginAccessControlId"] = origin["OriginAccessControlId"]
+        if "S3OriginConfig" in origin:
+            item["S3OriginConfig"] = {"OriginAccessIdentity": origin["S3OriginConfig"].get("OriginAccessIdentity", "")}
+        origins.append(item)
+    out["Origins"] = _items(origins)
+    behavior = config.get("DefaultCacheBehavior") or {}
+    _only(behavior, _BEHAVIOR_KEYS, "DefaultCacheBehavior")
+    default = {
+        "TargetOriginId": behavior["TargetOriginId"],
+        "ViewerProtocolPolicy": behavior["ViewerProtocolPolicy"],
+    }
+    if "AllowedMethods" in behavior:
+        default["AllowedMethods"] = _items(list(behavior["AllowedMethods"]))
+        if "CachedMethods" in behavior:
+            default["AllowedMethods"]["CachedMethods"] = _items(list(behavior["CachedMethods"]))
+    for key in ("CachePolicyId", "Compress"):
+        if key in behavior:
+            default[key] = _truthy(behavior[key]) if key == "Compress" else behavior[key]
+    out["DefaultCacheBehavior"] = default
+    return out
 
 
 def _after_stack(
@@ -778,7 +957,7 @@ def _after_stack(
         def run() -> None:
             try:
                 call()
-            except (ClientError, KeyError, TypeError, ValueError) as error:
+            except (ClientError, ParamValidationError, KeyError, TypeError, ValueError) as error:
                 findings.add(2, "adapter-apply", logical_id, f"{what}: {error}")
 
         return run
@@ -946,6 +1125,41 @@ def _s3_rules(rules: list[dict[str, Any]]) -> list[dict[str, str]]:
     return [{"Name": rule["Name"], "Value": rule["Value"]} for rule in rules]
 
 
+_LIFECYCLE_KEYS = {"Id", "Status", "Prefix", "TagFilters", "ExpirationInDays", "AbortIncompleteMultipartUpload"}
+
+
+def lifecycle_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CloudFormation's lifecycle rules in S3's API shape (`Id` → `ID`, `ExpirationInDays` →
+    `Expiration.Days`, `Prefix` + `TagFilters` → `Filter.And`). A key it does not convert is
+    refused (ValueError: an adapter finding), never dropped."""
+    out = []
+    for rule in rules:
+        unknown = sorted(set(rule) - _LIFECYCLE_KEYS)
+        if unknown:
+            raise ValueError(
+                f"lifecycle rule {rule.get('Id')!r} has {', '.join(unknown)}, which deploy.lifecycle_rules does not "
+                "carry: carry it, or say why not"
+            )
+        item: dict[str, Any] = {"Status": rule["Status"]}
+        if "Id" in rule:
+            item["ID"] = rule["Id"]
+        tags = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in rule.get("TagFilters") or []]
+        prefix = rule.get("Prefix", "")
+        if tags and (prefix or len(tags) > 1):
+            item["Filter"] = {"And": {"Prefix": prefix, "Tags": tags} if prefix else {"Tags": tags}}
+        elif tags:
+            item["Filter"] = {"Tag": tags[0]}
+        else:
+            item["Filter"] = {"Prefix": prefix}
+        if "ExpirationInDays" in rule:
+            item["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+        if "AbortIncompleteMultipartUpload" in rule:
+            days = rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+            item["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": int(days)}
+        out.append(item)
+    return out
+
+
 def _apply_bucket(s3: Any, name: str, props: dict[str, Any]) -> None:
     if "PublicAccessBlockConfiguration" in props:
         block = {key: _truthy(value) for key, value in props["PublicAccessBlockConfiguration"].items()}
@@ -982,7 +1196,9 @@ def _apply_bucket(s3: Any, name: str, props: dict[str, Any]) -> None:
                 configuration.setdefault(target, []).append(entry)
         s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=configuration)
     if "LifecycleConfiguration" in props:
-        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": props["LifecycleConfiguration"]["Rules"]})
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=name, LifecycleConfiguration={"Rules": lifecycle_rules(props["LifecycleConfiguration"]["Rules"])}
+        )
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]})
 
@@ -1285,6 +1501,10 @@ def _verify_bucket(logical_id, props, state, expect, differ, *_: Any) -> None:
             for r in bucket["cors"] or []
         ]
         expect(logical_id, "CorsConfiguration", want, got)
+    if "LifecycleConfiguration" in props:
+        expect(logical_id, "LifecycleConfiguration", lifecycle_rules(props["LifecycleConfiguration"]["Rules"]), bucket["lifecycle"])
+    if "VersioningConfiguration" in props:
+        expect(logical_id, "VersioningConfiguration", props["VersioningConfiguration"]["Status"], bucket["versioning"])
     notification = props.get("NotificationConfiguration") or {}
     for source, kind, target, field in (
         ("LambdaConfigurations", "lambda", "Function", "function_arn"),
@@ -1377,6 +1597,42 @@ def _verify_log_group(logical_id, props, state, expect, differ, *_: Any) -> None
     expect(logical_id, "RetentionInDays", props.get("RetentionInDays"), group["retention_in_days"])
 
 
+def _verify_origin_access_control(logical_id, props, state, expect, differ, *_: Any) -> None:
+    got = state["origin_access_controls"][logical_id]["config"]
+    for key, want in props["OriginAccessControlConfig"].items():
+        expect(logical_id, f"OriginAccessControlConfig.{key}", want, got.get(key))
+
+
+def _verify_cache_policy(logical_id, props, state, expect, differ, *_: Any) -> None:
+    expect(logical_id, "CachePolicyConfig", props["CachePolicyConfig"], state["cache_policies"][logical_id]["config"])
+
+
+def _verify_distribution(logical_id, props, state, expect, differ, *_: Any) -> None:
+    distribution = state["distributions"][logical_id]
+    want = cloudfront_distribution_config(props["DistributionConfig"], caller_reference="")
+    got = distribution["config"]
+    for key in ("Enabled", "Comment", "HttpVersion", "PriceClass", "IsIPV6Enabled"):
+        if key in want:
+            expect(logical_id, f"DistributionConfig.{key}", want[key], got.get(key))
+    got_origins = {o["Id"]: o for o in (got.get("Origins") or {}).get("Items") or []}
+    for origin in want["Origins"]["Items"]:
+        found = got_origins.get(origin["Id"]) or {}
+        for key in ("DomainName", "OriginAccessControlId"):
+            if key in origin:
+                expect(logical_id, f"origin {origin['Id']} {key}", origin[key], found.get(key))
+    behavior = got.get("DefaultCacheBehavior") or {}
+    for key, value in want["DefaultCacheBehavior"].items():
+        if key == "AllowedMethods":
+            expect(logical_id, "AllowedMethods", sorted(value["Items"]), sorted((behavior.get(key) or {}).get("Items") or []))
+            if "CachedMethods" in value:
+                cached = ((behavior.get(key) or {}).get("CachedMethods") or {}).get("Items") or []
+                expect(logical_id, "CachedMethods", sorted(value["CachedMethods"]["Items"]), sorted(cached))
+        else:
+            expect(logical_id, f"DefaultCacheBehavior.{key}", value, behavior.get(key))
+    if props.get("Tags"):
+        expect(logical_id, "Tags", {t["Key"]: t["Value"] for t in props["Tags"]}, distribution["tags"])
+
+
 def _verify_api(logical_id, props, state, expect, differ, by_name, by_arn, *_: Any) -> None:
     api = state["http_apis"][logical_id]
     body = props.get("Body") or {}
@@ -1432,4 +1688,7 @@ _VERIFIERS: dict[str, Callable[..., None]] = {
     "AWS::Logs::LogGroup": _verify_log_group,
     "AWS::ApiGatewayV2::Api": _verify_api,
     "AWS::ApiGatewayV2::Stage": _verify_stage,
+    "AWS::CloudFront::OriginAccessControl": _verify_origin_access_control,
+    "AWS::CloudFront::CachePolicy": _verify_cache_policy,
+    "AWS::CloudFront::Distribution": _verify_distribution,
 }

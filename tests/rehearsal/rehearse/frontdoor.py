@@ -17,8 +17,15 @@ API Gateway itself does around them:
 - the 30 s integration timeout (503) and a function error (500), both with API
   Gateway's own `{"message": ...}` bodies, which the client does not read as
   our envelope: the rehearsal counts them;
-- CORS from the API's CorsConfiguration: preflights answered by the front
-  door, `Access-Control-Allow-Origin` added to responses;
+- CORS from the API's CorsConfiguration as deployed (API Gateway's "Configure
+  CORS for HTTP APIs"): a preflight (OPTIONS with Origin and
+  Access-Control-Request-Method) is answered by API Gateway itself, never by
+  an integration, with the configured headers when the origin, the method and
+  every requested header are allowed and none otherwise (the browser then
+  refuses the call); other responses to a request with an allowed Origin get
+  Access-Control-Allow-Origin (and Expose-Headers, Allow-Credentials), and the
+  integration's own access-control-* headers are dropped. Without a
+  configuration nothing is added and OPTIONS is routed like any method;
 - the response's v2 form: statusCode, headers, cookies, body (base64 decoded).
 """
 
@@ -73,10 +80,13 @@ class FrontDoor:
             "AllowOrigins": cors.get("allow_origins") or [],
             "AllowMethods": cors.get("allow_methods") or [],
             "AllowHeaders": cors.get("allow_headers") or [],
+            "ExposeHeaders": cors.get("expose_headers") or [],
+            "AllowCredentials": bool(cors.get("allow_credentials")),
             "MaxAge": cors.get("max_age"),
         } if cors else {}
         self.functions = state["functions"]
-        self.counts = {"requests": 0, "gateway_errors": 0, "too_large": 0}
+        self.counts = {"requests": 0, "gateway_errors": 0, "too_large": 0, "preflights": 0}
+        self.refused_origins = set()  # Origins of requests answered without CORS headers
         self.lock = threading.Lock()
         self.server = None
 
@@ -106,10 +116,46 @@ class FrontDoor:
         return bool(origin) and ("*" in allowed or origin in allowed)
 
     def cors_headers(self, origin):
-        if not self.cors or not self.origin_allowed(origin):
+        """The CORS headers API Gateway adds to an answer for `origin` (none when not allowed)."""
+        if not self.cors:
+            return {}
+        if not self.origin_allowed(origin):
+            self.refuse(origin)
             return {}
         allowed = self.cors.get("AllowOrigins") or []
-        return {"access-control-allow-origin": "*" if "*" in allowed else origin}
+        headers = {"access-control-allow-origin": "*" if "*" in allowed else origin}
+        if self.cors.get("ExposeHeaders"):
+            headers["access-control-expose-headers"] = ",".join(self.cors["ExposeHeaders"])
+        if self.cors.get("AllowCredentials"):
+            headers["access-control-allow-credentials"] = "true"
+        return headers
+
+    def refuse(self, origin):
+        if origin:
+            with self.lock:
+                self.refused_origins.add(origin)
+
+    def preflight(self, origin, method, requested_headers):
+        """API Gateway's own answer to a preflight: 204, with the CORS headers only if
+        the origin, the method and every requested header are allowed."""
+        with self.lock:
+            self.counts["preflights"] += 1
+        methods = [m.upper() for m in self.cors.get("AllowMethods") or []]
+        allow_headers = [h.lower() for h in self.cors.get("AllowHeaders") or []]
+        requested = [h.strip().lower() for h in requested_headers.split(",") if h.strip()]
+        if not self.origin_allowed(origin) or not ("*" in methods or method.upper() in methods):
+            self.refuse(origin)
+            return 204, {}, b""
+        if "*" not in allow_headers and any(h not in allow_headers for h in requested):
+            self.refuse(origin)
+            return 204, {}, b""
+        headers = self.cors_headers(origin)
+        headers["access-control-allow-methods"] = ",".join(methods)
+        if allow_headers:
+            headers["access-control-allow-headers"] = ",".join(allow_headers)
+        if self.cors.get("MaxAge") is not None:
+            headers["access-control-max-age"] = str(self.cors["MaxAge"])
+        return 204, headers, b""
 
     # -- the event --------------------------------------------------------
     def event(self, handler, route_key, body):
@@ -175,24 +221,11 @@ class FrontDoor:
         body = handler.rfile.read(length) if length else b""
         path = urllib.parse.urlsplit(handler.path).path
         origin = handler.headers.get("origin", "")
-        if (
-            handler.command == "OPTIONS"
-            and self.cors
-            and handler.headers.get("access-control-request-method")
-        ):
+        if handler.command == "OPTIONS" and self.cors and origin and handler.headers.get(
+                "access-control-request-method"):
             # API Gateway answers preflights itself when CORS is configured.
-            headers = {}
-            requested = handler.headers.get("access-control-request-method", "").upper()
-            methods = [m.upper() for m in self.cors.get("AllowMethods") or []]
-            if self.origin_allowed(origin) and ("*" in methods or requested in methods):
-                headers = self.cors_headers(origin)
-                headers["access-control-allow-methods"] = ",".join(methods)
-                allow_headers = self.cors.get("AllowHeaders") or []
-                if allow_headers:
-                    headers["access-control-allow-headers"] = ",".join(allow_headers)
-                if self.cors.get("MaxAge") is not None:
-                    headers["access-control-max-age"] = str(self.cors["MaxAge"])
-            return 204, headers, b""
+            return self.preflight(origin, handler.headers.get("access-control-request-method", ""),
+                                  handler.headers.get("access-control-request-headers", ""))
         route_key, logical_id = self.pick(handler.command, path)
         if logical_id is None:
             return self.gateway_error(404, "Not Found", origin)
@@ -233,10 +266,16 @@ class FrontDoor:
             # Format 2.0's inference: a JSON value without statusCode is the body.
             headers["content-type"] = "application/json"
             return 200, headers, json.dumps(payload).encode()
+        # With CORS configured, API Gateway ignores the integration's own CORS headers.
+        def own(name):
+            return bool(self.cors) and name.startswith("access-control-")
+
         for name, value in (payload.get("headers") or {}).items():
-            headers[name.lower()] = str(value)
+            if not own(name.lower()):
+                headers[name.lower()] = str(value)
         for name, values in (payload.get("multiValueHeaders") or {}).items():
-            headers[name.lower()] = ",".join(str(v) for v in values)
+            if not own(name.lower()):
+                headers[name.lower()] = ",".join(str(v) for v in values)
         body = payload.get("body") or ""
         body = base64.b64decode(body) if payload.get("isBase64Encoded") else body.encode()
         cookies = payload.get("cookies") or []

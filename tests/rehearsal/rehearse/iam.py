@@ -71,6 +71,9 @@ def _condition_holds(operator, key, expected, context):
     if test is None:
         raise PolicyError(f"condition operator {operator!r} is not supported by the rehearsal's evaluator")
     expected = [str(value) for value in _list(expected)]
+    # Condition key names are case-insensitive in IAM (values are not): `AWS:SourceArn` is `aws:SourceArn`.
+    context = {name.lower(): value for name, value in context.items()}
+    key = key.lower()
     present = key in context
     values = [str(value) for value in _list(context.get(key))]
     if not present:

@@ -8,6 +8,9 @@ IAM backend it makes, 2.5 s at each reset: most of a rehearsal's deploy time.
 Here it loads only :data:`rehearse.managed_policies.POLICIES`, our pinned
 documents, at their real ARNs; attaching any other AWS policy then fails in
 stage 2, which is the strictness wanted (add it to managed_policies.py).
+
+Its global CORS is off (MOTO_DISABLE_GLOBAL_CORS): S3 answers a browser by the
+bucket's CorsConfiguration only, as S3 does.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ def _data() -> str:
 
 def main() -> None:
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    # moto's server adds permissive CORS headers to every answer (flask-cors) unless told
+    # not to: then S3 answers browsers by the bucket's own CORS configuration, as deployed
+    # (the web client's presigned PUT, its preflight included).
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
     import moto.iam.aws_managed_policies
     import moto.iam.models
     from moto.server import main as serve

@@ -9,7 +9,9 @@ does: HTTP through the front door (frontdoor.py, routes as deployed, in both
 trailing-slash modes), S3 ObjectCreated by the deployed notification
 configuration (awsfront.py, asynchronous invocation with the deployed
 EventInvokeConfig, lambdas.py), SQS batches by the deployed event source
-mapping (pollers.py). Through that it runs tests/smoke, a presigned upload
+mapping (pollers.py). Through that it runs the web client's e2e tests
+(tests/e2e, Chromium: web/ served from its own origin, the API called
+cross-origin through the front door's CORS), tests/smoke, a presigned upload
 (PUT → notification → ingest → live), a chat burst and a poison message that
 must end in the dead-letter queue.
 
@@ -26,14 +28,19 @@ one, so that a redelivery takes a second instead of minutes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -47,6 +54,10 @@ from .pollers import Poller
 
 REPO = Path(__file__).resolve().parents[3]
 SLASH_MODES = ("match", "default")
+E2E = REPO / "tests/e2e"
+# The web e2e test a seeded run needs (REHEARSAL_WEB=quick): a sign-up through the API's CORS,
+# then a presigned PUT through the bucket's (a preflight), then the status polled.
+QUICK_WEB_TEST = "a video the server rejects shows its reason"
 
 
 def say(text):
@@ -210,6 +221,103 @@ class Stack:
 
 
 # -- the suites -------------------------------------------------------------
+class StaticSite:
+    """web/ as a static host serves it (an S3 bucket behind CloudFront, nginx): files
+    only, on its own origin, so that every API call of the page is cross-origin."""
+
+    def __init__(self, folder):
+        class Quiet(SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def web_mode(quick):
+    """REHEARSAL_WEB: `all` (the whole web e2e suite; tests/run), `quick` (QUICK_WEB_TEST; the
+    web seeds), `off`; unset: `off` for a quick (seeded) run, else `all` if its tools are here."""
+    wanted = os.environ.get("REHEARSAL_WEB", "")
+    if wanted not in ("", "all", "quick", "off"):
+        raise SystemExit(f"REHEARSAL_WEB={wanted}: expected all, quick or off")
+    return wanted or ("off" if quick else "auto")
+
+
+def web_tools():
+    """(chromium, problems): what the web e2e tests need and is missing (tests/run installs it)."""
+    chromium = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
+    problems = []
+    if not os.access(chromium, os.X_OK):
+        problems.append(f"no Chromium at {chromium} (apt-get install chromium, or set CHROMIUM)")
+    if not shutil.which("node"):
+        problems.append("no node (Node 20+)")
+    if not (E2E / "node_modules/playwright-core").is_dir():
+        problems.append("tests/e2e has no node_modules (cd tests/e2e && npm ci)")
+    return chromium, problems
+
+
+def run_web(stack, mode):
+    """The web client's e2e tests (tests/e2e/web.test.mjs) in Chromium, web/ served from
+    its own origin and the API through the front door: each test its own client (its own
+    door and source address, 203.0.113.10 on), alternately in the two trailing-slash modes."""
+    chromium, missing = web_tools()
+    if mode == "auto" and missing:
+        say(f"  stage 4: web client e2e NOT RUN ({'; '.join(missing)}); tests/run runs it")
+        return 0
+    if missing:
+        stack.add(4, "web", "tests/e2e", f"cannot run the web client's e2e tests: {'; '.join(missing)}")
+        return 0
+    quick = mode == "quick"
+    count = 1 if quick else len(re.findall(r"^test\(", (E2E / "web.test.mjs").read_text(), re.MULTILINE))
+    site = StaticSite(REPO / "web")
+    origin = site.url.rstrip("/")
+    doors, urls = [], []
+    for number in range(count):
+        door = FrontDoor(stack.state, stack.host, stack.problems, slash=SLASH_MODES[number % 2],
+                         client_ip=f"203.0.113.{10 + number}")
+        url = door.serve()
+        stack.doors[f"web-{number + 1}"] = (door, url)
+        doors.append(door)
+        urls.append(url)
+    out = stack.work / "web-e2e.log"
+    command = ["node", "--test", "--test-reporter=spec", "--test-concurrency=1"]
+    if quick:
+        command += ["--test-name-pattern", f"^{re.escape(QUICK_WEB_TEST)}$"]
+    env = dict(os.environ, DOUYIN_E2E_WEB_URL=site.url, DOUYIN_E2E_API_URLS=",".join(urls), CHROMIUM=chromium)
+    started = time.monotonic()
+    try:
+        with open(out, "w") as log:
+            result = subprocess.run(command + ["web.test.mjs"], cwd=E2E, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, timeout=900)
+    finally:
+        site.stop()
+    text = out.read_text()
+    passed = int((re.findall(r"^ℹ pass (\d+)$", text, re.MULTILINE) or ["0"])[-1])
+    failed = int((re.findall(r"^ℹ fail (\d+)$", text, re.MULTILINE) or ["0"])[-1])
+    skipped = int((re.findall(r"^ℹ skipped (\d+)$", text, re.MULTILINE) or ["0"])[-1])
+    ok = result.returncode == 0 and passed > 0 and failed == 0
+    if not ok:
+        refused = sorted({o for door in doors for o in door.refused_origins})
+        allowed = (stack.state["http_api"].get("cors") or {}).get("allow_origins")
+        why = (f"; the API refused the page's origin {', '.join(refused)} (the deployed CORS allows "
+               f"{allowed or 'no origin'}): the browser blocked its calls" if refused else "")
+        tail = "\n".join(line for line in text.splitlines() if line.strip())
+        tail = "\n".join(tail.splitlines()[-25:])
+        stack.add(4, "web", "tests/e2e",
+                  f"the web client's e2e tests failed through the front door (page at {origin}){why}:\n{tail}")
+    preflights = sum(door.counts["preflights"] for door in doors)
+    say(f"  stage 4: web client e2e in Chromium, page at {origin}, API through {count} front doors: "
+        f"{'passed' if ok else 'FAILED'}, {passed} tests ({failed} failed, {skipped} skipped, {preflights} "
+        f"preflights at the API, {time.monotonic() - started:.1f} s; log {out})")
+    return passed if ok else 0
+
+
 def run_smoke(stack, mode, base):
     out = stack.work / f"smoke-{mode}.log"
     with open(out, "w") as log:
@@ -404,6 +512,10 @@ def run(stages, deployment, state, findings, args):
         stack.start()
         # A seeded run needs only the calls: one pass of the smoke test (REHEARSAL_QUICK=1).
         quick = os.environ.get("REHEARSAL_QUICK") == "1"
+        # First, on the fresh stack: the web tests count the feed's videos.
+        mode = web_mode(quick)
+        if mode != "off":
+            passed += run_web(stack, mode)
         for mode in SLASH_MODES:
             ok, steps = run_smoke(stack, mode, stack.doors[mode][1])
             passed += steps

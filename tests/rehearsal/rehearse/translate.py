@@ -15,6 +15,9 @@ what this module does in their place:
 - replace each function's `CodeUri` by the S3 location of its built artifact
   (`sam build` + `sam deploy`'s packaging): :func:`package`; stage 2 uploads a
   placeholder zip there (stage 4 runs the real bootstraps itself);
+- apply the `AWS::LanguageExtensions` transform first when the template
+  lists it (`Fn::ForEach`, `Fn::Length`), as CloudFormation does before the
+  SAM transform: :mod:`rehearse.language_extensions`;
 - translate with the pinned `aws-sam-translator`, the code the service runs,
   given the parameter values as CloudFormation hands them to the transform
   (strings; `CommaDelimitedList` as lists), with an offline managed-policy map
@@ -39,7 +42,7 @@ import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .findings import Findings
-from . import managed_policies
+from . import language_extensions, managed_policies
 from .ledger import artifact_bucket
 
 # --------------------------------------------------------------------- YAML
@@ -89,6 +92,9 @@ class Environment:
     region: str
     parameter_overrides: dict[str, str]
     capabilities: list[str]
+    # `language_extensions = true` for `sam build` ([name.build] over [name.global]): SAM CLI
+    # 1.161+ expands Fn::ForEach locally only then, and fails on the loops otherwise.
+    language_extensions: bool = False
 
 
 def config_environments(path: Path) -> list[str]:
@@ -131,7 +137,11 @@ def load_environment(path: Path, name: str, findings: Findings) -> Environment |
         capabilities = capabilities.split()
     if not stack_name or not region:
         return None
-    return Environment(name, str(stack_name), str(region), overrides, list(capabilities))
+    build: dict[str, Any] = {}
+    build.update((env.get("global") or {}).get("parameters") or {})
+    build.update((env.get("build") or {}).get("parameters") or {})
+    language = build.get("language_extensions") is True
+    return Environment(name, str(stack_name), str(region), overrides, list(capabilities), language)
 
 
 # SAM CLI's grammar for `--parameter-overrides` (samcli/cli/types.py,
@@ -332,6 +342,22 @@ def translate(
         findings.add(1, "template-yaml", "", str(error))
         return None
     parameters = resolve_parameters(sam_template, environment.parameter_overrides, findings, environment.name)
+    if len(findings) > before:
+        return None
+    # CloudFormation runs AWS::LanguageExtensions (Fn::ForEach) before the SAM transform.
+    expanded = language_extensions.expand(sam_template, parameters, findings)
+    if expanded is None:
+        return None
+    if language_extensions.uses_loops(sam_template) and not environment.language_extensions:
+        findings.add(
+            1,
+            "samconfig-language-extensions",
+            environment.name,
+            "the template has Fn::ForEach loops but this environment's build does not set "
+            "language_extensions = true: `sam build` fails on them (SAM CLI 1.161+ expands them only with it)",
+        )
+        return None
+    sam_template = expanded
     artifacts = package(sam_template, environment.stack_name, artifact_bucket(account, environment.region), findings)
     if len(findings) > before:
         return None

@@ -9,7 +9,8 @@ Add a seed: one `Seed(...)` in SEEDS: a name, the stage that must catch it,
 the finding's rule and a text of its message (or resource), and the edit
 (:func:`replace` on the template, :func:`add_resource`, :func:`override` on
 samconfig.toml). `stages` defaults to what the seed's stage needs (seeds of
-stages 4-5 run everything).
+stages 4-5 run everything). `web=True`: the seed is caught by the web client in
+Chromium (one e2e test through the front door, REHEARSAL_WEB=quick).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Seed:
     samconfig: Edit | None = None
     config_env: str = "default"
     stages: str | None = None
+    web: bool = False
 
 
 def replace(old: str, new: str, count: int = 1) -> Edit:
@@ -106,7 +108,66 @@ def _add_route(text: str) -> str:
     return text[:events] + event + text[events + len("      Events:\n") :]
 
 
+def _prod_without_language_extensions(text: str) -> str:
+    """Drops `language_extensions = true` from samconfig.toml's prod environment."""
+    start = text.index("[prod.global.parameters]\n")
+    line = text.index("language_extensions = true\n", start)
+    return text[:line] + text[line + len("language_extensions = true\n") :]
+
+
 SEEDS: list[Seed] = [
+    Seed(
+        "lifecycle-expires-published",
+        "the upload-expiry rule loses its prefix: published videos and covers expire after a day",
+        3,
+        "bucket-lifecycle",
+        "published video",
+        template=replace(
+            "          - Id: ExpireUnclaimedUploads\n            Status: Enabled\n            Prefix: uploads/\n",
+            "          - Id: ExpireUnclaimedUploads\n            Status: Enabled\n",
+        ),
+    ),
+    Seed(
+        "lifecycle-tag-typo",
+        "the upload-expiry rule filters on a tag the presigned PUT does not set: abandoned uploads stay forever",
+        3,
+        "bucket-lifecycle",
+        "unclaimed upload",
+        template=replace("                Value: upload\n", "                Value: uploads\n"),
+    ),
+    Seed(
+        "cdn-reads-uploads",
+        "prod (CDN on): the bucket policy lets the distribution read the whole bucket, pending uploads included",
+        3,
+        "cdn-bucket-policy",
+        "may read uploads",
+        template=replace('                - !Sub "${MediaBucket.Arn}/videos/*"', '                - !Sub "${MediaBucket.Arn}/*"'),
+        config_env="prod",
+    ),
+    Seed(
+        "cdn-any-distribution",
+        "prod (CDN on): the read grant names the account, not the distribution: any distribution of the account may read the media",
+        3,
+        "cdn-bucket-policy",
+        "another distribution",
+        template=replace(
+            '                  AWS:SourceArn: !Sub "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${MediaDistribution}"',
+            "                  AWS:SourceAccount: !Ref AWS::AccountId",
+        ),
+        config_env="prod",
+    ),
+    Seed(
+        "cdn-origin-drift",
+        "prod (CDN on): the distribution's origin names a bucket the functions do not write",
+        3,
+        "cdn-origin",
+        "regional domain",
+        template=replace(
+            'DomainName: !Sub "douyin-media-${AWS::AccountId}-${AWS::Region}-${Stage}.s3.',
+            'DomainName: !Sub "douyin-media-${AWS::AccountId}-${Stage}.s3.',
+        ),
+        config_env="prod",
+    ),
     Seed(
         "bucket-name-drift",
         "the functions read a bucket name that is not the bucket's",
@@ -169,6 +230,15 @@ SEEDS: list[Seed] = [
         "environment-config",
         "DOUYIN_TIME_ZONE",
         template=replace("DOUYIN_TIME_ZONE: !Ref TimeZone", "DOUYIN_TIME_ZONE: Asia/Beijing"),
+    ),
+    Seed(
+        "samconfig-without-language-extensions",
+        "prod's build does not turn on SAM CLI's language extensions: `sam build` fails on the template's loops",
+        1,
+        "samconfig-language-extensions",
+        "language_extensions = true",
+        samconfig=_prod_without_language_extensions,
+        config_env="prod",
     ),
     Seed(
         "argon2-lanes-samconfig",
@@ -238,14 +308,22 @@ SEEDS: list[Seed] = [
     ),
     Seed(
         "log-group-without-retention",
-        "a function's logs kept forever",
+        "the log groups' loop loses its retention: every function's logs kept forever",
         3,
         "log-retention",
         "FeedFunction",
         template=replace(
-            '      LogGroupName: !Sub "/aws/lambda/${FeedFunction}"\n      RetentionInDays: !Ref LogRetentionDays\n',
-            '      LogGroupName: !Sub "/aws/lambda/${FeedFunction}"\n',
+            '          LogGroupName: !Sub "/aws/lambda/${${Name}Function}"\n          RetentionInDays: !Ref LogRetentionDays\n',
+            '          LogGroupName: !Sub "/aws/lambda/${${Name}Function}"\n',
         ),
+    ),
+    Seed(
+        "function-left-out-of-the-loops",
+        "a function missing from the loops' collection: Lambda makes its log group, without retention",
+        3,
+        "log-group",
+        "VideoIngestFunction",
+        template=replace("       MessageConsumer, VideoIngest, RouteFallback]", "       MessageConsumer, RouteFallback]"),
     ),
     Seed(
         "fallback-passes-to-the-wrong-function",
@@ -316,6 +394,28 @@ SEEDS: list[Seed] = [
         "dynamodb:UpdateItem",
         template=replace('dynamodb:LeadingKeys: ["RATE#*"]', 'dynamodb:LeadingKeys: ["RATE_#*"]'),
     ),
+    Seed(
+        "api-cors-without-the-web-origin",
+        "WebOrigins names one site while the web client is served from another: every call "
+        "from the page is refused by the browser",
+        4,
+        "web",
+        "the API refused the page's origin",
+        samconfig=override("default", "WebOrigins=https://douyin.example.com"),
+        web=True,
+    ),
+    Seed(
+        "bucket-cors-without-put",
+        "the media bucket's CORS allows GET only: the browser's presigned upload fails its preflight",
+        4,
+        "web",
+        "the upload ended failed",
+        template=replace(
+            "          - AllowedMethods: [GET, PUT]\n            AllowedOrigins: [\"*\"]\n",
+            "          - AllowedMethods: [GET]\n            AllowedOrigins: [\"*\"]\n",
+        ),
+        web=True,
+    ),
 ]
 
 
@@ -342,7 +442,11 @@ def run_seed(seed: Seed, base: argparse.Namespace) -> tuple[bool, str]:
         args = argparse.Namespace(**vars(base))
         args.template, args.samconfig = template, samconfig
         stages = rehearsal.parse_stages(stages_of(seed))
-        findings = rehearsal.rehearse_environment(seed.config_env, args, stages)
+        os.environ["REHEARSAL_WEB"] = "quick" if seed.web else "off"
+        try:
+            findings = rehearsal.rehearse_environment(seed.config_env, args, stages)
+        finally:
+            del os.environ["REHEARSAL_WEB"]
     matching = [
         f for f in findings if f.stage == seed.stage and f.rule == seed.rule and (seed.text in f.message or seed.text in f.resource)
     ]
@@ -367,7 +471,9 @@ def main() -> int:
     rehearsal.say = lambda text: None  # the verdicts below are the output
     # A seed of stages 4-5 needs the calls of one smoke pass, not every scenario (run_stack.py).
     os.environ["REHEARSAL_QUICK"] = "1"
-    base = argparse.Namespace(endpoint=args.endpoint, facts=args.facts, config_check=args.config_check, dump_deployed=None)
+    base = argparse.Namespace(
+        endpoint=args.endpoint, facts=args.facts, config_check=args.config_check, dump_deployed=None, parameter_overrides={}
+    )
     failed = 0
     if args.only:
         seeds = [seed for seed in SEEDS if seed.name in args.only]

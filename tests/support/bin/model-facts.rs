@@ -156,9 +156,10 @@ fn media() -> Value {
     json!({
         "upload_prefix": videos::UPLOAD_PREFIX,
         "upload_key": videos::upload_object_key(id),
+        "upload_tag": {"key": shared::media::UPLOAD_TAG.0, "value": shared::media::UPLOAD_TAG.1},
         "written_keys": {
-            "cover (ingest and publish)": videos::cover_key(id),
-            "video published in one request": videos::play_key(id),
+            "cover (ingest and publish)": videos::cover_key(id, b"stored video"),
+            "published video (ingest and publish)": videos::play_key(id, b"stored video"),
             "default avatar": shared::media::DEFAULT_AVATAR_KEY,
             "default background": shared::media::DEFAULT_BACKGROUND_KEY,
         },

@@ -32,6 +32,14 @@ struct Args {
     /// they do to a user-info call on the same runtime.
     #[arg(long)]
     login: bool,
+    /// Instead: a feed call's latency while 32 publishes of a 1080p clip run
+    /// at once, with decoding in the heavy-work pool (half the cores) and
+    /// with every decode at once (as before issue 17), side by side.
+    #[arg(long)]
+    publish_burst: bool,
+    /// Bursts of 32 publishes per configuration (with --publish-burst).
+    #[arg(long, default_value_t = 5)]
+    bursts: usize,
 }
 
 #[tokio::main]
@@ -39,6 +47,9 @@ async fn main() {
     let args = Args::parse();
     if args.login {
         return login_under_load(args.iterations).await;
+    }
+    if args.publish_burst {
+        return publish_burst(args.iterations, args.bursts).await;
     }
     let mut t = TestApp::new().await;
     // 31 videos, so that the feed's page is full (30) and has a next page.
@@ -155,6 +166,86 @@ async fn login_under_load(iterations: usize) {
     }
 }
 
+/// The feed while 32 publishes of a 1080p clip run at once (one user's burst,
+/// issue 17): p50/p99/max of a feed call with nothing running, and during
+/// `bursts` bursts, with the heavy-work pool at half the cores and at 512
+/// places (Tokio's blocking threads: every decode at once, as before).
+async fn publish_burst(iterations: usize, bursts: usize) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let clip = std::sync::Arc::new(tests::fixture("h264-1920x1080-1s.mp4"));
+    let small = tests::fixture("portrait-red-360x640-1s.mp4");
+    let mut rows = Vec::new();
+    for (label, places) in [("before: every decode at once", 512), ("after: half the cores decode", (cores / 2).max(1))]
+    {
+        let t = std::sync::Arc::new(TestApp::with_config(|config| config.heavy_places = places).await);
+        let alice = t.new_user("alice").await;
+        for n in 0..31 {
+            t.publish(&alice.token, &format!("video {n}"), &small).await.ok();
+        }
+        let feed = || scenario::get("/douyin/feed/", &[]);
+        let mut idle = Vec::new();
+        for _ in 0..iterations {
+            idle.push(call(&t, feed()).await);
+        }
+        let mut loaded = Vec::new();
+        let mut publishes = Vec::new();
+        let mut walls = Vec::new();
+        for burst in 0..bursts {
+            let started = Instant::now();
+            let running: Vec<_> = (0..32)
+                .map(|n| {
+                    let (t, clip, token) = (t.clone(), clip.clone(), alice.token.clone());
+                    tokio::spawn(async move {
+                        let started = Instant::now();
+                        t.publish(&token, &format!("burst {burst} #{n}"), &clip).await.ok();
+                        started.elapsed()
+                    })
+                })
+                .collect();
+            while !running.iter().all(tokio::task::JoinHandle::is_finished) {
+                loaded.push(call(&t, feed()).await);
+            }
+            walls.push(started.elapsed());
+            for publish in running {
+                publishes.push(publish.await.unwrap());
+            }
+        }
+        let max = |sample: &[Duration]| sample.iter().max().copied().unwrap_or_default();
+        let (idle_max, loaded_max, publish_max) = (max(&idle), max(&loaded), max(&publishes));
+        let wall = Summary::of(walls).unwrap().p50;
+        rows.push((label, places, Summary::of(idle).unwrap(), idle_max, Summary::of(loaded).unwrap(), loaded_max));
+        rows.push(("", 0, Summary::of(publishes).unwrap(), publish_max, Summary::of(vec![wall]).unwrap(), wall));
+    }
+    println!("{bursts} bursts of 32 publishes of tests/fixtures/media/h264-1920x1080-1s.mp4 each, on {cores} cores");
+    println!("| configuration | measured | p50 (ms) | p99 (ms) | max (ms) | calls |");
+    println!("|---|---|---:|---:|---:|---:|");
+    for (label, places, first, first_max, second, second_max) in rows {
+        let ms = |s: &Summary| (bench::millis(s.p50), bench::millis(s.p99));
+        let (a50, a99) = ms(&first);
+        let (b50, b99) = ms(&second);
+        if places > 0 {
+            let places = if places == 1 { "1 place".to_owned() } else { format!("{places} places") };
+            println!(
+                "| {label} ({places}) | feed, nothing running | {a50:.2} | {a99:.2} | {:.2} | {} |",
+                bench::millis(first_max),
+                first.count
+            );
+            println!(
+                "| | feed, during the bursts | {b50:.2} | {b99:.2} | {:.2} | {} |",
+                bench::millis(second_max),
+                second.count
+            );
+        } else {
+            println!(
+                "| | one publish, during its burst | {a50:.1} | {a99:.1} | {:.1} | {} |",
+                bench::millis(first_max),
+                first.count
+            );
+            println!("| | a burst of 32, start to last answer (median) | {b50:.0} | | | |");
+        }
+    }
+}
+
 /// What a media link costs: signed anew (SigV4 through the SDK) against
 /// served from the per-window cache (`Media::link`).
 async fn signing(t: &TestApp) {
@@ -165,11 +256,11 @@ async fn signing(t: &TestApp) {
     for n in 0..1000 {
         let key = format!("videos/{n}.mp4");
         let started = Instant::now();
-        t.app.media.link_signed_at(&key, start, ttl).await.unwrap();
+        t.app.media().link_signed_at(&key, start, ttl).await.unwrap();
         signed.push(started.elapsed());
-        t.app.media.link(&key).await.unwrap();
+        t.app.media().link(&key).await.unwrap();
         let started = Instant::now();
-        t.app.media.link(&key).await.unwrap();
+        t.app.media().link(&key).await.unwrap();
         cached.push(started.elapsed());
     }
     let (signed, cached) = (Summary::of(signed).unwrap(), Summary::of(cached).unwrap());
