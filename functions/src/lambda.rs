@@ -141,8 +141,10 @@ pub async fn ingest(app: &App, event: LambdaEvent<S3Event>) -> Result<(), lambda
 /// in a request (register's default images, publish's uploads, the ingest's
 /// reads), the chat queue for its sender. Each call reads nothing a request
 /// would not (register's writes the default images it would write anyway),
-/// and any answer of the service counts, a refusal by the function's policy
-/// included: what it is for is the open connection.
+/// and each is one the function's policy allows (template.yaml grants the two
+/// it would not use otherwise: publish's read of the default images, the
+/// sender's `GetQueueAttributes`; the rehearsal's stage 5 judges every call).
+/// Any answer of the service counts: what it is for is the open connection.
 pub fn warmup(function: &str) -> Warmup {
     match function {
         "user-register" => Warmup { s3: S3Warmup::Defaults, ..Warmup::DYNAMODB },

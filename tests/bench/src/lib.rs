@@ -34,6 +34,23 @@ impl Summary {
     }
 }
 
+/// How a function answered, for the bench tables: an API Gateway response as
+/// `HTTP <status>, status_code <code>` (the envelope's), anything else (an
+/// SQS or S3 result) as `ok` and its first characters.
+pub fn describe_answer(body: &[u8]) -> String {
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else { return "non-JSON".into() };
+    match (json.get("statusCode"), json.get("body").and_then(|b| b.as_str())) {
+        (Some(status), Some(body)) => {
+            let code = serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|b| b.get("status_code").cloned())
+                .unwrap_or_default();
+            format!("HTTP {status}, status_code {code}")
+        }
+        _ => format!("ok {}", json.to_string().chars().take(40).collect::<String>()),
+    }
+}
+
 /// Microseconds, for tables.
 pub fn micros(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e6

@@ -382,8 +382,8 @@ SEEDS: list[Seed] = [
         "denied",
         "sqs:SendMessage",
         template=replace(
-            "              Action: sqs:SendMessage\n              Resource: !GetAtt ChatQueue.Arn\n",
-            "              Action: sqs:SendMessage\n              Resource: !GetAtt ChatDeadLetterQueue.Arn\n",
+            "                - sqs:GetQueueAttributes\n              Resource: !GetAtt ChatQueue.Arn\n",
+            "                - sqs:GetQueueAttributes\n              Resource: !GetAtt ChatDeadLetterQueue.Arn\n",
         ),
     ),
     Seed(

@@ -193,15 +193,5 @@ fn outcome(error: bool, body: &[u8]) -> String {
     if error {
         return "invocation error".into();
     }
-    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else { return "non-JSON".into() };
-    match (json.get("statusCode"), json.get("body").and_then(|b| b.as_str())) {
-        (Some(status), Some(body)) => {
-            let code = serde_json::from_str::<serde_json::Value>(body)
-                .ok()
-                .and_then(|b| b.get("status_code").cloned())
-                .unwrap_or_default();
-            format!("HTTP {status}, status_code {code}")
-        }
-        _ => format!("ok {}", json.to_string().chars().take(40).collect::<String>()),
-    }
+    bench::describe_answer(body)
 }

@@ -365,20 +365,9 @@ async fn measure(config: FunctionConfig, args: &Args, fronts: &[Front], event: B
 /// How an invocation ended: the HTTP status and the envelope's `status_code`,
 /// or the SQS/S3 result, or the error.
 fn describe(outcome: &Outcome) -> String {
-    let body = match outcome {
-        Outcome::Response(body) => body,
-        Outcome::Error { error_type, .. } => return format!("error {error_type}"),
-    };
-    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else { return "non-JSON".into() };
-    match (json.get("statusCode"), json.get("body").and_then(|b| b.as_str())) {
-        (Some(status), Some(body)) => {
-            let code = serde_json::from_str::<serde_json::Value>(body)
-                .ok()
-                .and_then(|b| b.get("status_code").cloned())
-                .unwrap_or_default();
-            format!("HTTP {status}, {code}")
-        }
-        _ => format!("ok {}", json.to_string().chars().take(30).collect::<String>()),
+    match outcome {
+        Outcome::Response(body) => bench::describe_answer(body),
+        Outcome::Error { error_type, .. } => format!("error {error_type}"),
     }
 }
 
