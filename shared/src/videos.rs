@@ -28,7 +28,7 @@ use crate::metrics::{self, Metric};
 use crate::store::Page;
 use crate::store::VideoSource;
 pub use crate::store::model::UploadState;
-use crate::store::model::{NewUpload, NewVideo, UploadItem, VideoItem};
+use crate::store::model::{NewVideo, UploadItem, VideoItem};
 use crate::users::user_view;
 use crate::video::{self, Cover, VideoInfo};
 
@@ -221,8 +221,7 @@ pub async fn start_upload(
     let video_id = app.ids.next().await?;
     let object_key = upload_object_key(video_id);
     let now = now_ms();
-    let upload = UploadItem::pending(NewUpload {
-        video_id,
+    let upload = UploadItem {
         author_id: author.0,
         title: title.as_str().to_owned(),
         object_key: object_key.clone(),
@@ -230,7 +229,8 @@ pub async fn start_upload(
         content_length,
         created_at_ms: now,
         expires_at: now / 1000 + UPLOAD_RECORD_TTL.as_secs(),
-    });
+        ..UploadItem::pending(video_id)
+    };
     app.table.create_upload(&upload).await?;
     let ttl = app.config.upload_url_ttl;
     let (url, headers) = app.media.upload_link(&object_key, &content_type, content_length, ttl).await?;

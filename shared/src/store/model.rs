@@ -402,37 +402,24 @@ pub struct UploadItem {
     pub expires_at: u64,
 }
 
-/// What a new upload records: the fields of [`UploadItem`] but its keys
-/// (the store's business) and its state (pending).
-#[derive(Clone, Debug)]
-pub struct NewUpload {
-    pub video_id: u64,
-    pub author_id: u64,
-    pub title: String,
-    pub object_key: String,
-    pub content_type: String,
-    pub content_length: u64,
-    pub created_at_ms: u64,
-    pub expires_at: u64,
-}
-
 impl UploadItem {
-    /// A pending upload.
-    pub fn pending(upload: NewUpload) -> UploadItem {
-        let key = upload_key(upload.video_id);
+    /// A pending upload's record as far as the store decides it: its keys and
+    /// state; the caller gives the rest (struct update syntax).
+    pub fn pending(video_id: u64) -> UploadItem {
+        let key = upload_key(video_id);
         UploadItem {
             pk: key.pk,
             sk: key.sk,
-            video_id: upload.video_id,
-            author_id: upload.author_id,
-            title: upload.title,
-            object_key: upload.object_key,
-            content_type: upload.content_type,
-            content_length: upload.content_length,
+            video_id,
+            author_id: 0,
+            title: String::new(),
+            object_key: String::new(),
+            content_type: String::new(),
+            content_length: 0,
             state: UploadState::Pending,
             reason: String::new(),
-            created_at_ms: upload.created_at_ms,
-            expires_at: upload.expires_at,
+            created_at_ms: 0,
+            expires_at: 0,
         }
     }
 }
