@@ -53,14 +53,7 @@ pub async fn send(
     body: &[u8],
 ) -> Response {
     let mut stream = TcpStream::connect(address).await.expect("connect");
-    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-length")) {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
+    let head = request_head(address, method, target, headers, body.len(), "");
     stream.write_all(head.as_bytes()).await.expect("write");
     stream.write_all(body).await.expect("write");
     let mut raw = Vec::new();
@@ -144,15 +137,7 @@ impl HeldRequest {
         body: &[u8],
     ) -> HeldRequest {
         let mut stream = TcpStream::connect(address).await.expect("connect");
-        let mut head =
-            format!("{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nExpect: 100-continue\r\n");
-        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-length")) {
-            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
+        let head = request_head(address, method, target, headers, body.len(), "Expect: 100-continue\r\n");
         stream.write_all(head.as_bytes()).await.expect("write");
         let mut interim = Vec::new();
         while !interim.ends_with(b"\r\n\r\n") {
@@ -186,4 +171,26 @@ impl HeldRequest {
 
     /// Drops the connection without sending the rest.
     pub fn abandon(self) {}
+}
+
+/// A request head with `Host` and `Connection: close`, then `extra` (whole
+/// header lines), a `Content-Length` of `body_len` unless `headers` set one,
+/// and `headers` as given.
+fn request_head(
+    address: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body_len: usize,
+    extra: &str,
+) -> String {
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{extra}");
+    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-length")) {
+        head.push_str(&format!("Content-Length: {body_len}\r\n"));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    head
 }
