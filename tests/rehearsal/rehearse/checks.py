@@ -50,6 +50,12 @@ class Context:
         fallback = self.facts["bins"]["default_route"]
         return [f for f in self.state["functions"].values() if f["binary"] != fallback]
 
+    def media_bucket(self) -> dict[str, Any] | None:
+        """The deployed bucket the functions name in DOUYIN_MEDIA_BUCKET (None: none is; rule_environment
+        reports that)."""
+        names = {f["environment"].get("DOUYIN_MEDIA_BUCKET") for f in self.app_functions()} - {None}
+        return next((b for b in self.state["buckets"].values() if b["name"] in names), None)
+
     def function_by_arn(self, arn: str | None) -> dict[str, Any] | None:
         return next((f for f in self.state["functions"].values() if f["arn"] == arn), None)
 
@@ -216,8 +222,7 @@ def rule_bucket_notification(context: Context) -> None:
     And no key the functions write themselves (covers, inline videos, default images) falls under
     any notification filter: the ingest would be triggered by its own covers."""
     media = context.facts["media"]
-    names = {f["environment"].get("DOUYIN_MEDIA_BUCKET") for f in context.app_functions()} - {None}
-    bucket = next((b for b in context.state["buckets"].values() if b["name"] in names), None)
+    bucket = context.media_bucket()
     if bucket is None:
         return  # rule_environment reports the bucket name
     name = bucket["logical_id"]
@@ -277,8 +282,7 @@ def rule_bucket_lifecycle(context: Context) -> None:
     an upload as the code writes it (its key and the tag the presigned PUT signs in), and no rule that
     expires objects applies to a key the functions publish (a published video would vanish)."""
     media = context.facts["media"]
-    names = {f["environment"].get("DOUYIN_MEDIA_BUCKET") for f in context.app_functions()} - {None}
-    bucket = next((b for b in context.state["buckets"].values() if b["name"] in names), None)
+    bucket = context.media_bucket()
     if bucket is None:
         return  # rule_environment reports the bucket name
     rules = [r for r in bucket["lifecycle"] or [] if r.get("Status") == "Enabled"]
@@ -642,8 +646,7 @@ def rule_media_cdn(context: Context) -> None:
     distributions = state.get("distributions") or {}
     media = context.facts["media"]
     functions = context.app_functions()
-    names = {f["environment"].get("DOUYIN_MEDIA_BUCKET") for f in functions} - {None}
-    bucket = next((b for b in state["buckets"].values() if b["name"] in names), None)
+    bucket = context.media_bucket()
     if not distributions:
         for function in functions:
             if function["environment"].get("DOUYIN_MEDIA_BASE_URL"):
