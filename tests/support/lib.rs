@@ -15,6 +15,7 @@ pub mod faults;
 pub mod http;
 pub mod invariants;
 pub mod logs;
+pub mod samples;
 pub mod scenario;
 pub mod snapshot;
 
