@@ -147,10 +147,13 @@ pub async fn ingest(app: &App, event: LambdaEvent<S3Event>) -> Result<(), lambda
 /// Any answer of the service counts: what it is for is the open connection.
 pub fn warmup(function: &str) -> Warmup {
     match function {
-        "user-register" => Warmup { s3: S3Warmup::Defaults, ..Warmup::DYNAMODB },
-        "publish-action" => Warmup { s3: S3Warmup::Head(shared::media::DEFAULT_AVATAR_KEY), ..Warmup::DYNAMODB },
+        "user-register" => Warmup { ids: true, s3: S3Warmup::Defaults, ..Warmup::DYNAMODB },
+        "publish-action" => {
+            Warmup { ids: true, s3: S3Warmup::Head(shared::media::DEFAULT_AVATAR_KEY), ..Warmup::DYNAMODB }
+        }
+        "publish-upload" | "comment-action" => Warmup { ids: true, ..Warmup::DYNAMODB },
         "video-ingest" => Warmup { s3: S3Warmup::Head(shared::videos::UPLOAD_PREFIX), ..Warmup::DYNAMODB },
-        "message-action" => Warmup { sqs: true, ..Warmup::DYNAMODB },
+        "message-action" => Warmup { ids: true, sqs: true, ..Warmup::DYNAMODB },
         _ => Warmup::DYNAMODB,
     }
 }

@@ -165,6 +165,8 @@ impl App {
             _ => None,
         };
 
+        let ids = IdAllocator::new(table.clone(), config.id_block);
+
         // The secret (needed) and the warm-up (wanted) at once: the first TLS
         // handshake and the others overlap, all at init's CPU share.
         let secret = async {
@@ -173,7 +175,7 @@ impl App {
                 SecretSource::SecretsManager(arn) => read_secret(sdk, arn).await,
             }
         };
-        let (secret, ()) = tokio::join!(secret, warm_up(warmup, &table, &media, sqs.as_ref()));
+        let (secret, ()) = tokio::join!(secret, warm_up(warmup, &table, &ids, &media, sqs.as_ref()));
         let secret = secret?;
         if secret.len() < 32 {
             anyhow::bail!("the token-signing secret must be at least 32 bytes");
@@ -185,7 +187,7 @@ impl App {
             tokens: Tokens::new(secret.as_bytes(), config.token_ttl),
             passwords: Passwords::new(config.argon2, heavy.clone())?,
             heavy,
-            ids: IdAllocator::new(table.clone(), config.id_block),
+            ids,
             limiter: Limiter::new(table.clone(), config.rate_limits),
             table,
             media,
@@ -208,6 +210,10 @@ impl App {
 pub struct Warmup {
     /// DynamoDB: a `GetItem` of a key no item has ([`Table::warm_up`]).
     pub dynamodb: bool,
+    /// DynamoDB, for a function that allocates ids: the first block of ids
+    /// reserved instead of the `GetItem` ([`IdAllocator::reserve_ahead`]), so
+    /// its first request does not wait for one.
+    pub ids: bool,
     /// S3, for the functions that call it in a request (presigning sends nothing).
     pub s3: S3Warmup,
     /// The chat queue, for its sender: `GetQueueAttributes` (`SqsQueue::warm_up`).
@@ -228,9 +234,9 @@ pub enum S3Warmup {
 
 impl Warmup {
     /// Nothing opened before the first request (the local server, tests).
-    pub const NONE: Warmup = Warmup { dynamodb: false, s3: S3Warmup::None, sqs: false };
+    pub const NONE: Warmup = Warmup { dynamodb: false, ids: false, s3: S3Warmup::None, sqs: false };
     /// DynamoDB only: every data function.
-    pub const DYNAMODB: Warmup = Warmup { dynamodb: true, s3: S3Warmup::None, sqs: false };
+    pub const DYNAMODB: Warmup = Warmup { dynamodb: true, ids: false, s3: S3Warmup::None, sqs: false };
 }
 
 /// The longest a warm-up call may hold a function's init: a healthy endpoint
@@ -238,7 +244,13 @@ impl Warmup {
 pub const WARMUP_LIMIT: Duration = Duration::from_secs(1);
 
 /// Runs the calls `warmup` names at once, each within [`WARMUP_LIMIT`]; never fails.
-async fn warm_up(warmup: Warmup, table: &Table, media: &Media, queue: Option<&crate::queue::SqsQueue>) {
+async fn warm_up(
+    warmup: Warmup,
+    table: &Table,
+    ids: &IdAllocator,
+    media: &Media,
+    queue: Option<&crate::queue::SqsQueue>,
+) {
     async fn bounded(service: &'static str, call: impl std::future::Future<Output = Result<()>>) {
         match tokio::time::timeout(WARMUP_LIMIT, call).await {
             Ok(Ok(())) => {}
@@ -253,7 +265,9 @@ async fn warm_up(warmup: Warmup, table: &Table, media: &Media, queue: Option<&cr
         }
     }
     let dynamodb = async {
-        if warmup.dynamodb {
+        if warmup.ids {
+            bounded("dynamodb", ids.reserve_ahead()).await;
+        } else if warmup.dynamodb {
             bounded("dynamodb", table.warm_up()).await;
         }
     };

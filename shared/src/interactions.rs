@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{self, Metric};
 use crate::store::Page;
 use crate::store::model::{self, CommentItem};
-use crate::users::user_view;
+use crate::users::{Caller, Claimed, user_view};
 use crate::videos::{PAGE_SIZE, views};
 
 /// Most users in a page of a follow, follower or friend list, and comments
@@ -19,19 +19,28 @@ use crate::videos::{PAGE_SIZE, views};
 pub const LIST_SIZE: usize = 100;
 
 /// `user` likes `video_id` (idempotent).
-pub async fn like(app: &App, user: UserId, VideoId(video_id): VideoId) -> Result<()> {
-    let video = existing_video(app, video_id).await?;
-    if app.table.like(user.0, &video, now_ms()).await? {
+pub async fn like(app: &App, user: Claimed, video_id: VideoId) -> Result<()> {
+    let video = claimant_and_video(app, user, video_id).await?;
+    if app.table.like(user.id().0, &video, now_ms()).await? {
         metrics::count(Metric::Likes);
     }
     Ok(())
 }
 
 /// `user` stops liking `video_id` (idempotent).
-pub async fn unlike(app: &App, user: UserId, VideoId(video_id): VideoId) -> Result<()> {
-    let video = existing_video(app, video_id).await?;
-    app.table.unlike(user.0, &video).await?;
+pub async fn unlike(app: &App, user: Claimed, video_id: VideoId) -> Result<()> {
+    let video = claimant_and_video(app, user, video_id).await?;
+    app.table.unlike(user.id().0, &video).await?;
     Ok(())
+}
+
+/// The video `video_id`, read in the same round that confirms the claimed
+/// caller exists (a user that does not is [`Error::Unauthenticated`], as
+/// `edge::authenticate` would have answered).
+async fn claimant_and_video(app: &App, user: Claimed, VideoId(video_id): VideoId) -> Result<model::VideoItem> {
+    let (profile, video) = app.table.user_and_video(user.id(), video_id).await?;
+    profile.ok_or_else(crate::users::gone)?;
+    video.ok_or_else(|| Error::NotFound(format!("video {video_id} does not exist")))
 }
 
 /// The videos `user` liked, newest like first, as `viewer` sees them.
@@ -109,13 +118,15 @@ pub async fn relation_list(
     Ok(Listed { items: users, next_cursor })
 }
 
-/// Posts a comment on `video_id`.
-pub async fn post_comment(app: &App, user: UserId, VideoId(video_id): VideoId, text: &CommentText) -> Result<Comment> {
+/// Posts a comment on `video_id`, answered with the caller's profile as
+/// authentication read it (a comment changes none of its counters).
+pub async fn post_comment(app: &App, user: &Caller, VideoId(video_id): VideoId, text: &CommentText) -> Result<Comment> {
     let id = app.ids.next().await?;
-    let item = CommentItem::new(id, video_id, user.0, text.as_str(), now_ms());
+    let item = CommentItem::new(id, video_id, user.id.0, text.as_str(), now_ms());
     app.table.add_comment(&item).await?;
     metrics::count(Metric::Comments);
-    comment_view(app, item).await
+    let user = user.view(app).await?;
+    Ok(Comment { id: item.id, user, content: item.content, create_date: date(app, item.created_at_ms) })
 }
 
 /// Deletes a comment: allowed for its author and for the video's author

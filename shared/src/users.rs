@@ -74,7 +74,53 @@ pub async fn profile(app: &App, id: UserId, viewer: Option<UserId>) -> Result<Us
 /// The user behind a verified token; a token for a user that no longer exists
 /// is [`Error::Unauthenticated`].
 pub async fn existing_user(app: &App, id: UserId) -> Result<UserItem> {
-    app.table.user(id).await?.ok_or_else(|| Error::Unauthenticated("the token's user no longer exists".into()))
+    app.table.user(id).await?.ok_or_else(gone)
+}
+
+/// What a token for a user that no longer exists is answered.
+pub(crate) fn gone() -> Error {
+    Error::Unauthenticated("the token's user no longer exists".into())
+}
+
+/// The caller: a verified token's user, who exists, with their profile as
+/// read then (a use case that shows the caller needs no second read).
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// Their id.
+    pub id: UserId,
+    profile: UserItem,
+}
+
+impl Caller {
+    /// The caller of `id` (a verified token's subject), if the user exists.
+    pub async fn confirm(app: &App, id: UserId) -> Result<Caller> {
+        Ok(Caller { id, profile: existing_user(app, id).await? })
+    }
+
+    /// Their profile as the caller's own answers show it.
+    pub async fn view(&self, app: &App) -> Result<User> {
+        user_view(app, self.profile.clone(), false).await
+    }
+}
+
+/// A user a verified token names, not yet known to exist. A use case that
+/// takes one confirms the user in its own first read (the same round as the
+/// rows it reads anyway) instead of the separate read [`Caller::confirm`]
+/// makes; a user that no longer exists is [`Error::Unauthenticated`] there
+/// too. Only `edge::claimant` makes one, from a verified token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claimed(UserId);
+
+impl Claimed {
+    /// The subject of a token that verified.
+    pub fn of_verified_token(id: UserId) -> Claimed {
+        Claimed(id)
+    }
+
+    /// Their id (not yet known to exist).
+    pub fn id(self) -> UserId {
+        self.0
+    }
 }
 
 /// The contract's User object for a stored profile.

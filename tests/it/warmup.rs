@@ -57,7 +57,7 @@ async fn unreachable_endpoints_during_init_never_fail_the_cold_start_and_the_fun
     config.chat_queue_url = Some(format!("http://{nowhere}/000000000000/chat.fifo"));
     let sdk = engines.credentials.sdk_config().to_builder().endpoint_url(format!("http://{nowhere}")).build();
     let endpoints = Endpoints { dynamodb: Some(dynamodb), s3: Some(s3.clone()), s3_public: None };
-    let every = Warmup { dynamodb: true, s3: S3Warmup::Head("warm-up"), sqs: true };
+    let every = Warmup { dynamodb: true, ids: true, s3: S3Warmup::Head("warm-up"), sqs: true };
 
     // DynamoDB and S3 never answer, SQS refuses: the app is built all the
     // same, within the warm-up's limit (the SDK's own timeouts would hold it
@@ -81,4 +81,52 @@ async fn unreachable_endpoints_during_init_never_fail_the_cold_start_and_the_fun
     let user_id = registered.body["user_id"].as_u64().unwrap();
     let info = function.user(Some(user_id), Some(&token)).await;
     assert_eq!(info.body["user"]["name"], "warmup", "{}", info.body);
+}
+
+/// An app of its own on the embedded engines (its table created), built with `warmup`.
+async fn app_warmed(warmup: Warmup) -> App {
+    let engines = engines();
+    let mut config = Config::local(&unique_name("table"), &unique_name("bucket"), TEST_SECRET);
+    config.argon2 = Argon2Cost::TEST;
+    let endpoints =
+        Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(engines.s3.clone()), s3_public: None };
+    let sdk = engines.credentials.sdk_config();
+    let interceptors = Interceptors::default();
+    let setup = App::build_warm(config.clone(), &sdk, &endpoints, None, &interceptors, Warmup::NONE).await.unwrap();
+    setup.table().create_if_missing().await.unwrap();
+    App::build_warm(config, &sdk, &endpoints, None, &interceptors, warmup).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_id_block_reserved_in_init_serves_the_first_id_without_a_call() {
+    for (warmup, calls) in [(Warmup { ids: true, ..Warmup::DYNAMODB }, 0), (Warmup::DYNAMODB, 1)] {
+        let app = app_warmed(warmup).await;
+        let before = app.dynamodb_calls.snapshot();
+        let id = app.ids().next().await.unwrap();
+        let used = app.dynamodb_calls.snapshot() - before;
+        assert_eq!((id, used.operations), (1, calls), "{warmup:?}");
+    }
+}
+
+#[tokio::test]
+async fn every_function_that_allocates_ids_reserves_its_first_block_in_init_and_no_other_does() {
+    use tests::samples;
+    for endpoint in functions::routes::ENDPOINTS {
+        let t = TestApp::new().await;
+        // The cast would take the name register's sample asks for.
+        let token = match endpoint.name {
+            "user-register" => String::new(),
+            _ => samples::cast(&t).await.bob.token,
+        };
+        let before = t.app.ids().next().await.unwrap();
+        t.event(&samples::event_as(endpoint.name, &token)).await.ok();
+        let after = t.app.ids().next().await.unwrap();
+        let allocates = after > before + 1;
+        assert_eq!(
+            functions::lambda::warmup(endpoint.name).ids,
+            allocates,
+            "{}: allocates ids in its sample: {allocates} (functions::lambda::warmup)",
+            endpoint.name
+        );
+    }
 }

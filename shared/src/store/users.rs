@@ -1,7 +1,7 @@
 //! Users: registration (a transaction of the username guard and the profile),
 //! credentials by username, profiles by id.
 
-use super::model::{self, Key, UserItem, UsernameItem};
+use super::model::{self, Key, UserItem, UsernameItem, VideoItem};
 use super::{Table, TransactOutcome, from_item};
 use crate::domain::{UserId, Username};
 use crate::error::{Error, Result};
@@ -30,6 +30,14 @@ impl Table {
     /// A user's profile.
     pub async fn user(&self, id: UserId) -> Result<Option<UserItem>> {
         self.get(&model::user_key(id.0), "get user").await
+    }
+
+    /// A user's profile and a video, in one request.
+    pub async fn user_and_video(&self, id: UserId, video: u64) -> Result<(Option<UserItem>, Option<VideoItem>)> {
+        let (user_key, video_key) = (model::user_key(id.0), model::video_key(video));
+        let mut found = self.batch_get(&[user_key.clone(), video_key.clone()], "get user and video").await?;
+        let user = found.remove(&user_key).map(from_item).transpose()?;
+        Ok((user, found.remove(&video_key).map(from_item).transpose()?))
     }
 
     /// A user's profile and whether `viewer` follows them, in one request.
