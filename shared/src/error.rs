@@ -50,6 +50,11 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A verified token of a user that no longer exists.
+    pub fn caller_gone() -> Error {
+        Error::Unauthenticated("the token's user no longer exists".into())
+    }
+
     /// The contract's `status_code` for this error.
     pub fn status_code(&self) -> u32 {
         match self {

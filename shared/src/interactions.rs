@@ -39,7 +39,7 @@ pub async fn unlike(app: &App, user: Claimed, video_id: VideoId) -> Result<()> {
 /// `edge::authenticate` would have answered).
 async fn claimant_and_video(app: &App, user: Claimed, VideoId(video_id): VideoId) -> Result<model::VideoItem> {
     let (profile, video) = app.table.user_and_video(user.id(), video_id).await?;
-    profile.ok_or_else(crate::users::gone)?;
+    profile.ok_or_else(Error::caller_gone)?;
     video.ok_or_else(|| Error::NotFound(format!("video {video_id} does not exist")))
 }
 
@@ -61,21 +61,26 @@ pub async fn liked_videos(
 }
 
 /// `from` follows `to` (idempotent). Yourself is 10003, an unknown user 10004.
-pub async fn follow(app: &App, from: UserId, to: UserId) -> Result<()> {
-    if from == to {
+/// The follower is confirmed by the follow's own transaction, which updates
+/// their counter only if their profile exists.
+pub async fn follow(app: &App, from: Claimed, to: UserId) -> Result<()> {
+    if from.id() == to {
         return Err(Error::Forbidden("you cannot follow yourself".into()));
     }
-    if app.table.follow(from.0, to.0, now_ms()).await? {
+    if app.table.follow(from.id().0, to.0, now_ms()).await? {
         metrics::count(Metric::Follows);
     }
     Ok(())
 }
 
 /// `from` stops following `to` (idempotent).
-pub async fn unfollow(app: &App, from: UserId, to: UserId) -> Result<()> {
-    if from == to {
+pub async fn unfollow(app: &App, from: Claimed, to: UserId) -> Result<()> {
+    if from.id() == to {
         return Err(Error::Forbidden("you cannot unfollow yourself".into()));
     }
+    // Unfollowing what you do not follow changes nothing, and says nothing
+    // about the caller: confirmed first.
+    let from = Caller::confirm(app, from.id()).await?.id;
     if !app.table.unfollow(from.0, to.0).await? {
         existing_user(app, to).await?;
     }

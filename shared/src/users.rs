@@ -74,12 +74,7 @@ pub async fn profile(app: &App, id: UserId, viewer: Option<UserId>) -> Result<Us
 /// The user behind a verified token; a token for a user that no longer exists
 /// is [`Error::Unauthenticated`].
 pub async fn existing_user(app: &App, id: UserId) -> Result<UserItem> {
-    app.table.user(id).await?.ok_or_else(gone)
-}
-
-/// What a token for a user that no longer exists is answered.
-pub(crate) fn gone() -> Error {
-    Error::Unauthenticated("the token's user no longer exists".into())
+    app.table.user(id).await?.ok_or_else(Error::caller_gone)
 }
 
 /// The caller: a verified token's user, who exists, with their profile as

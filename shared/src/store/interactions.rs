@@ -52,7 +52,8 @@ impl Table {
     /// transaction, so two users following each other at the same instant end
     /// up friends: the loser's condition fails and it retries with the new
     /// state. `false` when `from` already follows `to`. `to` must exist
-    /// ([`Error::NotFound`]).
+    /// ([`Error::NotFound`]), and so must `from` ([`Error::caller_gone`]: the
+    /// transaction updates their counter only if their profile is there).
     pub async fn follow(&self, from: u64, to: u64, at_ms: u64) -> Result<bool> {
         for _ in 0..FOLLOW_ATTEMPTS {
             let reverse = model::follow_key(to, from);
@@ -60,7 +61,7 @@ impl Table {
             let mut actions = vec![
                 self.put_new(&EdgeItem::follow(from, to, at_ms))?,
                 self.add(&model::user_key(to), &[(model::FOLLOWER_COUNT_ATTR, 1)], true)?,
-                self.add(&model::user_key(from), &[(model::FOLLOW_COUNT_ATTR, 1)], false)?,
+                self.add(&model::user_key(from), &[(model::FOLLOW_COUNT_ATTR, 1)], true)?,
                 self.check(&reverse, mutual)?,
             ];
             if mutual {
@@ -69,6 +70,7 @@ impl Table {
             }
             match self.transact(actions, "follow").await? {
                 TransactOutcome::Done => return Ok(true),
+                TransactOutcome::ConditionFailed(failed) if failed.contains(&2) => return Err(Error::caller_gone()),
                 TransactOutcome::ConditionFailed(failed) if failed.contains(&0) => return Ok(false),
                 TransactOutcome::ConditionFailed(failed) if failed.contains(&1) => {
                     return Err(Error::NotFound(format!("user {to} does not exist")));
