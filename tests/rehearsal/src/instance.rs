@@ -119,7 +119,7 @@ pub struct Instance {
     pub number: u64,
     pub pid: Option<u32>,
     pub log_path: PathBuf,
-    /// Just before the process was spawned.
+    /// Just before the process was spawned (with CPU quotas: released into its bootstrap, see `spawn`).
     pub spawned: Instant,
     pub spawned_at: SystemTime,
     jobs: mpsc::Sender<Job>,
@@ -212,24 +212,33 @@ impl Instance {
 
         let stream = format!("{}/[$LATEST]{}", chrono::Utc::now().format("%Y/%m/%d"), uuid::Uuid::new_v4().simple());
         let env: BTreeMap<String, String> = config.process_env(&api_address.to_string(), &stream);
-        let mut command = if options.parent_death_signal {
-            let mut command = tokio::process::Command::new("setpriv");
-            command.args(["--pdeathsig", "KILL", "--"]).arg(&config.bootstrap);
-            command
-        } else {
-            tokio::process::Command::new(&config.bootstrap)
-        };
+        // With CPU quotas the process is first a shell holding at a `read`,
+        // moved into its cgroup, and only then released to `exec` the
+        // bootstrap: a process's first move into a fresh cgroup waits for an
+        // RCU grace period (~8 ms here), which Lambda's sandbox, in place
+        // before the function starts, never shows. The bootstrap starts in its
+        // cgroup and its cold start is timed from the release.
+        let mut program: Vec<std::ffi::OsString> = Vec::new();
+        if options.parent_death_signal {
+            program.extend(["setpriv", "--pdeathsig", "KILL", "--"].map(Into::into));
+        }
+        if cgroup.is_some() {
+            program.extend(["/bin/sh", "-c", "read -r _ && exec \"$0\""].map(Into::into));
+        }
+        program.push(config.bootstrap.clone().into_os_string());
+        let mut command = tokio::process::Command::new(&program[0]);
         command
+            .args(&program[1..])
             .env_clear()
             .envs(&env)
             .current_dir(config.task_root())
-            .stdin(Stdio::null())
+            .stdin(if cgroup.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(log.try_clone()?)
             .stderr(log.try_clone()?)
             .kill_on_drop(true);
-        let spawned_at = SystemTime::now();
-        let spawned = Instant::now();
-        let child = match command.spawn() {
+        let mut spawned_at = SystemTime::now();
+        let mut spawned = Instant::now();
+        let mut child = match command.spawn() {
             Ok(child) => child,
             Err(error) => {
                 server.abort();
@@ -247,6 +256,14 @@ impl Instance {
             server.abort();
             let _ = cgroup.remove();
             return Err(anyhow::Error::new(error).context("moving the process into its cgroup"));
+        }
+        if let Some(mut hold) = child.stdin.take() {
+            use tokio::io::AsyncWriteExt as _;
+            spawned_at = SystemTime::now();
+            spawned = Instant::now();
+            // The line releases the shell; the pipe then closes (the bootstrap
+            // reads no input, as on Lambda).
+            hold.write_all(b"go\n").await.context("releasing the bootstrap")?;
         }
 
         let (death_tx, death_rx) = watch::channel(None);
