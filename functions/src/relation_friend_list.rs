@@ -28,12 +28,15 @@ struct List {
 /// The caller's friends; `user_id`, when given, must be the caller (10003).
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
-    let caller = edge::authenticate(app, &params).await?;
-    if edge::user_id_or_viewer(&params, Some(caller))? != caller {
-        return Err(shared::Error::Forbidden("the friend list is only visible to its owner".into()));
-    }
+    // Confirmed in the list's own read, which comes before the owner check
+    // so that a token of a user that does not exist is 10002 either way.
+    let caller = edge::claimant(app, &params)?;
+    let asked = edge::user_id_or_viewer(&params, Some(caller.id()))?;
     let cursor = edge::cursor(&params)?;
     let friends = shared::chat::friends(app, caller, cursor).await?;
+    if asked != caller.id() {
+        return Err(shared::Error::Forbidden("the friend list is only visible to its owner".into()));
+    }
     let user_list = friends
         .items
         .into_iter()

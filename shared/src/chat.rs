@@ -17,11 +17,12 @@ use futures_util::future::BoxFuture;
 use crate::app::App;
 use crate::domain::{Listed, Message, MessageText, User, UserId, now_ms};
 use crate::error::{Error, Result};
-use crate::interactions::Relation;
+use crate::interactions::LIST_SIZE;
 use crate::metrics::{self, Metric};
 use crate::queue::{BatchReport, Consumer, Delivery, Outgoing};
 use crate::store::model::conversation_partition;
-use crate::store::{NewMessage, Table};
+use crate::store::{NewMessage, Page, Table};
+use crate::users::{Claimed, user_view};
 
 /// A friend (a mutual follow) and the latest message between the two.
 #[derive(Clone, Debug)]
@@ -33,20 +34,25 @@ pub struct Friend {
 }
 
 /// `caller`'s friends by page (newest friendship first), each with the
-/// latest message between them: the friend list of the chat screen.
-pub async fn friends(app: &App, caller: UserId, cursor: Option<String>) -> Result<Listed<Friend>> {
-    let friends = crate::interactions::relation_list(app, caller, Relation::Friends, Some(caller), cursor).await?;
-    let ids: Vec<u64> = friends.items.iter().map(|user| user.id).collect();
-    let mut previews = app.table.conversations(caller.0, &ids).await?;
-    let items = friends
-        .items
-        .into_iter()
-        .map(|user| {
-            let latest = previews.remove(&user.id).map(|p| (p.last_content, p.last_from == caller.0));
-            Friend { user, latest }
-        })
-        .collect();
-    Ok(Listed { items, next_cursor: friends.next_cursor })
+/// latest message between them: the friend list of the chat screen. Two
+/// rounds: the page of ids, then one read of the friends' profiles, the
+/// conversations' previews and the caller (confirmed there, as a
+/// [`Claimed`] is).
+pub async fn friends(app: &App, caller: Claimed, cursor: Option<String>) -> Result<Listed<Friend>> {
+    let me = caller.id().0;
+    let page = Page { size: LIST_SIZE, before: cursor };
+    let (ids, next_cursor) = app.table.friend_ids(me, &page).await?;
+    let mut found = app.table.friends_with_previews(me, &ids).await?;
+    if !found.caller_exists {
+        return Err(Error::caller_gone());
+    }
+    let mut items = Vec::with_capacity(found.friends.len());
+    for friend in found.friends {
+        let latest = found.previews.remove(&friend.id).map(|p| (p.last_content, p.last_from == me));
+        // A friend is followed: the friend edges come and go with the follows.
+        items.push(Friend { user: user_view(app, friend, true).await?, latest });
+    }
+    Ok(Listed { items, next_cursor })
 }
 
 /// The queue message of `message` (its JSON `body`): one message group per

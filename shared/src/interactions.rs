@@ -94,8 +94,6 @@ pub enum Relation {
     Following,
     /// Who follows the user.
     Followers,
-    /// Mutual follows.
-    Friends,
 }
 
 /// A relation list of `user`, newest relation first, as `viewer` sees it.
@@ -110,7 +108,6 @@ pub async fn relation_list(
     let (ids, next_cursor) = match relation {
         Relation::Following => app.table.followed_ids(user.0, &page).await?,
         Relation::Followers => app.table.follower_ids(user.0, &page).await?,
-        Relation::Friends => app.table.friend_ids(user.0, &page).await?,
     };
     if ids.is_empty() {
         existing_user(app, user).await?;

@@ -89,13 +89,14 @@ async fn a_full_page_of_an_authors_list_makes_the_calls_of_a_page_of_one() {
 /// A like reads its video and confirms its caller in one round, then writes;
 /// a comment confirms its caller (whose profile its answer shows), then
 /// writes, its id from the block the instance holds; a follow reads the
-/// reverse edge, then writes, the follower confirmed by the transaction
-/// (issue J: every round is a round trip, at the invocation's CPU share, in a
-/// cold start's first request).
+/// reverse edge, then writes, the follower confirmed by the transaction; the
+/// friend list reads its page of ids, then the friends, their conversations
+/// and the caller at once (issue J: every round is a round trip, at the
+/// invocation's CPU share, in a cold start's first request).
 #[tokio::test]
-async fn a_like_a_comment_and_a_follow_take_two_rounds() {
+async fn a_like_a_comment_a_follow_and_the_friend_list_take_two_rounds() {
     let calls = calls_per_case(1).await;
-    for label in ["favorite-action", "comment-action", "relation-action"] {
+    for label in ["favorite-action", "comment-action", "relation-action", "relation-friend-list"] {
         assert_eq!((calls[label].operations, calls[label].rounds), (2, 2), "{label}: {:?}", calls[label]);
     }
 }

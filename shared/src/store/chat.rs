@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
-use super::model::{self, ConversationItem, Key, MessageItem};
+use super::model::{self, ConversationItem, Key, MessageItem, UserItem};
 use super::{Table, TransactOutcome, from_item, to_item};
 use crate::error::{Context as _, Error, Result};
 
@@ -85,17 +85,23 @@ impl Table {
         output.items.unwrap_or_default().into_iter().map(from_item).collect()
     }
 
-    /// The previews of the conversations between `user` and each of `others`.
-    pub async fn conversations(&self, user: u64, others: &[u64]) -> Result<HashMap<u64, ConversationItem>> {
-        let keys: Vec<Key> = others.iter().map(|other| model::conversation_key(user, *other)).collect();
-        let found = self.batch_get(&keys, "get conversation previews").await?;
-        let mut previews = HashMap::new();
-        for other in others {
-            if let Some(item) = found.get(&model::conversation_key(user, *other)) {
-                previews.insert(*other, from_item(item.clone())?);
+    /// `user`'s `friends` (those of them that exist, in order), the previews of
+    /// their conversations with `user`, and whether `user` exists: one read.
+    pub async fn friends_with_previews(&self, user: u64, friends: &[u64]) -> Result<FriendsRead> {
+        let mut keys = vec![model::user_key(user)];
+        keys.extend(friends.iter().map(|friend| model::user_key(*friend)));
+        keys.extend(friends.iter().map(|friend| model::conversation_key(user, *friend)));
+        let found = self.batch_get(&keys, "get friends and previews").await?;
+        let mut read = FriendsRead { caller_exists: found.contains_key(&model::user_key(user)), ..Default::default() };
+        for friend in friends {
+            if let Some(item) = found.get(&model::user_key(*friend)) {
+                read.friends.push(from_item(item.clone())?);
+            }
+            if let Some(item) = found.get(&model::conversation_key(user, *friend)) {
+                read.previews.insert(*friend, from_item(item.clone())?);
             }
         }
-        Ok(previews)
+        Ok(read)
     }
 
     fn advance_clock(&self, key: &Key, last: Option<u64>, message: &MessageItem) -> Result<TransactWriteItem> {
@@ -119,4 +125,15 @@ impl Table {
         };
         Ok(TransactWriteItem::builder().update(update.build().context("clock action")?).build())
     }
+}
+
+/// What [`Table::friends_with_previews`] read.
+#[derive(Debug, Default)]
+pub struct FriendsRead {
+    /// Whether the user whose friends these are exists.
+    pub caller_exists: bool,
+    /// The friends' profiles, in the order asked.
+    pub friends: Vec<UserItem>,
+    /// The conversation previews, by friend.
+    pub previews: HashMap<u64, ConversationItem>,
 }
