@@ -40,7 +40,7 @@ pub async fn unlike(app: &App, user: Claimed, video_id: VideoId) -> Result<()> {
 async fn claimant_and_video(app: &App, user: Claimed, VideoId(video_id): VideoId) -> Result<model::VideoItem> {
     let (profile, video) = app.table.user_and_video(user.id(), video_id).await?;
     profile.ok_or_else(Error::caller_gone)?;
-    video.ok_or_else(|| Error::NotFound(format!("video {video_id} does not exist")))
+    video.ok_or_else(|| no_such_video(video_id))
 }
 
 /// The videos `user` liked, newest like first, as `viewer` sees them.
@@ -195,7 +195,11 @@ fn date(app: &App, ms: u64) -> String {
 }
 
 async fn existing_video(app: &App, video_id: u64) -> Result<model::VideoItem> {
-    app.table.video(video_id).await?.ok_or_else(|| Error::NotFound(format!("video {video_id} does not exist")))
+    app.table.video(video_id).await?.ok_or_else(|| no_such_video(video_id))
+}
+
+fn no_such_video(video_id: u64) -> Error {
+    Error::NotFound(format!("video {video_id} does not exist"))
 }
 
 async fn existing_user(app: &App, user: UserId) -> Result<()> {

@@ -286,9 +286,7 @@ fn authenticated_requests(
     let mut requests: Vec<_> = needing.iter().map(|&name| (name, samples::request_as(name, token))).collect();
     let (video, comment) = (video.to_string(), comment.to_string());
     let params = [("token", token), ("video_id", &video), ("action_type", "2"), ("comment_id", &comment)];
-    let uri = format!("/douyin/comment/action/?{}", tests::form_encode(&params));
-    let delete = lambda_http::http::Request::builder().method(Method::POST).uri(uri).body(Body::Empty).unwrap();
-    requests.push(("comment-action (delete)", delete));
+    requests.push(("comment-action (delete)", tests::scenario::post("/douyin/comment/action/", &params)));
     requests
 }
 

@@ -79,7 +79,6 @@ async fn on_the_cast(t: &TestApp, name: &str) -> Reply {
     }
     let reply = t.event(&event_as(name, &bob.token)).await;
     let body = reply.ok().clone();
-    let counters = |user: u64| async move { t.user_counters(user).await };
     match name {
         "feed" => assert_eq!(body["video_list"][0]["title"], "cast"),
         "user-info" => assert_eq!(body["user"]["name"], "alice"),
@@ -89,11 +88,11 @@ async fn on_the_cast(t: &TestApp, name: &str) -> Reply {
         "publish-status" => {
             assert_eq!((body["video_id"].as_u64(), &body["state"]), (Some(cast.upload), &"pending".into()))
         }
-        "favorite-action" => assert_eq!(counters(bob.id).await["favorite_count"], 1),
+        "favorite-action" => assert_eq!(t.user_counters(bob.id).await["favorite_count"], 1),
         "favorite-list" => assert_eq!(body["video_list"][0]["id"], cast.video),
         "comment-action" => assert_eq!(body["comment"]["content"], "nice video"),
         "comment-list" => assert_eq!(body["comment_list"][0]["content"], "first"),
-        "relation-action" => assert_eq!(counters(alice.id).await["follower_count"], 1),
+        "relation-action" => assert_eq!(t.user_counters(alice.id).await["follower_count"], 1),
         "relation-follow-list" | "relation-friend-list" => assert_eq!(body["user_list"][0]["id"], alice.id),
         "relation-follower-list" => assert_eq!(body["user_list"][0]["id"], bob.id),
         "message-action" => {
