@@ -13,7 +13,7 @@ use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_http::{LambdaEvent, Request, service_fn};
 use shared::App;
-use shared::app::{S3Warmup, Warmup};
+use shared::app::{DynamoDbWarmup, S3Warmup, Warmup};
 use shared::config::{Config, FallbackConfig};
 use shared::queue::{BatchReport, Consumer, Delivery};
 use shared::telemetry::{self, LogFormat};
@@ -147,13 +147,15 @@ pub async fn ingest(app: &App, event: LambdaEvent<S3Event>) -> Result<(), lambda
 /// Any answer of the service counts: what it is for is the open connection.
 pub fn warmup(function: &str) -> Warmup {
     match function {
-        "user-register" => Warmup { ids: true, s3: S3Warmup::Defaults, ..Warmup::DYNAMODB },
-        "publish-action" => {
-            Warmup { ids: true, s3: S3Warmup::Head(shared::media::DEFAULT_AVATAR_KEY), ..Warmup::DYNAMODB }
-        }
-        "publish-upload" | "comment-action" => Warmup { ids: true, ..Warmup::DYNAMODB },
+        "user-register" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, s3: S3Warmup::Defaults, ..Warmup::DYNAMODB },
+        "publish-action" => Warmup {
+            dynamodb: DynamoDbWarmup::IdBlock,
+            s3: S3Warmup::Head(shared::media::DEFAULT_AVATAR_KEY),
+            ..Warmup::DYNAMODB
+        },
+        "publish-upload" | "comment-action" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, ..Warmup::DYNAMODB },
         "video-ingest" => Warmup { s3: S3Warmup::Head(shared::videos::UPLOAD_PREFIX), ..Warmup::DYNAMODB },
-        "message-action" => Warmup { ids: true, sqs: true, ..Warmup::DYNAMODB },
+        "message-action" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, sqs: true, ..Warmup::DYNAMODB },
         _ => Warmup::DYNAMODB,
     }
 }

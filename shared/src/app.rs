@@ -208,16 +208,26 @@ impl App {
 /// function opens what.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Warmup {
-    /// DynamoDB: a `GetItem` of a key no item has ([`Table::warm_up`]).
-    pub dynamodb: bool,
-    /// DynamoDB, for a function that allocates ids: the first block of ids
-    /// reserved instead of the `GetItem` ([`IdAllocator::reserve_ahead`]), so
-    /// its first request does not wait for one.
-    pub ids: bool,
+    /// DynamoDB, for every data function.
+    pub dynamodb: DynamoDbWarmup,
     /// S3, for the functions that call it in a request (presigning sends nothing).
     pub s3: S3Warmup,
     /// The chat queue, for its sender: `GetQueueAttributes` (`SqsQueue::warm_up`).
     pub sqs: bool,
+}
+
+/// How a function opens its DynamoDB connection during init.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DynamoDbWarmup {
+    /// It does not.
+    #[default]
+    None,
+    /// A `GetItem` of a key no item has ([`Table::warm_up`]).
+    Read,
+    /// For a function that allocates ids: its first block of ids reserved
+    /// ([`IdAllocator::reserve_ahead`]), so its first request does not wait
+    /// for one.
+    IdBlock,
 }
 
 /// How a function opens its S3 connection during init.
@@ -234,9 +244,9 @@ pub enum S3Warmup {
 
 impl Warmup {
     /// Nothing opened before the first request (the local server, tests).
-    pub const NONE: Warmup = Warmup { dynamodb: false, ids: false, s3: S3Warmup::None, sqs: false };
+    pub const NONE: Warmup = Warmup { dynamodb: DynamoDbWarmup::None, s3: S3Warmup::None, sqs: false };
     /// DynamoDB only: every data function.
-    pub const DYNAMODB: Warmup = Warmup { dynamodb: true, ids: false, s3: S3Warmup::None, sqs: false };
+    pub const DYNAMODB: Warmup = Warmup { dynamodb: DynamoDbWarmup::Read, s3: S3Warmup::None, sqs: false };
 }
 
 /// The longest a warm-up call may hold a function's init: a healthy endpoint
@@ -265,10 +275,10 @@ async fn warm_up(
         }
     }
     let dynamodb = async {
-        if warmup.ids {
-            bounded("dynamodb", ids.reserve_ahead()).await;
-        } else if warmup.dynamodb {
-            bounded("dynamodb", table.warm_up()).await;
+        match warmup.dynamodb {
+            DynamoDbWarmup::None => {}
+            DynamoDbWarmup::Read => bounded("dynamodb", table.warm_up()).await,
+            DynamoDbWarmup::IdBlock => bounded("dynamodb", ids.reserve_ahead()).await,
         }
     };
     let s3 = async {

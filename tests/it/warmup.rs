@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use shared::App;
-use shared::app::{Endpoints, Interceptors, S3Warmup, WARMUP_LIMIT, Warmup};
+use shared::app::{DynamoDbWarmup, Endpoints, Interceptors, S3Warmup, WARMUP_LIMIT, Warmup};
 use shared::config::{Argon2Cost, Config};
 use tests::{TEST_SECRET, TestApp, engines, unique_name};
 use tokio::net::{TcpListener, TcpStream};
@@ -57,7 +57,7 @@ async fn unreachable_endpoints_during_init_never_fail_the_cold_start_and_the_fun
     config.chat_queue_url = Some(format!("http://{nowhere}/000000000000/chat.fifo"));
     let sdk = engines.credentials.sdk_config().to_builder().endpoint_url(format!("http://{nowhere}")).build();
     let endpoints = Endpoints { dynamodb: Some(dynamodb), s3: Some(s3.clone()), s3_public: None };
-    let every = Warmup { dynamodb: true, ids: true, s3: S3Warmup::Head("warm-up"), sqs: true };
+    let every = Warmup { dynamodb: DynamoDbWarmup::IdBlock, s3: S3Warmup::Head("warm-up"), sqs: true };
 
     // DynamoDB and S3 never answer, SQS refuses: the app is built all the
     // same, within the warm-up's limit (the SDK's own timeouts would hold it
@@ -99,7 +99,9 @@ async fn app_warmed(warmup: Warmup) -> App {
 
 #[tokio::test]
 async fn an_id_block_reserved_in_init_serves_the_first_id_without_a_call() {
-    for (warmup, calls) in [(Warmup { ids: true, ..Warmup::DYNAMODB }, 0), (Warmup::DYNAMODB, 1)] {
+    for (warmup, calls) in
+        [(Warmup { dynamodb: DynamoDbWarmup::IdBlock, ..Warmup::DYNAMODB }, 0), (Warmup::DYNAMODB, 1)]
+    {
         let app = app_warmed(warmup).await;
         let before = app.dynamodb_calls.snapshot();
         let id = app.ids().next().await.unwrap();
@@ -123,7 +125,7 @@ async fn every_function_that_allocates_ids_reserves_its_first_block_in_init_and_
         let after = t.app.ids().next().await.unwrap();
         let allocates = after > before + 1;
         assert_eq!(
-            functions::lambda::warmup(endpoint.name).ids,
+            functions::lambda::warmup(endpoint.name).dynamodb == DynamoDbWarmup::IdBlock,
             allocates,
             "{}: allocates ids in its sample: {allocates} (functions::lambda::warmup)",
             endpoint.name
