@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::domain::Video;
-use crate::store::model::VideoItem;
 
 /// The newest feed page of this process, as last read from the table: what a
 /// warm container serves again while it is fresh. Only the newest page is
@@ -17,15 +16,16 @@ pub struct FeedCache {
     newest: std::sync::Mutex<Option<CachedFeed>>,
 }
 
-/// One cached newest page.
+/// One cached newest page, as a guest sees it (only guests are served from
+/// the cache).
 #[derive(Clone, Debug)]
 pub(crate) struct CachedFeed {
     /// When it was read from the table.
     pub(crate) read_at: Instant,
-    /// The page's items.
-    pub(crate) items: Vec<VideoItem>,
-    /// The page as an anonymous viewer sees it, once rendered.
-    pub(crate) anonymous: Option<Arc<Vec<Video>>>,
+    /// The publish time of its oldest video (the next `latest_time`), if any.
+    pub(crate) oldest_ms: Option<u64>,
+    /// The page, rendered.
+    pub(crate) videos: Arc<Vec<Video>>,
 }
 
 impl FeedCache {
@@ -49,22 +49,9 @@ impl FeedCache {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::store::model::NewVideo;
 
-    fn page(read_at: Instant, id: u64) -> CachedFeed {
-        let item = VideoItem::new(&NewVideo {
-            id,
-            author_id: 1,
-            title: "t".into(),
-            play_key: "p".into(),
-            cover_key: "c".into(),
-            created_at_ms: 1,
-            width: 1,
-            height: 1,
-            duration_ms: 1,
-            feed_shard: 0,
-        });
-        CachedFeed { read_at, items: vec![item], anonymous: None }
+    fn page(read_at: Instant, oldest_ms: u64) -> CachedFeed {
+        CachedFeed { read_at, oldest_ms: Some(oldest_ms), videos: Arc::default() }
     }
 
     #[test]
@@ -74,7 +61,7 @@ mod tests {
         let ttl = Duration::from_millis(1000);
         assert!(cache.get(ttl, start).is_none());
         cache.put(page(start, 7));
-        assert_eq!(cache.get(ttl, start + Duration::from_millis(999)).unwrap().items[0].id, 7);
+        assert_eq!(cache.get(ttl, start + Duration::from_millis(999)).unwrap().oldest_ms, Some(7));
         assert!(cache.get(ttl, start + ttl).is_none());
     }
 
@@ -84,6 +71,6 @@ mod tests {
         let start = Instant::now();
         cache.put(page(start + Duration::from_millis(5), 2));
         cache.put(page(start, 1));
-        assert_eq!(cache.get(Duration::from_secs(1), start + Duration::from_millis(6)).unwrap().items[0].id, 2);
+        assert_eq!(cache.get(Duration::from_secs(1), start + Duration::from_millis(6)).unwrap().oldest_ms, Some(2));
     }
 }

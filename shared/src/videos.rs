@@ -406,33 +406,18 @@ pub async fn feed(app: &App, viewer: Option<UserId>, latest_time: Option<i64>) -
     let cursor = feed_cursor(latest_time, now);
     let ttl = app.config.feed_cache;
     let caching = viewer.is_none() && cursor > now && !ttl.is_zero();
-    let cached = if caching { app.feed_cache.get(ttl, Instant::now()) } else { None };
-    let fresh_read = cached.is_none();
-    let (items, read_at) = match cached {
-        Some(hit) => {
-            if viewer.is_none()
-                && let Some(videos) = &hit.anonymous
-            {
-                let next_time = hit.items.last().map_or(cursor, |video| video.created_at_ms);
-                return Ok(FeedPage { videos: videos.as_ref().clone(), next_time });
-            }
-            (hit.items, hit.read_at)
-        }
-        None => {
-            let read_at = Instant::now();
-            let items = app.table.feed(app.config.feed_shards, cursor, PAGE_SIZE + 1).await?;
-            (whole_milliseconds(items, PAGE_SIZE), read_at)
-        }
-    };
-    let next_time = items.last().map_or(cursor, |video| video.created_at_ms);
-    // Kept when it adds to the cache: a new read, or a guest's rendering.
-    let kept = (caching && (fresh_read || viewer.is_none())).then(|| items.clone());
-    let videos = views(app, items, viewer).await?;
-    if let Some(items) = kept {
-        let anonymous = viewer.is_none().then(|| Arc::new(videos.clone()));
-        app.feed_cache.put(CachedFeed { read_at, items, anonymous });
+    if caching && let Some(hit) = app.feed_cache.get(ttl, Instant::now()) {
+        let next_time = hit.oldest_ms.unwrap_or(cursor);
+        return Ok(FeedPage { videos: hit.videos.as_ref().clone(), next_time });
     }
-    Ok(FeedPage { videos, next_time })
+    let read_at = Instant::now();
+    let items = whole_milliseconds(app.table.feed(app.config.feed_shards, cursor, PAGE_SIZE + 1).await?, PAGE_SIZE);
+    let oldest_ms = items.last().map(|video| video.created_at_ms);
+    let videos = views(app, items, viewer).await?;
+    if caching {
+        app.feed_cache.put(CachedFeed { read_at, oldest_ms, videos: Arc::new(videos.clone()) });
+    }
+    Ok(FeedPage { videos, next_time: oldest_ms.unwrap_or(cursor) })
 }
 
 /// An author's videos, newest first, [`WORKS_PAGE_SIZE`] a page: the first
