@@ -17,17 +17,18 @@ struct Commented {
 /// author only); answers the comment either way. Posts are limited per user.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
-    let caller = edge::caller(app, &params).await?;
-    let user = caller.id;
+    // A post's transaction confirms the caller; a deletion reads them first.
+    let claimed = edge::claimant(app, &params)?;
     let video_id = VideoId::parse("video_id", params.required("video_id")?)?;
     let comment = match Action::parse("action_type", params.required("action_type")?)? {
         Action::Do => {
             let text = CommentText::parse("comment_text", params.required("comment_text")?)?;
-            app.limiter.hit(Scope::Comment, &user.to_string()).await?;
-            shared::interactions::post_comment(app, &caller, video_id, &text).await?
+            app.limiter.hit(Scope::Comment, &claimed.id().to_string()).await?;
+            shared::interactions::post_comment(app, claimed, video_id, &text).await?
         }
         Action::Undo => {
             let comment_id = CommentId::parse("comment_id", params.required("comment_id")?)?;
+            let user = shared::users::Caller::confirm(app, claimed.id()).await?.id;
             shared::interactions::delete_comment(app, user, video_id, comment_id).await?
         }
     };

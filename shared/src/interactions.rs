@@ -12,7 +12,7 @@ use crate::metrics::{self, Metric};
 use crate::store::Page;
 use crate::store::model::{self, CommentItem};
 use crate::users::{Caller, Claimed, user_view};
-use crate::videos::{PAGE_SIZE, views};
+use crate::videos::{PAGE_SIZE, render};
 
 /// Most users in a page of a follow, follower or friend list, and comments
 /// in a page of comments.
@@ -51,13 +51,26 @@ pub async fn liked_videos(
     cursor: Option<String>,
 ) -> Result<Listed<Video>> {
     let page = Page { size: PAGE_SIZE, before: cursor };
-    let (ids, next_cursor) = app.table.liked_video_ids(user.0, &page).await?;
-    if ids.is_empty() {
+    let (likes, next_cursor) = app.table.likes(user.0, &page).await?;
+    if likes.is_empty() {
         existing_user(app, user).await?;
         return Ok(Listed { items: Vec::new(), next_cursor });
     }
-    let videos = app.table.videos(&ids).await?;
-    Ok(Listed { items: views(app, videos, viewer).await?, next_cursor })
+    // A like records its video's author: the videos, their authors and the
+    // viewer's likes and follows in one read. Likes older than that record
+    // take a read more.
+    let known: Option<Vec<(u64, u64)>> = likes.iter().map(|like| Some((like.video_id, like.author_id?))).collect();
+    let viewer_id = viewer.map(|viewer| viewer.0);
+    let (videos, context) = match known {
+        Some(page) => app.table.videos_in_context(&page, viewer_id).await?,
+        None => {
+            let ids: Vec<u64> = likes.iter().map(|like| like.video_id).collect();
+            let videos = app.table.videos(&ids).await?;
+            let context = app.table.viewer_context(&videos, viewer_id).await?;
+            (videos, context)
+        }
+    };
+    Ok(Listed { items: render(app, videos, &context).await?, next_cursor })
 }
 
 /// `from` follows `to` (idempotent). Yourself is 10003, an unknown user 10004.
@@ -120,14 +133,23 @@ pub async fn relation_list(
     Ok(Listed { items: users, next_cursor })
 }
 
-/// Posts a comment on `video_id`, answered with the caller's profile as
-/// authentication read it (a comment changes none of its counters).
-pub async fn post_comment(app: &App, user: &Caller, VideoId(video_id): VideoId, text: &CommentText) -> Result<Comment> {
+/// Posts a comment on `video_id`, answered with the caller's profile. The
+/// comment's transaction confirms the caller (it writes only if their profile
+/// exists), and the profile the answer shows is read at the same time: one
+/// round. A comment changes none of the profile's counters.
+pub async fn post_comment(app: &App, user: Claimed, VideoId(video_id): VideoId, text: &CommentText) -> Result<Comment> {
     let id = app.ids.next().await?;
-    let item = CommentItem::new(id, video_id, user.id.0, text.as_str(), now_ms());
-    app.table.add_comment(&item).await?;
+    let item = CommentItem::new(id, video_id, user.id().0, text.as_str(), now_ms());
+    let (written, profile) = tokio::join!(app.table.add_comment(&item), app.table.user(user.id()));
+    written?;
     metrics::count(Metric::Comments);
-    let user = user.view(app).await?;
+    // The transaction saw the profile, so only a failed read misses it: the
+    // comment is posted, and the answer is worth a second read.
+    let profile = match profile {
+        Ok(Some(profile)) => profile,
+        _ => crate::users::existing_user(app, user.id()).await?,
+    };
+    let user = user_view(app, profile, false).await?;
     Ok(Comment { id: item.id, user, content: item.content, create_date: date(app, item.created_at_ms) })
 }
 

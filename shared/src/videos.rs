@@ -26,9 +26,9 @@ use crate::feed_cache::CachedFeed;
 use crate::media::Fetched;
 use crate::metrics::{self, Metric};
 use crate::store::Page;
-use crate::store::VideoSource;
 pub use crate::store::model::UploadState;
 use crate::store::model::{NewVideo, UploadItem, VideoItem};
+use crate::store::{VideoSource, ViewerContext};
 use crate::users::user_view;
 use crate::video::{self, Cover, VideoInfo};
 
@@ -450,6 +450,11 @@ fn whole_milliseconds(mut items: Vec<VideoItem>, limit: usize) -> Vec<VideoItem>
 /// read for authors, likes and follows, whatever the page size.
 pub(crate) async fn views(app: &App, items: Vec<VideoItem>, viewer: Option<UserId>) -> Result<Vec<Video>> {
     let context = app.table.viewer_context(&items, viewer.map(|v| v.0)).await?;
+    render(app, items, &context).await
+}
+
+/// The contract's Video objects for `items` in the `context` read for them.
+pub(crate) async fn render(app: &App, items: Vec<VideoItem>, context: &ViewerContext) -> Result<Vec<Video>> {
     let mut videos = Vec::with_capacity(items.len());
     for item in items {
         // A video whose author is gone is not shown.

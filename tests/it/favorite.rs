@@ -105,3 +105,41 @@ async fn favorite_errors_name_the_problem_and_change_nothing() {
     assert_eq!(t.list(LIST, 999_999, None).await.code(), 10004);
     assert_eq!(t.user_counters(fan.id).await["favorite_count"], 0);
 }
+
+/// A like records its video's author, so the list reads the videos and their
+/// authors at once (tests/it/requests.rs counts the rounds). A like written
+/// before it did (no `author_id`) still lists the same page, one read later;
+/// so does a page mixing both.
+#[tokio::test]
+async fn likes_written_before_they_named_the_author_list_the_same() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let t = TestApp::new().await;
+    let author = t.new_user("author").await;
+    let fan = t.new_user("fan").await;
+    let videos = [t.new_video(&author.token, "old").await, t.new_video(&author.token, "new").await];
+    for video in videos {
+        t.favorite(&fan.token, video, 1).await.ok();
+    }
+    let before = t.list(LIST, fan.id, Some(&fan.token)).await.ok()["video_list"].clone();
+    assert_eq!(before.as_array().unwrap().len(), 2);
+    assert!(before.as_array().unwrap().iter().all(|v| v["is_favorite"] == true && v["author"]["id"] == author.id));
+
+    // The older like as it was stored before: without the author.
+    let edges = tests::invariants::scan(&t).await;
+    let old = edges.iter().find(|item| {
+        tests::invariants::text(item, "pk") == format!("USER#{}", fan.id)
+            && tests::invariants::text(item, "sk") == format!("LIKES#{}", videos[0])
+    });
+    let mut old = old.expect("the like edge").clone();
+    assert_eq!(old.remove("author_id"), Some(AttributeValue::N(author.id.to_string())), "a like names its author");
+    tests::invariants::raw_client()
+        .put_item()
+        .table_name(t.app.table().name())
+        .set_item(Some(old))
+        .send()
+        .await
+        .unwrap();
+
+    let after = t.list(LIST, fan.id, Some(&fan.token)).await.ok()["video_list"].clone();
+    assert_eq!(after, before, "a page with a like of before lists the same");
+}

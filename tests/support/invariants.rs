@@ -82,7 +82,8 @@ pub async fn expire_ttl(t: &TestApp) -> usize {
     expired.len()
 }
 
-fn text(item: &Item, name: &str) -> String {
+/// The string attribute `name` of `item` (empty when absent).
+pub fn text(item: &Item, name: &str) -> String {
     match item.get(name) {
         Some(AttributeValue::S(value)) => value.clone(),
         _ => String::new(),

@@ -112,15 +112,9 @@ pub fn no_route(wrong_method: bool) -> Response<Body> {
 /// The caller, from a required `token`: missing, malformed, expired, or for a
 /// user that no longer exists is [`Error::Unauthenticated`] (10002).
 pub async fn authenticate(app: &App, params: &Params) -> shared::Result<shared::domain::UserId> {
-    Ok(caller(app, params).await?.id)
-}
-
-/// [`authenticate`], with the caller's profile as read (for a use case that
-/// shows the caller).
-pub async fn caller(app: &App, params: &Params) -> shared::Result<shared::users::Caller> {
     let caller = shared::users::Caller::confirm(app, verified(app, params)?).await?;
     invocation::record_user(caller.id);
-    Ok(caller)
+    Ok(caller.id)
 }
 
 /// [`authenticate`] but for the user's existence, which the use case taking

@@ -17,7 +17,7 @@ const FOLLOW_ATTEMPTS: usize = 8;
 impl Table {
     /// `user` likes `video`. `false` when it already did (nothing changes).
     pub async fn like(&self, user: u64, video: &VideoItem, at_ms: u64) -> Result<bool> {
-        let mut actions = vec![self.put_new(&LikeItem::new(user, video.id, at_ms))?];
+        let mut actions = vec![self.put_new(&LikeItem::new(user, video.id, video.author_id, at_ms))?];
         actions.extend(self.like_counters(user, video, 1)?);
         self.edge_transaction(actions, "like").await
     }
@@ -54,10 +54,15 @@ impl Table {
     /// state. `false` when `from` already follows `to`. `to` must exist
     /// ([`Error::NotFound`]), and so must `from` ([`Error::caller_gone`]: the
     /// transaction updates their counter only if their profile is there).
+    ///
+    /// The reverse edge is not read first: the transaction assumes it absent
+    /// and, when its check says otherwise, runs again as the mutual follow it
+    /// is. A follow that is not mutual (or already there) is one round; a
+    /// mutual one two, as with a read before it.
     pub async fn follow(&self, from: u64, to: u64, at_ms: u64) -> Result<bool> {
+        let reverse = model::follow_key(to, from);
+        let mut mutual = false;
         for _ in 0..FOLLOW_ATTEMPTS {
-            let reverse = model::follow_key(to, from);
-            let mutual = self.exists(&reverse).await?;
             let mut actions = vec![
                 self.put_new(&EdgeItem::follow(from, to, at_ms))?,
                 self.add(&model::user_key(to), &[(model::FOLLOWER_COUNT_ATTR, 1)], true)?,
@@ -75,8 +80,8 @@ impl Table {
                 TransactOutcome::ConditionFailed(failed) if failed.contains(&1) => {
                     return Err(Error::NotFound(format!("user {to} does not exist")));
                 }
-                // The reverse edge changed between our read and the transaction.
-                TransactOutcome::ConditionFailed(_) => continue,
+                // The reverse edge is not as assumed: try the other way.
+                TransactOutcome::ConditionFailed(_) => mutual = !mutual,
             }
         }
         Err(Error::Internal(anyhow::anyhow!("follow: the reverse edge kept changing")))
@@ -95,14 +100,18 @@ impl Table {
         self.edge_transaction(actions, "unfollow").await
     }
 
-    /// Posts a comment and counts it on its video (which must exist).
+    /// Posts a comment and counts it on its video, which must exist
+    /// ([`Error::NotFound`]), by a user who must exist
+    /// ([`Error::caller_gone`]: checked in the same transaction).
     pub async fn add_comment(&self, comment: &CommentItem) -> Result<()> {
         let actions = vec![
             self.put_new(comment)?,
             self.add(&model::video_key(comment.video_id), &[(model::COMMENT_COUNT_ATTR, 1)], true)?,
+            self.check(&model::user_key(comment.user_id), true)?,
         ];
         match self.transact(actions, "add comment").await? {
             TransactOutcome::Done => Ok(()),
+            TransactOutcome::ConditionFailed(failed) if failed.contains(&2) => Err(Error::caller_gone()),
             TransactOutcome::ConditionFailed(failed) if failed.contains(&1) => {
                 Err(Error::NotFound(format!("video {} does not exist", comment.video_id)))
             }
@@ -154,9 +163,10 @@ impl Table {
         ids.iter().filter_map(|id| found.remove(&model::video_key(*id))).map(from_item).collect()
     }
 
-    /// The videos `user` liked, newest like first, by page (their ids).
-    pub async fn liked_video_ids(&self, user: u64, page: &Page) -> Result<(Vec<u64>, Option<String>)> {
-        self.newest_ids(Index::One, model::liked_by_partition(user), "video_id", page).await
+    /// The likes of `user`, newest first, by page.
+    pub async fn likes(&self, user: u64, page: &Page) -> Result<(Vec<LikeItem>, Option<String>)> {
+        let (items, next) = self.newest(Index::One, model::liked_by_partition(user), page).await?;
+        Ok((items.into_iter().map(from_item).collect::<Result<_>>()?, next))
     }
 
     /// Whom `user` follows, newest follow first, by page (their ids).

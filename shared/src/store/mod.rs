@@ -152,41 +152,50 @@ impl Table {
     /// unprocessed keys. Returns the items found, keyed by their key; absent
     /// keys are simply missing.
     async fn batch_get(&self, keys: &[Key], what: &'static str) -> Result<HashMap<Key, Item>> {
-        let mut found = HashMap::with_capacity(keys.len());
         let mut unique: Vec<&Key> = Vec::with_capacity(keys.len());
         for key in keys {
             if !unique.contains(&key) {
                 unique.push(key);
             }
         }
-        for chunk in unique.chunks(100) {
-            let mut request = KeysAndAttributes::builder().consistent_read(true);
-            for key in chunk {
-                request = request.keys(to_item(key)?);
+        // A request holds at most 100 keys; more are sent at once, one round.
+        let chunks = unique.chunks(100).map(|chunk| self.batch_get_chunk(chunk, what));
+        let mut found = HashMap::with_capacity(unique.len());
+        for items in futures_util::future::try_join_all(chunks).await? {
+            found.extend(items);
+        }
+        Ok(found)
+    }
+
+    /// One `BatchGetItem` of at most 100 keys, asked again for what it left
+    /// unprocessed.
+    async fn batch_get_chunk(&self, chunk: &[&Key], what: &'static str) -> Result<Vec<(Key, Item)>> {
+        let mut found = Vec::with_capacity(chunk.len());
+        let mut request = KeysAndAttributes::builder().consistent_read(true);
+        for key in chunk {
+            request = request.keys(to_item(*key)?);
+        }
+        let mut pending = Some(request.build().context("batch get keys")?);
+        let mut attempt = 0u32;
+        while let Some(keys_and_attributes) = pending.take() {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.name, keys_and_attributes)
+                .send()
+                .await
+                .context(what)?;
+            for item in output.responses.and_then(|mut r| r.remove(&self.name)).unwrap_or_default() {
+                found.push((key_of(&item)?, item));
             }
-            let mut pending = Some(request.build().context("batch get keys")?);
-            let mut attempt = 0u32;
-            while let Some(keys_and_attributes) = pending.take() {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.name, keys_and_attributes)
-                    .send()
-                    .await
-                    .context(what)?;
-                for item in output.responses.and_then(|mut r| r.remove(&self.name)).unwrap_or_default() {
-                    let key = key_of(&item)?;
-                    found.insert(key, item);
+            pending = output.unprocessed_keys.and_then(|mut u| u.remove(&self.name));
+            if pending.is_some() {
+                metrics::count(Metric::DynamoDbRetries);
+                attempt += 1;
+                if attempt > 8 {
+                    return Err(Error::Internal(anyhow::anyhow!("{what}: unprocessed keys after retries")));
                 }
-                pending = output.unprocessed_keys.and_then(|mut u| u.remove(&self.name));
-                if pending.is_some() {
-                    metrics::count(Metric::DynamoDbRetries);
-                    attempt += 1;
-                    if attempt > 8 {
-                        return Err(Error::Internal(anyhow::anyhow!("{what}: unprocessed keys after retries")));
-                    }
-                    backoff(attempt).await;
-                }
+                backoff(attempt).await;
             }
         }
         Ok(found)

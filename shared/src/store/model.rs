@@ -437,13 +437,17 @@ pub struct LikeItem {
     pub gsi1sk: String,
     /// The video.
     pub video_id: u64,
+    /// The video's author, so that a list of likes reads the videos and
+    /// their authors at once. Absent on likes written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<u64>,
     /// When, ms.
     pub liked_at_ms: u64,
 }
 
 impl LikeItem {
-    /// `user` likes `video` since `at_ms`.
-    pub fn new(user: u64, video: u64, at_ms: u64) -> LikeItem {
+    /// `user` likes `video` (by `author`) since `at_ms`.
+    pub fn new(user: u64, video: u64, author: u64, at_ms: u64) -> LikeItem {
         let key = like_key(user, video);
         LikeItem {
             pk: key.pk,
@@ -451,6 +455,7 @@ impl LikeItem {
             gsi1pk: liked_by_partition(user),
             gsi1sk: video_time_key(at_ms, video),
             video_id: video,
+            author_id: Some(author),
             liked_at_ms: at_ms,
         }
     }

@@ -138,33 +138,73 @@ impl Table {
     /// The authors of `videos`, and which of them and of the videos `viewer`
     /// follows and likes: one batch read for a whole page.
     pub async fn viewer_context(&self, videos: &[VideoItem], viewer: Option<u64>) -> Result<ViewerContext> {
-        let mut keys: Vec<Key> = videos.iter().map(|video| model::user_key(video.author_id)).collect();
-        if let Some(viewer) = viewer {
-            keys.extend(videos.iter().map(|video| model::like_key(viewer, video.id)));
-            keys.extend(
-                videos.iter().filter(|v| v.author_id != viewer).map(|video| model::follow_key(viewer, video.author_id)),
-            );
+        let page: Vec<(u64, u64)> = videos.iter().map(|video| (video.id, video.author_id)).collect();
+        let found = self.batch_get(&context_keys(&page, viewer), "get page context").await?;
+        context_of(&found, &page, viewer)
+    }
+
+    /// Videos by id, in the order asked (missing ones left out), with their
+    /// [`ViewerContext`], in one batch read: `page` pairs each video with its
+    /// author as the caller knows it (a like records its video's author). A
+    /// video whose author is not the one given gets its context read again.
+    pub async fn videos_in_context(
+        &self,
+        page: &[(u64, u64)],
+        viewer: Option<u64>,
+    ) -> Result<(Vec<VideoItem>, ViewerContext)> {
+        let mut keys: Vec<Key> = page.iter().map(|(video, _)| model::video_key(*video)).collect();
+        keys.extend(context_keys(page, viewer));
+        let mut found = self.batch_get(&keys, "get videos and context").await?;
+        let videos: Vec<VideoItem> = page
+            .iter()
+            .filter_map(|(video, _)| found.remove(&model::video_key(*video)))
+            .map(from_item)
+            .collect::<Result<_>>()?;
+        if videos.iter().all(|video| page.contains(&(video.id, video.author_id))) {
+            let context = context_of(&found, page, viewer)?;
+            Ok((videos, context))
+        } else {
+            let context = self.viewer_context(&videos, viewer).await?;
+            Ok((videos, context))
         }
-        let found = self.batch_get(&keys, "get page context").await?;
-        let mut context = ViewerContext::default();
-        for video in videos {
-            if let Some(item) = found.get(&model::user_key(video.author_id)) {
-                context.authors.insert(video.author_id, from_item(item.clone())?);
-            }
-            if let Some(viewer) = viewer {
-                if found.contains_key(&model::like_key(viewer, video.id)) {
-                    context.liked.insert(video.id);
-                }
-                if found.contains_key(&model::follow_key(viewer, video.author_id)) {
-                    context.followed.insert(video.author_id);
-                }
-            }
-        }
-        Ok(context)
     }
 
     async fn videos_in(&self, index: Index, partition: String, page: &Page) -> Result<Vec<VideoItem>> {
         let (items, _) = self.newest(index, partition, page).await?;
         items.into_iter().map(from_item).collect()
     }
+}
+
+/// The keys of a page's [`ViewerContext`]: its `(video, author)` pairs'
+/// authors and, for a viewer, their likes of the videos and follows of the
+/// authors (not of themselves).
+fn context_keys(page: &[(u64, u64)], viewer: Option<u64>) -> Vec<Key> {
+    let mut keys: Vec<Key> = page.iter().map(|(_, author)| model::user_key(*author)).collect();
+    if let Some(viewer) = viewer {
+        keys.extend(page.iter().map(|(video, _)| model::like_key(viewer, *video)));
+        keys.extend(
+            page.iter().filter(|(_, author)| *author != viewer).map(|(_, author)| model::follow_key(viewer, *author)),
+        );
+    }
+    keys
+}
+
+/// The [`ViewerContext`] of `page` in what a batch read of its
+/// [`context_keys`] `found`.
+fn context_of(found: &HashMap<Key, super::Item>, page: &[(u64, u64)], viewer: Option<u64>) -> Result<ViewerContext> {
+    let mut context = ViewerContext::default();
+    for &(video, author) in page {
+        if let Some(item) = found.get(&model::user_key(author)) {
+            context.authors.insert(author, from_item(item.clone())?);
+        }
+        if let Some(viewer) = viewer {
+            if found.contains_key(&model::like_key(viewer, video)) {
+                context.liked.insert(video);
+            }
+            if found.contains_key(&model::follow_key(viewer, author)) {
+                context.followed.insert(author);
+            }
+        }
+    }
+    Ok(context)
 }
