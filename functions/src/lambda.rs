@@ -139,7 +139,9 @@ pub async fn ingest(app: &App, event: LambdaEvent<S3Event>) -> Result<(), lambda
 /// What each function opens during init, while it reads the signing secret
 /// ([`Warmup`]): DynamoDB for every data function, S3 for those that call it
 /// in a request (register's default images, publish's uploads, the ingest's
-/// reads), the chat queue for its sender. Each call reads nothing a request
+/// reads), the chat queue for its sender; the functions that allocate ids
+/// reserve their first block, and the feed reads a guest's newest page into
+/// its cache. Each call reads nothing a request
 /// would not (register's writes the default images it would write anyway),
 /// and each is one the function's policy allows (template.yaml grants the two
 /// it would not use otherwise: publish's read of the default images, the
@@ -156,6 +158,7 @@ pub fn warmup(function: &str) -> Warmup {
         "publish-upload" | "comment-action" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, ..Warmup::DYNAMODB },
         "video-ingest" => Warmup { s3: S3Warmup::Head(shared::videos::UPLOAD_PREFIX), ..Warmup::DYNAMODB },
         "message-action" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, sqs: true, ..Warmup::DYNAMODB },
+        "feed" => Warmup { dynamodb: DynamoDbWarmup::FeedPage, ..Warmup::DYNAMODB },
         _ => Warmup::DYNAMODB,
     }
 }

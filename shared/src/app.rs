@@ -175,14 +175,16 @@ impl App {
                 SecretSource::SecretsManager(arn) => read_secret(sdk, arn).await,
             }
         };
-        let (secret, ()) = tokio::join!(secret, warm_up(warmup, &table, &ids, &media, sqs.as_ref()));
+        let warm =
+            Warm { table: &table, ids: &ids, media: &media, queue: sqs.as_ref(), feed_shards: config.feed_shards };
+        let (secret, primed) = tokio::join!(secret, warm_up(warmup, warm));
         let secret = secret?;
         if secret.len() < 32 {
             anyhow::bail!("the token-signing secret must be at least 32 bytes");
         }
 
         let chat_queue = chat_queue.or_else(|| sqs.map(|queue| Arc::new(queue) as Arc<dyn Queue>));
-        Ok(App {
+        let app = App {
             metrics: Emitter::new(config.function_name.clone()),
             tokens: Tokens::new(secret.as_bytes(), config.token_ttl),
             passwords: Passwords::new(config.argon2, heavy.clone())?,
@@ -195,7 +197,13 @@ impl App {
             config,
             dynamodb_calls,
             feed_cache: FeedCache::default(),
-        })
+        };
+        if let Some(primed) = primed
+            && let Err(error) = crate::videos::prime_feed_cache(&app, primed).await
+        {
+            tracing::warn!(%error, "the feed page read in init was not kept: the first request reads its own");
+        }
+        Ok(app)
     }
 }
 
@@ -228,6 +236,11 @@ pub enum DynamoDbWarmup {
     /// ([`IdAllocator::reserve_ahead`]), so its first request does not wait
     /// for one.
     IdBlock,
+    /// For the feed: a guest's newest page read, its links signed, and the
+    /// app built with it in its feed cache (`crate::videos::PrimedFeed`), so
+    /// that a guest's first request makes no call and signs nothing; a
+    /// logged-in viewer's finds the connection open and the links signed.
+    FeedPage,
 }
 
 /// How a function opens its S3 connection during init.
@@ -253,39 +266,51 @@ impl Warmup {
 /// answers in a few round trips; one that does not is left to the first request.
 pub const WARMUP_LIMIT: Duration = Duration::from_secs(1);
 
-/// Runs the calls `warmup` names at once, each within [`WARMUP_LIMIT`]; never fails.
-async fn warm_up(
-    warmup: Warmup,
-    table: &Table,
-    ids: &IdAllocator,
-    media: &Media,
-    queue: Option<&crate::queue::SqsQueue>,
-) {
-    async fn bounded(service: &'static str, call: impl std::future::Future<Output = Result<()>>) {
+/// What the warm-up calls go through.
+struct Warm<'a> {
+    table: &'a Table,
+    ids: &'a IdAllocator,
+    media: &'a Media,
+    queue: Option<&'a crate::queue::SqsQueue>,
+    feed_shards: u32,
+}
+
+/// Runs the calls `warmup` names at once, each within [`WARMUP_LIMIT`]; never
+/// fails. Returns the feed page it read, for [`DynamoDbWarmup::FeedPage`].
+async fn warm_up(warmup: Warmup, warm: Warm<'_>) -> Option<crate::videos::PrimedFeed> {
+    let Warm { table, ids, media, queue, feed_shards } = warm;
+    async fn bounded<T>(service: &'static str, call: impl std::future::Future<Output = Result<T>>) -> Option<T> {
         match tokio::time::timeout(WARMUP_LIMIT, call).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(value)) => Some(value),
             Ok(Err(error)) => {
                 tracing::warn!(service, %error, "warm-up failed: the first request opens its own connection");
+                None
             }
-            Err(_) => tracing::warn!(
-                service,
-                limit_ms = WARMUP_LIMIT.as_millis() as u64,
-                "warm-up ran out of time: the first request opens its own connection"
-            ),
+            Err(_) => {
+                tracing::warn!(
+                    service,
+                    limit_ms = WARMUP_LIMIT.as_millis() as u64,
+                    "warm-up ran out of time: the first request opens its own connection"
+                );
+                None
+            }
         }
     }
     let dynamodb = async {
         match warmup.dynamodb {
-            DynamoDbWarmup::None => {}
-            DynamoDbWarmup::Read => bounded("dynamodb", table.warm_up()).await,
-            DynamoDbWarmup::IdBlock => bounded("dynamodb", ids.reserve_ahead()).await,
+            DynamoDbWarmup::None => None,
+            DynamoDbWarmup::Read => bounded("dynamodb", table.warm_up()).await.and(None),
+            DynamoDbWarmup::IdBlock => bounded("dynamodb", ids.reserve_ahead()).await.and(None),
+            DynamoDbWarmup::FeedPage => {
+                bounded("dynamodb", crate::videos::read_newest_page(table, media, feed_shards)).await
+            }
         }
     };
     let s3 = async {
         match warmup.s3 {
             S3Warmup::None => {}
-            S3Warmup::Head(key) => bounded("s3", media.warm_up(key)).await,
-            S3Warmup::Defaults => bounded("s3", media.ensure_defaults()).await,
+            S3Warmup::Head(key) => _ = bounded("s3", media.warm_up(key)).await,
+            S3Warmup::Defaults => _ = bounded("s3", media.ensure_defaults()).await,
         }
     };
     let sqs = async {
@@ -293,7 +318,7 @@ async fn warm_up(
             bounded("sqs", queue.warm_up()).await;
         }
     };
-    tokio::join!(dynamodb, s3, sqs);
+    tokio::join!(dynamodb, s3, sqs).0
 }
 
 /// The SDK configuration from the environment (region, credentials,

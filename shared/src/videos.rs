@@ -23,12 +23,12 @@ use crate::app::App;
 use crate::domain::{Listed, User, UserId, Video, VideoId, VideoTitle, feed_cursor, now_ms};
 use crate::error::{Error, Result};
 use crate::feed_cache::CachedFeed;
-use crate::media::Fetched;
+use crate::media::{Fetched, Media};
 use crate::metrics::{self, Metric};
 use crate::store::Page;
 pub use crate::store::model::UploadState;
 use crate::store::model::{NewVideo, UploadItem, VideoItem};
-use crate::store::{VideoSource, ViewerContext};
+use crate::store::{Table, VideoSource, ViewerContext};
 use crate::users::user_view;
 use crate::video::{self, Cover, VideoInfo};
 
@@ -411,13 +411,61 @@ pub async fn feed(app: &App, viewer: Option<UserId>, latest_time: Option<i64>) -
         return Ok(FeedPage { videos: hit.videos.as_ref().clone(), next_time });
     }
     let read_at = Instant::now();
-    let items = whole_milliseconds(app.table.feed(app.config.feed_shards, cursor, PAGE_SIZE + 1).await?, PAGE_SIZE);
+    let items = feed_items(&app.table, app.config.feed_shards, cursor).await?;
     let oldest_ms = items.last().map(|video| video.created_at_ms);
     let videos = views(app, items, viewer).await?;
     if caching {
         app.feed_cache.put(CachedFeed { read_at, oldest_ms, videos: Arc::new(videos.clone()) });
     }
     Ok(FeedPage { videos, next_time: oldest_ms.unwrap_or(cursor) })
+}
+
+/// The videos of a feed page published before `cursor`, newest first.
+async fn feed_items(table: &Table, shards: u32, cursor: u64) -> Result<Vec<VideoItem>> {
+    Ok(whole_milliseconds(table.feed(shards, cursor, PAGE_SIZE + 1).await?, PAGE_SIZE))
+}
+
+/// A guest's newest feed page, read while a Lambda function starts
+/// ([`crate::app::DynamoDbWarmup::FeedPage`]), before the app exists: its
+/// links are signed then (the media's link cache keeps them), and
+/// [`prime_feed_cache`] renders it into the app's feed cache, so that a
+/// guest's first request is a cache hit.
+#[derive(Debug)]
+pub(crate) struct PrimedFeed {
+    read_at: Instant,
+    items: Vec<VideoItem>,
+    context: ViewerContext,
+}
+
+/// Reads a guest's newest feed page and signs its links (see [`PrimedFeed`]).
+pub(crate) async fn read_newest_page(table: &Table, media: &Media, shards: u32) -> Result<PrimedFeed> {
+    let read_at = Instant::now();
+    let items = feed_items(table, shards, feed_cursor(None, now_ms())).await?;
+    let context = table.viewer_context(&items, None).await?;
+    for video in &items {
+        media.link(&video.play_key).await?;
+        media.link(&video.cover_key).await?;
+    }
+    for author in context.authors.values() {
+        media.link(&author.avatar_key).await?;
+        media.link(&author.background_key).await?;
+    }
+    Ok(PrimedFeed { read_at, items, context })
+}
+
+/// Puts a page read by [`read_newest_page`] in the app's feed cache, rendered
+/// (no call: its links are signed already), unless the cache is off. It
+/// serves guests for as long as any page read then would
+/// (`DOUYIN_FEED_CACHE_MS` from when it was read).
+pub(crate) async fn prime_feed_cache(app: &App, primed: PrimedFeed) -> Result<()> {
+    if app.config.feed_cache.is_zero() {
+        return Ok(());
+    }
+    let PrimedFeed { read_at, items, context } = primed;
+    let oldest_ms = items.last().map(|video| video.created_at_ms);
+    let videos = render(app, items, &context).await?;
+    app.feed_cache.put(CachedFeed { read_at, oldest_ms, videos: Arc::new(videos) });
+    Ok(())
 }
 
 /// An author's videos, newest first, [`WORKS_PAGE_SIZE`] a page: the first

@@ -47,6 +47,13 @@ fn refused() -> SocketAddr {
 
 #[tokio::test]
 async fn unreachable_endpoints_during_init_never_fail_the_cold_start_and_the_function_serves_later() {
+    // Every DynamoDB warm-up that makes a call: an id block, the feed's page.
+    for dynamodb in [DynamoDbWarmup::IdBlock, DynamoDbWarmup::FeedPage] {
+        survives_unreachable_endpoints(dynamodb).await;
+    }
+}
+
+async fn survives_unreachable_endpoints(dynamodb_warmup: DynamoDbWarmup) {
     let engines = engines();
     let (dynamodb, dynamodb_open) = gate(&engines.dynamodb).await;
     let (s3, s3_open) = gate(&engines.s3).await;
@@ -57,7 +64,7 @@ async fn unreachable_endpoints_during_init_never_fail_the_cold_start_and_the_fun
     config.chat_queue_url = Some(format!("http://{nowhere}/000000000000/chat.fifo"));
     let sdk = engines.credentials.sdk_config().to_builder().endpoint_url(format!("http://{nowhere}")).build();
     let endpoints = Endpoints { dynamodb: Some(dynamodb), s3: Some(s3.clone()), s3_public: None };
-    let every = Warmup { dynamodb: DynamoDbWarmup::IdBlock, s3: S3Warmup::Head("warm-up"), sqs: true };
+    let every = Warmup { dynamodb: dynamodb_warmup, s3: S3Warmup::Head("warm-up"), sqs: true };
 
     // DynamoDB and S3 never answer, SQS refuses: the app is built all the
     // same, within the warm-up's limit (the SDK's own timeouts would hold it
@@ -130,5 +137,49 @@ async fn every_function_that_allocates_ids_reserves_its_first_block_in_init_and_
             "{}: allocates ids in its sample: {allocates} (functions::lambda::warmup)",
             endpoint.name
         );
+    }
+}
+
+/// The feed reads a guest's newest page in init (`DynamoDbWarmup::FeedPage`,
+/// its links signed then): a guest's first request is served from it without
+/// a call, and is the page a read gives; a logged-in viewer's first request
+/// still reads (their page shows their own likes and follows). Without the
+/// warm-up the guest's first request reads too.
+#[tokio::test]
+async fn the_feed_reads_a_guests_newest_page_in_init_and_serves_it_without_a_call() {
+    let engines = engines();
+    let mut config = Config::local(&unique_name("table"), &unique_name("bucket"), TEST_SECRET);
+    config.argon2 = Argon2Cost::TEST;
+    // The cache is on in production (1 s); long here, so a slow run still hits it.
+    config.feed_cache = std::time::Duration::from_secs(60);
+    let endpoints =
+        Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(engines.s3.clone()), s3_public: None };
+    let sdk = engines.credentials.sdk_config();
+    let interceptors = Interceptors::default();
+    let build = |warmup: Warmup| App::build_warm(config.clone(), &sdk, &endpoints, None, &interceptors, warmup);
+    let setup = TestApp::of(build(Warmup::NONE).await.unwrap(), &engines.s3);
+    setup.app.table().create_if_missing().await.unwrap();
+    let alice = setup.new_user("alice").await;
+    let published = setup.insert_videos(alice.id, 3).await;
+
+    let ids = |reply: &tests::Reply| -> Vec<(u64, u64)> {
+        let list = reply.ok()["video_list"].as_array().unwrap().clone();
+        list.iter().map(|v| (v["id"].as_u64().unwrap(), v["author"]["id"].as_u64().unwrap())).collect()
+    };
+    let newest: Vec<(u64, u64)> = published.iter().rev().map(|id| (*id, alice.id)).collect();
+    let feed_warmup = Warmup { dynamodb: DynamoDbWarmup::FeedPage, ..Warmup::DYNAMODB };
+    for (warmup, calls) in [(feed_warmup, 0), (Warmup::DYNAMODB, 2)] {
+        let function = TestApp::of(build(warmup).await.unwrap(), &engines.s3);
+        let before = function.app.dynamodb_calls.snapshot();
+        let guest = function.feed(None, None).await;
+        let used = function.app.dynamodb_calls.snapshot() - before;
+        assert_eq!(used.operations, calls, "{warmup:?}: a guest's first request");
+        assert_eq!(ids(&guest), newest, "{warmup:?}");
+        assert!(guest.ok()["video_list"][0]["play_url"].as_str().unwrap().starts_with("http"));
+
+        let before = function.app.dynamodb_calls.snapshot();
+        let own = function.feed(None, Some(&alice.token)).await;
+        let used = function.app.dynamodb_calls.snapshot() - before;
+        assert_eq!((used.operations, ids(&own)), (2, newest.clone()), "{warmup:?}: a viewer's page is read");
     }
 }
