@@ -11,13 +11,13 @@ use crate::edge::{self, Params, Reply};
 /// accepted. Sends are limited per user.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
-    let from = edge::authenticate(app, &params).await?;
+    let from = edge::claimant(app, &params)?;
     let to = UserId::parse("to_user_id", params.required("to_user_id")?)?;
     if !matches!(Action::parse("action_type", params.required("action_type")?), Ok(Action::Do)) {
         return Err(Error::invalid("action_type", "must be 1 (send)"));
     }
     let text = MessageText::parse("content", params.required("content")?)?;
-    app.limiter.hit(Scope::Message, &from.to_string()).await?;
+    app.limiter.hit(Scope::Message, &from.id().to_string()).await?;
     shared::chat::send(app, from, to, &text).await?;
     Ok(Reply::empty())
 }

@@ -16,7 +16,7 @@ struct Chat {
 /// The caller's messages with `to_user_id` after `pre_msg_time` (ms; absent or 0: all).
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
-    let caller = edge::authenticate(app, &params).await?;
+    let caller = edge::claimant(app, &params)?;
     let other = UserId::parse("to_user_id", params.required("to_user_id")?)?;
     let after = match params.text("pre_msg_time")?.map(str::trim).filter(|raw| !raw.is_empty()) {
         Some(raw) => {

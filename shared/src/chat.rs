@@ -79,11 +79,17 @@ pub const POLL_LIMIT: usize = 500;
 pub const PERSIST_RESERVE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Sends `text` from `from` to `to`. Answers once the queue has accepted it.
-pub async fn send(app: &App, from: UserId, to: UserId, text: &MessageText) -> Result<()> {
+/// The sender is confirmed in the same read as the recipient.
+pub async fn send(app: &App, from: Claimed, to: UserId, text: &MessageText) -> Result<()> {
+    let from = from.id();
     if from == to {
         return Err(Error::Forbidden("you cannot send a message to yourself".into()));
     }
-    if app.table.user(to).await?.is_none() {
+    let found = app.table.users_seen_by(&[from.0, to.0], None).await?;
+    if !found.iter().any(|(user, _)| user.id == from.0) {
+        return Err(Error::caller_gone());
+    }
+    if !found.iter().any(|(user, _)| user.id == to.0) {
         return Err(Error::NotFound(format!("user {to} does not exist")));
     }
     let message = NewMessage {
@@ -119,11 +125,18 @@ pub async fn send(app: &App, from: UserId, to: UserId, text: &MessageText) -> Re
 
 /// The messages between `caller` and `other` newer than `pre_msg_time` (ms;
 /// absent or 0: the whole history), oldest first.
-pub async fn poll(app: &App, caller: UserId, other: UserId, pre_msg_time: u64) -> Result<Vec<Message>> {
+pub async fn poll(app: &App, caller: Claimed, other: UserId, pre_msg_time: u64) -> Result<Vec<Message>> {
+    let caller = caller.id();
     if caller == other {
         return Err(Error::Forbidden("there is no conversation with yourself".into()));
     }
-    let items = app.table.messages(caller.0, other.0, pre_msg_time, POLL_LIMIT).await?;
+    // The caller is confirmed beside the read of the messages (both reads).
+    let (confirmed, items) = tokio::join!(
+        crate::users::Caller::confirm(app, caller),
+        app.table.messages(caller.0, other.0, pre_msg_time, POLL_LIMIT)
+    );
+    confirmed?;
+    let items = items?;
     if items.is_empty() && app.table.user(other).await?.is_none() {
         return Err(Error::NotFound(format!("user {other} does not exist")));
     }

@@ -190,12 +190,16 @@ pub async fn comments(
     let mut authors: Vec<u64> = items.iter().map(|c| c.user_id).collect();
     authors.sort_unstable();
     authors.dedup();
-    let users = app.table.users_seen_by(&authors, viewer.map(|v| v.0)).await?;
+    // Each author is rendered once, however many of the page's comments are theirs.
+    let mut users = std::collections::HashMap::with_capacity(authors.len());
+    for (author, follows) in app.table.users_seen_by(&authors, viewer.map(|v| v.0)).await? {
+        users.insert(author.id, user_view(app, author, follows).await?);
+    }
     let mut comments = Vec::with_capacity(items.len());
     for item in items {
-        let Some((author, follows)) = users.iter().find(|(user, _)| user.id == item.user_id) else { continue };
-        let user = user_view(app, author.clone(), *follows).await?;
-        comments.push(Comment { id: item.id, user, content: item.content, create_date: date(app, item.created_at_ms) });
+        let Some(user) = users.get(&item.user_id) else { continue };
+        let create_date = date(app, item.created_at_ms);
+        comments.push(Comment { id: item.id, user: user.clone(), content: item.content, create_date });
     }
     Ok(Listed { items: comments, next_cursor })
 }

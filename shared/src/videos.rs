@@ -504,10 +504,19 @@ pub(crate) async fn views(app: &App, items: Vec<VideoItem>, viewer: Option<UserI
 /// The contract's Video objects for `items` in the `context` read for them.
 pub(crate) async fn render(app: &App, items: Vec<VideoItem>, context: &ViewerContext) -> Result<Vec<Video>> {
     let mut videos = Vec::with_capacity(items.len());
+    // Each author is rendered once, however many of the page's videos are theirs.
+    let mut authors: std::collections::HashMap<u64, User> = std::collections::HashMap::new();
     for item in items {
         // A video whose author is gone is not shown.
-        let Some(author) = context.authors.get(&item.author_id) else { continue };
-        let author: User = user_view(app, author.clone(), context.followed.contains(&item.author_id)).await?;
+        let Some(profile) = context.authors.get(&item.author_id) else { continue };
+        let author = match authors.get(&item.author_id) {
+            Some(author) => author.clone(),
+            None => {
+                let author = user_view(app, profile.clone(), context.followed.contains(&item.author_id)).await?;
+                authors.insert(item.author_id, author.clone());
+                author
+            }
+        };
         videos.push(Video {
             id: item.id,
             author,

@@ -73,6 +73,10 @@ pub struct Invocation {
     pub spawned: Option<Instant>,
     /// Cold only: the process's first `next` (its init is done).
     pub init_done: Option<Instant>,
+    /// Cold only: the CPU time the process had used by then (all threads).
+    pub init_cpu: Option<Duration>,
+    /// The CPU time the process had used when the answer arrived.
+    pub cpu_after: Option<Duration>,
     /// The event was handed to the process.
     pub handed: Option<Instant>,
     /// Its answer arrived (or the failure was seen).
@@ -246,6 +250,8 @@ impl Function {
             queued,
             spawned: None,
             init_done: None,
+            init_cpu: None,
+            cpu_after: None,
             handed: None,
             answered: Instant::now(),
             outcome: error(error_type, &message),
@@ -285,6 +291,8 @@ impl Function {
             queued,
             spawned: cold.then_some(instance.spawned),
             init_done: None,
+            init_cpu: None,
+            cpu_after: None,
             handed: None,
             answered: queued,
             outcome: Outcome::Response(Bytes::new()),
@@ -295,7 +303,9 @@ impl Function {
         } else {
             self.attend(&instance, cold, handed_rx, reply_rx, &mut invocation).await
         };
+        invocation.cpu_after = instance.cpu_time();
         invocation.init_done = if cold { instance.init_done() } else { None };
+        invocation.init_cpu = if cold { instance.init_cpu() } else { None };
         invocation.answered = answered;
         invocation.outcome = outcome;
         self.platform_lines(&instance, &invocation);

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -124,6 +124,8 @@ pub struct Instance {
     pub spawned_at: SystemTime,
     jobs: mpsc::Sender<Job>,
     init_done: watch::Receiver<Option<Instant>>,
+    /// The process's CPU time when its init was done (see [`cpu_time`]).
+    init_cpu: Arc<OnceLock<Duration>>,
     death: watch::Receiver<Option<Death>>,
     kill: mpsc::UnboundedSender<KillReason>,
     log: PlatformLog,
@@ -154,6 +156,9 @@ struct Api {
     jobs: tokio::sync::Mutex<mpsc::Receiver<Job>>,
     current: Mutex<Option<(String, oneshot::Sender<Reply>)>>,
     init_done: watch::Sender<Option<Instant>>,
+    /// The process, once spawned; its CPU time at its first `next`.
+    pid: OnceLock<u32>,
+    init_cpu: Arc<OnceLock<Duration>>,
     init_errors: mpsc::UnboundedSender<(String, Bytes)>,
     arn: String,
     cgroup: Option<Arc<CpuCgroup>>,
@@ -198,17 +203,20 @@ impl Instance {
         let (jobs_tx, jobs_rx) = mpsc::channel(1);
         let (init_done_tx, init_done_rx) = watch::channel(None);
         let (init_errors_tx, init_errors_rx) = mpsc::unbounded_channel();
+        let init_cpu = Arc::new(OnceLock::new());
         let api = Arc::new(Api {
             jobs: tokio::sync::Mutex::new(jobs_rx),
             current: Mutex::new(None),
             init_done: init_done_tx,
+            pid: OnceLock::new(),
+            init_cpu: Arc::clone(&init_cpu),
             init_errors: init_errors_tx,
             arn: config.arn.clone(),
             cgroup: cgroup.clone(),
             invoke_quota: config.cpu.map_or(1.0, |cpu| cpu.invoke_quota),
             log: platform_log.clone(),
         });
-        let server = tokio::spawn(http::serve(listener, api, runtime_api));
+        let server = tokio::spawn(http::serve(listener, Arc::clone(&api), runtime_api));
 
         let stream = format!("{}/[$LATEST]{}", chrono::Utc::now().format("%Y/%m/%d"), uuid::Uuid::new_v4().simple());
         let env: BTreeMap<String, String> = config.process_env(&api_address.to_string(), &stream);
@@ -249,6 +257,10 @@ impl Instance {
             }
         };
         let pid = child.id();
+        if let Some(pid) = pid {
+            // Before the release below: the process cannot reach `next` sooner.
+            let _ = api.pid.set(pid);
+        }
         if let (Some(cgroup), Some(pid)) = (&cgroup, pid)
             && let Err(error) = cgroup.add(pid)
         {
@@ -277,6 +289,7 @@ impl Instance {
             spawned_at,
             jobs: jobs_tx,
             init_done: init_done_rx,
+            init_cpu,
             death: death_rx,
             kill: kill_tx,
             log: platform_log,
@@ -286,6 +299,17 @@ impl Instance {
     /// When the process first asked for an event (its init was done), if it has.
     pub fn init_done(&self) -> Option<Instant> {
         *self.init_done.borrow()
+    }
+
+    /// The CPU time the process had used when its init was done (its first
+    /// `next`), all threads: init's work, whatever it waited for.
+    pub fn init_cpu(&self) -> Option<Duration> {
+        self.init_cpu.get().copied()
+    }
+
+    /// The CPU time the process has used so far (see [`cpu_time`]).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        cpu_time(self.pid?)
     }
 
     /// Why it ended, if it has.
@@ -454,6 +478,12 @@ async fn next(api: &Api) -> Response<Body> {
         *done = Some(arrived);
         true
     });
+    if first
+        && let Some(pid) = api.pid.get()
+        && let Some(cpu) = cpu_time(*pid)
+    {
+        let _ = api.init_cpu.set(cpu);
+    }
     if first && let Some(cgroup) = &api.cgroup {
         // Lambda's init boost ends here: invocations run at the memory's share.
         let _ = cgroup.set_quota(api.invoke_quota);
@@ -525,4 +555,18 @@ fn not_found() -> Response<Body> {
 /// The log path an instance of `function` number `n` writes to.
 pub fn log_path(log_dir: &Path, function: &str, number: u64) -> PathBuf {
     log_dir.join(format!("{function}-{number}.log"))
+}
+
+/// The CPU time process `pid` has used, summed over its threads: the first
+/// field of each thread's `/proc/<pid>/task/<tid>/schedstat` (nanoseconds on
+/// a CPU, from the scheduler; threads that have already ended are not
+/// counted). `None` when the process is gone or the kernel has no schedstat.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let path = task.ok()?.path().join("schedstat");
+        let Ok(stat) = std::fs::read_to_string(path) else { continue };
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
 }

@@ -136,6 +136,9 @@ struct Sample {
     /// TLS connections opened during init, and during the first invocation.
     connections_init: usize,
     connections_first: usize,
+    /// The process's CPU time (all threads) in init, and in the first invocation.
+    cpu_init: Option<Duration>,
+    cpu_first: Option<Duration>,
     outcome: String,
     warm_failures: usize,
 }
@@ -148,6 +151,8 @@ struct Cell {
     warm: Vec<Duration>,
     connections_init: Vec<usize>,
     connections_first: Vec<usize>,
+    cpu_init: Vec<Duration>,
+    cpu_first: Vec<Duration>,
     outcomes: BTreeSet<String>,
     warm_failures: usize,
 }
@@ -231,6 +236,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 cell.warm.extend(sample.warm);
                 cell.connections_init.push(sample.connections_init);
                 cell.connections_first.push(sample.connections_first);
+                cell.cpu_init.extend(sample.cpu_init);
+                cell.cpu_first.extend(sample.cpu_first);
                 cell.outcomes.insert(sample.outcome);
                 cell.warm_failures += sample.warm_failures;
             }
@@ -347,6 +354,8 @@ async fn measure(config: FunctionConfig, args: &Args, fronts: &[Front], event: B
         warm: Vec::new(),
         connections_init: connections(spawned, init_done),
         connections_first: connections(handed, cold.answered),
+        cpu_init: cold.init_cpu,
+        cpu_first: cold.init_cpu.zip(cold.cpu_after).map(|(init, after)| after.saturating_sub(init)),
         outcome: describe(&cold.outcome),
         warm_failures: 0,
     };
@@ -501,9 +510,9 @@ fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
         writeln!(
             out,
             "| function | init p50 | first response p50 | cold p50 | cold p90 | warm p50 | warm p99 | p99/p50 | \
-             vs floor | vs hello | TLS opened init / 1st | first answer |"
+             vs floor | vs hello | CPU init / 1st | TLS opened init / 1st | first answer |"
         )?;
-        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")?;
+        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")?;
         let floor = cold_p50(memory, "baseline-floor");
         let hello = cold_p50(memory, "baseline-hello");
         for name in run.names {
@@ -528,9 +537,13 @@ fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
             let outcome: Vec<&str> = cell.outcomes.iter().map(String::as_str).collect();
             let failures =
                 if cell.warm_failures > 0 { format!("; {} warm failures", cell.warm_failures) } else { String::new() };
+            let cpu = match (summary(&cell.cpu_init), summary(&cell.cpu_first)) {
+                (Some(init), Some(first)) => format!("{:.1} / {:.1}", millis(init.p50), millis(first.p50)),
+                _ => "-".into(),
+            };
             writeln!(
                 out,
-                "| {name}{deployed} | {:.1} | {:.1} | {:.1} | {:.1} | {warm50} | {warm99} | {spread} | {} | {} | {} / {} | {}{failures} |",
+                "| {name}{deployed} | {:.1} | {:.1} | {:.1} | {:.1} | {warm50} | {warm99} | {spread} | {} | {} | {cpu} | {} / {} | {}{failures} |",
                 millis(init.p50),
                 millis(first.p50),
                 millis(cold.p50),
@@ -549,6 +562,8 @@ fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
                     "cold_ms": millis(cold.p50), "cold_p90_ms": millis(cold.p90),
                     "warm_p50_ms": warm.as_ref().map(|w| millis(w.p50)),
                     "warm_p99_ms": warm.as_ref().map(|w| millis(w.p99)),
+                    "cpu_init_ms": summary(&cell.cpu_init).map(|s| millis(s.p50)),
+                    "cpu_first_ms": summary(&cell.cpu_first).map(|s| millis(s.p50)),
                     "vs_floor": floor.map(|f| cold.p50.as_secs_f64() / f.as_secs_f64()),
                     "vs_hello": hello.map(|h| cold.p50.as_secs_f64() / h.as_secs_f64()),
                     "runs": cell.cold.len(), "warm_samples": cell.warm.len(),
@@ -675,6 +690,8 @@ Resources:
             warm: ms(warm_ms),
             connections_init: vec![1; cold_ms.len()],
             connections_first: vec![0; cold_ms.len()],
+            cpu_init: ms(&cold_ms.iter().map(|m| m / 4).collect::<Vec<_>>()),
+            cpu_first: ms(&cold_ms.iter().map(|m| m / 8).collect::<Vec<_>>()),
             outcomes: BTreeSet::from(["HTTP 200, 0".to_owned()]),
             warm_failures: 0,
         }
@@ -697,7 +714,7 @@ Resources:
         assert!(text.contains("### 128 MB (0.072 vCPU"), "{text}");
         assert!(
             text.contains(
-                "| feed (template) | 24.0 | 24.0 | 48.0 | 48.0 | 3.00 | 20.00 | 6.7× | 1.20× | 4.80× | 1 / 0 |"
+                "| feed (template) | 24.0 | 24.0 | 48.0 | 48.0 | 3.00 | 20.00 | 6.7× | 1.20× | 4.80× | 12.0 / 6.0 | 1 / 0 |"
             ),
             "{text}"
         );
@@ -714,5 +731,6 @@ Resources:
         assert!(text.contains("- 128 MB, every read endpoint's warm p99 ≤ 3× its p50: **met**"), "{text}");
         assert_eq!(json["feed@512"]["vs_floor"].as_f64().unwrap(), 1.2);
         assert_eq!(json["feed@512"]["vs_hello"].as_f64().unwrap(), 4.8);
+        assert_eq!(json["feed@512"]["cpu_init_ms"].as_f64().unwrap(), 12.0);
     }
 }
