@@ -161,7 +161,7 @@ impl App {
 
         let heavy = HeavyWork::with_places(config.heavy_places);
         let sqs = match (&chat_queue, &config.chat_queue_url) {
-            (None, Some(url)) => Some(crate::queue::SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone())),
+            (None, Some(url)) => Some(crate::queue::SqsQueue::on_first_use(sdk, url.clone())),
             _ => None,
         };
 

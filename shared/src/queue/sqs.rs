@@ -4,6 +4,7 @@
 //! fidelity tests on moto.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName};
@@ -15,8 +16,15 @@ use crate::error::{Context as _, Result};
 /// An SQS FIFO queue.
 #[derive(Clone, Debug)]
 pub struct SqsQueue {
-    client: Client,
+    client: Arc<LazyClient>,
     url: String,
+}
+
+/// A client, made from the SDK's configuration when first used (or given).
+#[derive(Debug)]
+struct LazyClient {
+    made: OnceLock<Client>,
+    sdk: aws_config::SdkConfig,
 }
 
 /// A FIFO queue and its dead-letter queue, as created by [`SqsQueue::create_fifo_with_dlq`].
@@ -31,7 +39,21 @@ pub struct SqsQueuePair {
 impl SqsQueue {
     /// The queue at `url`.
     pub fn new(client: Client, url: impl Into<String>) -> SqsQueue {
-        SqsQueue { client, url: url.into() }
+        // Given: `sdk` is never used.
+        let client = LazyClient { made: OnceLock::from(client), sdk: aws_config::SdkConfig::builder().build() };
+        SqsQueue { client: Arc::new(client), url: url.into() }
+    }
+
+    /// The queue at `url`, its client made from `sdk` when it is first used:
+    /// every function is told the chat queue's URL, and only the sender
+    /// calls it, so the others never pay for the client in their init.
+    pub fn on_first_use(sdk: &aws_config::SdkConfig, url: impl Into<String>) -> SqsQueue {
+        let client = LazyClient { made: OnceLock::new(), sdk: sdk.clone() };
+        SqsQueue { client: Arc::new(client), url: url.into() }
+    }
+
+    fn client(&self) -> &Client {
+        self.client.made.get_or_init(|| Client::new(&self.client.sdk))
     }
 
     /// The queue's URL.
@@ -45,7 +67,7 @@ impl SqsQueue {
     /// (a refusal included): the connection is what it is for.
     pub async fn warm_up(&self) -> Result<()> {
         let call =
-            self.client.get_queue_attributes().queue_url(&self.url).attribute_names(QueueAttributeName::QueueArn);
+            self.client().get_queue_attributes().queue_url(&self.url).attribute_names(QueueAttributeName::QueueArn);
         match call.send().await {
             Ok(_) => Ok(()),
             Err(error) if error.as_service_error().is_some() => Ok(()),
@@ -101,7 +123,7 @@ impl SqsQueue {
     /// at once. Returns how many messages were received.
     pub async fn poll_once(&self, consumer: &dyn Consumer, wait_secs: i32) -> Result<usize> {
         let output = self
-            .client
+            .client()
             .receive_message()
             .queue_url(&self.url)
             .max_number_of_messages(10)
@@ -132,7 +154,7 @@ impl SqsQueue {
         let mut deletes = Vec::new();
         for (index, (message_id, receipt)) in receipts.iter().enumerate() {
             if report.failed.contains(message_id) {
-                self.client
+                self.client()
                     .change_message_visibility()
                     .queue_url(&self.url)
                     .receipt_handle(receipt)
@@ -151,7 +173,7 @@ impl SqsQueue {
             }
         }
         if !deletes.is_empty() {
-            self.client
+            self.client()
                 .delete_message_batch()
                 .queue_url(&self.url)
                 .set_entries(Some(deletes))
@@ -166,7 +188,7 @@ impl SqsQueue {
     /// a dead-letter queue).
     pub async fn drain(&self) -> Result<Vec<String>> {
         let output = self
-            .client
+            .client()
             .receive_message()
             .queue_url(&self.url)
             .max_number_of_messages(10)
@@ -176,7 +198,7 @@ impl SqsQueue {
         let mut bodies = Vec::new();
         for message in output.messages.unwrap_or_default() {
             if let Some(receipt) = &message.receipt_handle {
-                self.client
+                self.client()
                     .delete_message()
                     .queue_url(&self.url)
                     .receipt_handle(receipt)
@@ -193,7 +215,7 @@ impl SqsQueue {
 impl Queue for SqsQueue {
     fn send(&self, message: Outgoing) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            self.client
+            self.client()
                 .send_message()
                 .queue_url(&self.url)
                 .message_group_id(message.group)
@@ -204,5 +226,25 @@ impl Queue for SqsQueue {
                 .context("send to queue")?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every function is told the chat queue's URL; only the sender uses it,
+    /// so the others must not build its client in their init (issue J).
+    #[test]
+    fn a_queue_made_on_first_use_builds_its_client_only_when_used() {
+        let sdk = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let queue = SqsQueue::on_first_use(&sdk, "https://sqs.us-east-1.amazonaws.com/000000000000/chat.fifo");
+        assert!(queue.client.made.get().is_none(), "no client before the first call");
+        let clone = queue.clone();
+        let _ = queue.client();
+        assert!(clone.client.made.get().is_some(), "made once, shared by the queue's clones");
     }
 }
