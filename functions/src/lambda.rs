@@ -140,8 +140,9 @@ pub async fn ingest(app: &App, event: LambdaEvent<S3Event>) -> Result<(), lambda
 /// ([`Warmup`]): DynamoDB for every data function, S3 for those that call it
 /// in a request (register's default images, publish's uploads, the ingest's
 /// reads), the chat queue for its sender; the functions that allocate ids
-/// reserve their first block, and the feed reads a guest's newest page into
-/// its cache. Each call reads nothing a request
+/// reserve their first block, the feed reads a guest's newest page into its
+/// cache, and those whose answers carry presigned links sign the default
+/// images' (the upload's signs a PUT: the same presigner). Each call reads nothing a request
 /// would not (register's writes the default images it would write anyway),
 /// and each is one the function's policy allows (template.yaml grants the two
 /// it would not use otherwise: publish's read of the default images, the
@@ -155,10 +156,19 @@ pub fn warmup(function: &str) -> Warmup {
             s3: S3Warmup::Head(shared::media::DEFAULT_AVATAR_KEY),
             ..Warmup::DYNAMODB
         },
-        "publish-upload" | "comment-action" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, ..Warmup::DYNAMODB },
+        "publish-upload" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, links: true, ..Warmup::DYNAMODB },
         "video-ingest" => Warmup { s3: S3Warmup::Head(shared::videos::UPLOAD_PREFIX), ..Warmup::DYNAMODB },
         "message-action" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, sqs: true, ..Warmup::DYNAMODB },
-        "feed" => Warmup { dynamodb: DynamoDbWarmup::FeedPage, ..Warmup::DYNAMODB },
+        "feed" => Warmup { dynamodb: DynamoDbWarmup::FeedPage, links: true, ..Warmup::DYNAMODB },
+        "comment-action" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, links: true, ..Warmup::DYNAMODB },
+        "user-info"
+        | "publish-list"
+        | "publish-status"
+        | "favorite-list"
+        | "comment-list"
+        | "relation-follow-list"
+        | "relation-follower-list"
+        | "relation-friend-list" => Warmup { links: true, ..Warmup::DYNAMODB },
         _ => Warmup::DYNAMODB,
     }
 }

@@ -222,6 +222,13 @@ pub struct Warmup {
     pub s3: S3Warmup,
     /// The chat queue, for its sender: `GetQueueAttributes` (`SqsQueue::warm_up`).
     pub sqs: bool,
+    /// The default images' links signed ([`Media::link`], no call: the
+    /// signing is local), for the functions whose answers carry links: the
+    /// presigner's first use (the S3 client's endpoint rules, its signing
+    /// pipeline) costs about 1 ms of CPU, paid here at init's share instead
+    /// of in the first request at the invocation's; and nearly every profile
+    /// shows these two links, which the link cache then holds.
+    pub links: bool,
 }
 
 /// How a function opens its DynamoDB connection during init.
@@ -257,9 +264,10 @@ pub enum S3Warmup {
 
 impl Warmup {
     /// Nothing opened before the first request (the local server, tests).
-    pub const NONE: Warmup = Warmup { dynamodb: DynamoDbWarmup::None, s3: S3Warmup::None, sqs: false };
+    pub const NONE: Warmup = Warmup { dynamodb: DynamoDbWarmup::None, s3: S3Warmup::None, sqs: false, links: false };
     /// DynamoDB only: every data function.
-    pub const DYNAMODB: Warmup = Warmup { dynamodb: DynamoDbWarmup::Read, s3: S3Warmup::None, sqs: false };
+    pub const DYNAMODB: Warmup =
+        Warmup { dynamodb: DynamoDbWarmup::Read, s3: S3Warmup::None, sqs: false, links: false };
 }
 
 /// The longest a warm-up call may hold a function's init: a healthy endpoint
@@ -318,7 +326,18 @@ async fn warm_up(warmup: Warmup, warm: Warm<'_>) -> Option<crate::videos::Primed
             bounded("sqs", queue.warm_up()).await;
         }
     };
-    tokio::join!(dynamodb, s3, sqs).0
+    let links = async {
+        if warmup.links {
+            let sign = async {
+                for key in [crate::media::DEFAULT_AVATAR_KEY, crate::media::DEFAULT_BACKGROUND_KEY] {
+                    media.link(key).await?;
+                }
+                Ok(())
+            };
+            bounded("s3 links", sign).await;
+        }
+    };
+    tokio::join!(dynamodb, s3, sqs, links).0
 }
 
 /// The SDK configuration from the environment (region, credentials,

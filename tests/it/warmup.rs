@@ -64,7 +64,7 @@ async fn survives_unreachable_endpoints(dynamodb_warmup: DynamoDbWarmup) {
     config.chat_queue_url = Some(format!("http://{nowhere}/000000000000/chat.fifo"));
     let sdk = engines.credentials.sdk_config().to_builder().endpoint_url(format!("http://{nowhere}")).build();
     let endpoints = Endpoints { dynamodb: Some(dynamodb), s3: Some(s3.clone()), s3_public: None };
-    let every = Warmup { dynamodb: dynamodb_warmup, s3: S3Warmup::Head("warm-up"), sqs: true };
+    let every = Warmup { dynamodb: dynamodb_warmup, s3: S3Warmup::Head("warm-up"), sqs: true, links: true };
 
     // DynamoDB and S3 never answer, SQS refuses: the app is built all the
     // same, within the warm-up's limit (the SDK's own timeouts would hold it
@@ -181,5 +181,30 @@ async fn the_feed_reads_a_guests_newest_page_in_init_and_serves_it_without_a_cal
         let own = function.feed(None, Some(&alice.token)).await;
         let used = function.app.dynamodb_calls.snapshot() - before;
         assert_eq!((used.operations, ids(&own)), (2, newest.clone()), "{warmup:?}: a viewer's page is read");
+    }
+}
+
+/// A function whose answer carries a presigned link (a profile's images, a
+/// video's, an upload's PUT) pays the presigner's first use in init
+/// (`Warmup::links`), not in its first request at the invocation's CPU share.
+#[tokio::test]
+async fn every_function_whose_answer_carries_a_presigned_link_signs_one_in_init() {
+    use tests::samples;
+    let mut signing = Vec::new();
+    for endpoint in functions::routes::ENDPOINTS {
+        let t = TestApp::new().await;
+        let token = match endpoint.name {
+            "user-register" => String::new(),
+            _ => samples::cast(&t).await.bob.token,
+        };
+        let reply = t.event(&samples::event_as(endpoint.name, &token)).await;
+        if reply.body.to_string().contains("X-Amz-Signature") {
+            signing.push(endpoint.name);
+            assert!(functions::lambda::warmup(endpoint.name).links, "{} signs links in its answer", endpoint.name);
+        }
+    }
+    // The samples that show links: the check above is not empty.
+    for name in ["user-info", "feed", "publish-list", "publish-upload", "comment-action"] {
+        assert!(signing.contains(&name), "{name}'s sample answers with a presigned link: {signing:?}");
     }
 }
