@@ -7,8 +7,12 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// The scheduler period the quotas are expressed in (100 ms, the kernel's default).
-const PERIOD_US: u64 = 100_000;
+/// The scheduler period the quotas are expressed in unless told otherwise
+/// (100 ms, the kernel's default). Within a period a process may use its whole
+/// quota at once: a burst shorter than the quota runs at full speed, so a
+/// shorter period throttles short work sooner (tests/bench `lambda`,
+/// `LAMBDA_CPU_PERIOD_MS`).
+pub const DEFAULT_PERIOD_US: u64 = 100_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Version {
@@ -21,6 +25,7 @@ enum Version {
 pub struct CpuCgroup {
     path: PathBuf,
     version: Version,
+    period_us: u64,
 }
 
 /// The `cpu` controller's mount: v1's own hierarchy, else the v2 root with `cpu` available.
@@ -40,6 +45,11 @@ fn controller() -> io::Result<(PathBuf, Version)> {
 impl CpuCgroup {
     /// A new cgroup named `name` (unique on the machine: the host's pid is in it), at `cores`.
     pub fn create(name: &str, cores: f64) -> io::Result<CpuCgroup> {
+        CpuCgroup::create_with_period(name, cores, DEFAULT_PERIOD_US)
+    }
+
+    /// [`CpuCgroup::create`] with quotas over a period of `period_us`.
+    pub fn create_with_period(name: &str, cores: f64, period_us: u64) -> io::Result<CpuCgroup> {
         let (root, version) = controller()?;
         if version == Version::V2 {
             // Lets the root's children use `cpu.max` (the root itself has no processes rule).
@@ -47,9 +57,9 @@ impl CpuCgroup {
         }
         let path = root.join(format!("lambda-host-{}-{name}", std::process::id()));
         std::fs::create_dir(&path)?;
-        let cgroup = CpuCgroup { path, version };
+        let cgroup = CpuCgroup { path, version, period_us };
         if version == Version::V1 {
-            std::fs::write(cgroup.path.join("cpu.cfs_period_us"), PERIOD_US.to_string())?;
+            std::fs::write(cgroup.path.join("cpu.cfs_period_us"), period_us.to_string())?;
         }
         cgroup.set_quota(cores)?;
         Ok(cgroup)
@@ -90,10 +100,10 @@ impl CpuCgroup {
     /// Sets the share to `cores` (1.0 = one core per period).
     pub fn set_quota(&self, cores: f64) -> io::Result<()> {
         // The kernel refuses quotas under 1 ms.
-        let quota = ((cores * PERIOD_US as f64).round() as u64).max(1000);
+        let quota = ((cores * self.period_us as f64).round() as u64).max(1000);
         match self.version {
             Version::V1 => std::fs::write(self.path.join("cpu.cfs_quota_us"), quota.to_string()),
-            Version::V2 => std::fs::write(self.path.join("cpu.max"), format!("{quota} {PERIOD_US}")),
+            Version::V2 => std::fs::write(self.path.join("cpu.max"), format!("{quota} {}", self.period_us)),
         }
     }
 

@@ -120,6 +120,10 @@ pub struct CpuQuota {
     /// a benchmark on a busy machine raises it so the quota is what the process gets.
     #[serde(default)]
     pub shares: Option<u64>,
+    /// The scheduler period of the quotas, µs (default
+    /// [`crate::cgroup::DEFAULT_PERIOD_US`]).
+    #[serde(default)]
+    pub period_us: Option<u64>,
 }
 
 /// A function as the emulator runs it: everything resolved.

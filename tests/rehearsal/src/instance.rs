@@ -185,8 +185,10 @@ impl Instance {
             .with_context(|| format!("opening {}", log_path.display()))?;
         let cgroup = match config.cpu {
             Some(cpu) => {
-                let cgroup = CpuCgroup::create(&format!("{}-{number}", config.name), cpu.init_quota)
-                    .context("creating the instance's cgroup (cpu quotas need a writable cgroup cpu controller)")?;
+                let period = cpu.period_us.unwrap_or(crate::cgroup::DEFAULT_PERIOD_US);
+                let cgroup =
+                    CpuCgroup::create_with_period(&format!("{}-{number}", config.name), cpu.init_quota, period)
+                        .context("creating the instance's cgroup (cpu quotas need a writable cgroup cpu controller)")?;
                 if let Some(shares) = cpu.shares
                     && let Err(error) = cgroup.set_shares(shares)
                 {

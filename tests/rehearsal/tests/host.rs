@@ -600,7 +600,8 @@ async fn cpu_quotas_follow_the_init_boost_then_the_memory_share() {
     let gate_dir = tempfile::tempdir().unwrap();
     let gate = gate_dir.path().join("gate");
     let mut config = function("throttled", Some(&format!("hold:{}", gate.display())));
-    config.cpu = Some(rehearsal::config::CpuQuota { init_quota: 1.0, invoke_quota: 0.25, shares: None });
+    config.cpu =
+        Some(rehearsal::config::CpuQuota { init_quota: 1.0, invoke_quota: 0.25, shares: None, period_us: None });
     let harness = Harness::start(vec![config]).await;
     let quota_of = |pid: u64| -> f64 {
         let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
