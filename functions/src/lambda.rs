@@ -160,7 +160,13 @@ pub fn warmup(function: &str) -> Warmup {
         "video-ingest" => Warmup { s3: S3Warmup::Head(shared::videos::UPLOAD_PREFIX), ..Warmup::DYNAMODB },
         "message-action" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, sqs: true, ..Warmup::DYNAMODB },
         "feed" => Warmup { dynamodb: DynamoDbWarmup::FeedPage, links: true, ..Warmup::DYNAMODB },
-        "comment-action" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, links: true, ..Warmup::DYNAMODB },
+        // Their first request makes two calls at once (the comment's
+        // transaction and the profile's read; the chat's messages and its
+        // caller): two connections.
+        "comment-action" => {
+            Warmup { dynamodb: DynamoDbWarmup::IdBlock, dynamodb_connections: 2, links: true, ..Warmup::DYNAMODB }
+        }
+        "message-chat" => Warmup { dynamodb_connections: 2, ..Warmup::DYNAMODB },
         "user-info"
         | "publish-list"
         | "publish-status"

@@ -177,7 +177,9 @@ impl App {
         };
         let warm =
             Warm { table: &table, ids: &ids, media: &media, queue: sqs.as_ref(), feed_shards: config.feed_shards };
-        let (secret, primed) = tokio::join!(secret, warm_up(warmup, warm));
+        // Boxed: the warm-up's calls make a large future, which would
+        // otherwise sit in every caller's (a test's stack overflowed).
+        let (secret, primed) = tokio::join!(secret, Box::pin(warm_up(warmup, warm)));
         let secret = secret?;
         if secret.len() < 32 {
             anyhow::bail!("the token-signing secret must be at least 32 bytes");
@@ -218,6 +220,10 @@ impl App {
 pub struct Warmup {
     /// DynamoDB, for every data function.
     pub dynamodb: DynamoDbWarmup,
+    /// How many connections to DynamoDB it opens: as many as the function's
+    /// first request uses at once (each call in flight needs its own), the
+    /// others by a `GetItem` of a key no item has, at the same time.
+    pub dynamodb_connections: usize,
     /// S3, for the functions that call it in a request (presigning sends nothing).
     pub s3: S3Warmup,
     /// The chat queue, for its sender: `GetQueueAttributes` (`SqsQueue::warm_up`).
@@ -264,10 +270,21 @@ pub enum S3Warmup {
 
 impl Warmup {
     /// Nothing opened before the first request (the local server, tests).
-    pub const NONE: Warmup = Warmup { dynamodb: DynamoDbWarmup::None, s3: S3Warmup::None, sqs: false, links: false };
+    pub const NONE: Warmup = Warmup {
+        dynamodb: DynamoDbWarmup::None,
+        dynamodb_connections: 0,
+        s3: S3Warmup::None,
+        sqs: false,
+        links: false,
+    };
     /// DynamoDB only: every data function.
-    pub const DYNAMODB: Warmup =
-        Warmup { dynamodb: DynamoDbWarmup::Read, s3: S3Warmup::None, sqs: false, links: false };
+    pub const DYNAMODB: Warmup = Warmup {
+        dynamodb: DynamoDbWarmup::Read,
+        dynamodb_connections: 1,
+        s3: S3Warmup::None,
+        sqs: false,
+        links: false,
+    };
 }
 
 /// The longest a warm-up call may hold a function's init: a healthy endpoint
@@ -304,6 +321,13 @@ async fn warm_up(warmup: Warmup, warm: Warm<'_>) -> Option<crate::videos::Primed
             }
         }
     }
+    let more_connections = async {
+        let more = match warmup.dynamodb {
+            DynamoDbWarmup::None => 0,
+            _ => warmup.dynamodb_connections.saturating_sub(1),
+        };
+        futures_util::future::join_all((0..more).map(|_| bounded("dynamodb", table.warm_up()))).await;
+    };
     let dynamodb = async {
         match warmup.dynamodb {
             DynamoDbWarmup::None => None,
@@ -337,7 +361,7 @@ async fn warm_up(warmup: Warmup, warm: Warm<'_>) -> Option<crate::videos::Primed
             bounded("s3 links", sign).await;
         }
     };
-    tokio::join!(dynamodb, s3, sqs, links).0
+    tokio::join!(dynamodb, more_connections, s3, sqs, links).0
 }
 
 /// The SDK configuration from the environment (region, credentials,

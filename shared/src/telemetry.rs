@@ -54,6 +54,8 @@ struct Counts {
     attempts: AtomicU64,
     rounds: AtomicU64,
     in_flight: AtomicU64,
+    /// The most calls in flight at once since [`CallCounter::take_peak`].
+    peak: AtomicU64,
 }
 
 /// What a [`CallCounter`] has seen so far; subtract two to get a window.
@@ -87,6 +89,12 @@ impl CallCounter {
             rounds: self.counts.rounds.load(Ordering::Relaxed),
         }
     }
+
+    /// The most calls that were in flight at once since the last call of
+    /// this (each needs a connection of its own), and starts counting again.
+    pub fn take_peak(&self) -> u64 {
+        self.counts.peak.swap(self.counts.in_flight.load(Ordering::Acquire), Ordering::AcqRel)
+    }
 }
 
 impl Intercept for CallCounter {
@@ -100,9 +108,11 @@ impl Intercept for CallCounter {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.counts.operations.fetch_add(1, Ordering::Relaxed);
-        if self.counts.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
+        let before = self.counts.in_flight.fetch_add(1, Ordering::AcqRel);
+        if before == 0 {
             self.counts.rounds.fetch_add(1, Ordering::Relaxed);
         }
+        self.counts.peak.fetch_max(before + 1, Ordering::AcqRel);
         Ok(())
     }
 

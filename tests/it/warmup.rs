@@ -64,7 +64,13 @@ async fn survives_unreachable_endpoints(dynamodb_warmup: DynamoDbWarmup) {
     config.chat_queue_url = Some(format!("http://{nowhere}/000000000000/chat.fifo"));
     let sdk = engines.credentials.sdk_config().to_builder().endpoint_url(format!("http://{nowhere}")).build();
     let endpoints = Endpoints { dynamodb: Some(dynamodb), s3: Some(s3.clone()), s3_public: None };
-    let every = Warmup { dynamodb: dynamodb_warmup, s3: S3Warmup::Head("warm-up"), sqs: true, links: true };
+    let every = Warmup {
+        dynamodb: dynamodb_warmup,
+        dynamodb_connections: 2,
+        s3: S3Warmup::Head("warm-up"),
+        sqs: true,
+        links: true,
+    };
 
     // DynamoDB and S3 never answer, SQS refuses: the app is built all the
     // same, within the warm-up's limit (the SDK's own timeouts would hold it
@@ -207,4 +213,35 @@ async fn every_function_whose_answer_carries_a_presigned_link_signs_one_in_init(
     for name in ["user-info", "feed", "publish-list", "publish-upload", "comment-action"] {
         assert!(signing.contains(&name), "{name}'s sample answers with a presigned link: {signing:?}");
     }
+}
+
+/// Each DynamoDB call in flight needs a connection of its own: a function
+/// whose first request makes calls at once opens as many connections during
+/// init (`Warmup::dynamodb_connections`), or its first request opens one at
+/// the invocation's CPU share (the lambda bench's TLS column showed it). And
+/// none opens more than its sample uses.
+#[tokio::test]
+async fn every_function_opens_in_init_as_many_dynamodb_connections_as_its_first_request_uses_at_once() {
+    use tests::samples;
+    let mut parallel = Vec::new();
+    for endpoint in functions::routes::ENDPOINTS {
+        let mut t = TestApp::new().await;
+        let token = match endpoint.name {
+            "user-register" => String::new(),
+            _ => samples::cast(&t).await.bob.token,
+        };
+        // Chat held, not consumed: the in-process consumer would persist each
+        // message beside the send path (on Lambda it is another function).
+        t.app.chat_queue = Some(std::sync::Arc::new(tests::HeldQueue::default()));
+        t.app.dynamodb_calls.take_peak();
+        t.event(&samples::event_as(endpoint.name, &token)).await;
+        let peak = t.app.dynamodb_calls.take_peak() as usize;
+        let warmup = functions::lambda::warmup(endpoint.name);
+        let opened = if warmup.dynamodb == DynamoDbWarmup::None { 0 } else { warmup.dynamodb_connections };
+        assert_eq!(opened.max(1), peak.max(1), "{}: calls at once in its sample: {peak}", endpoint.name);
+        if peak > 1 {
+            parallel.push(endpoint.name);
+        }
+    }
+    assert_eq!(parallel, ["comment-action", "message-chat"], "the samples that make calls at once");
 }
