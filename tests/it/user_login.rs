@@ -39,12 +39,16 @@ async fn impossible_password_is_a_wrong_password_not_a_lesson() {
 #[tokio::test]
 async fn unknown_user_login_pays_for_a_full_hash() {
     let t = TestApp::with_config(|config| config.argon2 = Argon2Cost::OWASP).await;
-    let one_hash = {
+    // The quickest of three hashes: a single one was once slowed 5× by a
+    // busy machine (CI, tier 2), which made the bound below fail for no fault
+    // of the login's.
+    let password = shared::domain::Password::parse("p", "password1").unwrap();
+    let mut one_hash = std::time::Duration::MAX;
+    for _ in 0..3 {
         let started = Instant::now();
-        let password = shared::domain::Password::parse("p", "password1").unwrap();
         t.app.passwords().hash(&password).await.unwrap();
-        started.elapsed()
-    };
+        one_hash = one_hash.min(started.elapsed());
+    }
     let started = Instant::now();
     assert_eq!(t.login("nobody", "password1").await.code(), 10006);
     assert!(
