@@ -341,19 +341,14 @@ SEEDS: list[Seed] = [
         "denied",
         "dynamodb:BatchGetItem",
         template=replace(
-            "            # The caller's token user, then one batch read for the page's\n"
-            "            # authors, likes and follows.\n"
+            "            # warm-up during init reads a guest's newest page the same way.\n"
             "            - Sid: Table\n"
             "              Effect: Allow\n"
-            "              Action:\n"
-            "                - dynamodb:GetItem\n"
-            "                - dynamodb:BatchGetItem\n",
-            "            # The caller's token user, then one batch read for the page's\n"
-            "            # authors, likes and follows.\n"
+            "              Action: dynamodb:BatchGetItem\n",
+            "            # warm-up during init reads a guest's newest page the same way.\n"
             "            - Sid: Table\n"
             "              Effect: Allow\n"
-            "              Action:\n"
-            "                - dynamodb:GetItem\n",
+            "              Action: dynamodb:GetItem\n",
         ),
     ),
     Seed(
