@@ -28,8 +28,8 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
         }
         Action::Undo => {
             let comment_id = CommentId::parse("comment_id", params.required("comment_id")?)?;
-            let user = shared::users::Caller::confirm(app, claimed.id()).await?.id;
-            shared::interactions::delete_comment(app, user, video_id, comment_id).await?
+            shared::users::existing_user(app, claimed.id()).await?;
+            shared::interactions::delete_comment(app, claimed.id(), video_id, comment_id).await?
         }
     };
     Reply::with(&Commented { comment })

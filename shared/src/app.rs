@@ -200,10 +200,8 @@ impl App {
             dynamodb_calls,
             feed_cache: FeedCache::default(),
         };
-        if let Some(primed) = primed
-            && let Err(error) = crate::videos::prime_feed_cache(&app, primed).await
-        {
-            tracing::warn!(%error, "the feed page read in init was not kept: the first request reads its own");
+        if let Some(page) = primed {
+            crate::videos::prime_feed_cache(&app, page);
         }
         Ok(app)
     }
@@ -220,7 +218,8 @@ impl App {
 pub struct Warmup {
     /// DynamoDB, for every data function.
     pub dynamodb: DynamoDbWarmup,
-    /// How many connections to DynamoDB it opens: as many as the function's
+    /// How many connections to DynamoDB it opens when it opens any (see
+    /// [`Warmup::dynamodb_connections_opened`]): as many as the function's
     /// first request uses at once (each call in flight needs its own), the
     /// others by a `GetItem` of a key no item has, at the same time.
     pub dynamodb_connections: usize,
@@ -249,8 +248,8 @@ pub enum DynamoDbWarmup {
     /// ([`IdAllocator::reserve_ahead`]), so its first request does not wait
     /// for one.
     IdBlock,
-    /// For the feed: a guest's newest page read, its links signed, and the
-    /// app built with it in its feed cache (`crate::videos::PrimedFeed`), so
+    /// For the feed: a guest's newest page read and rendered (its links
+    /// signed), and the app built with it in its feed cache, so
     /// that a guest's first request makes no call and signs nothing; a
     /// logged-in viewer's finds the connection open and the links signed.
     FeedPage,
@@ -269,6 +268,15 @@ pub enum S3Warmup {
 }
 
 impl Warmup {
+    /// The DynamoDB connections this warm-up opens: none without a DynamoDB
+    /// warm-up, else [`Warmup::dynamodb_connections`] (at least one).
+    pub fn dynamodb_connections_opened(&self) -> usize {
+        match self.dynamodb {
+            DynamoDbWarmup::None => 0,
+            _ => self.dynamodb_connections.max(1),
+        }
+    }
+
     /// Nothing opened before the first request (the local server, tests).
     pub const NONE: Warmup = Warmup {
         dynamodb: DynamoDbWarmup::None,
@@ -302,7 +310,7 @@ struct Warm<'a> {
 
 /// Runs the calls `warmup` names at once, each within [`WARMUP_LIMIT`]; never
 /// fails. Returns the feed page it read, for [`DynamoDbWarmup::FeedPage`].
-async fn warm_up(warmup: Warmup, warm: Warm<'_>) -> Option<crate::videos::PrimedFeed> {
+async fn warm_up(warmup: Warmup, warm: Warm<'_>) -> Option<crate::feed_cache::CachedFeed> {
     let Warm { table, ids, media, queue, feed_shards } = warm;
     async fn bounded<T>(service: &'static str, call: impl std::future::Future<Output = Result<T>>) -> Option<T> {
         match tokio::time::timeout(WARMUP_LIMIT, call).await {
@@ -322,10 +330,7 @@ async fn warm_up(warmup: Warmup, warm: Warm<'_>) -> Option<crate::videos::Primed
         }
     }
     let more_connections = async {
-        let more = match warmup.dynamodb {
-            DynamoDbWarmup::None => 0,
-            _ => warmup.dynamodb_connections.saturating_sub(1),
-        };
+        let more = warmup.dynamodb_connections_opened().saturating_sub(1);
         futures_util::future::join_all((0..more).map(|_| bounded("dynamodb", table.warm_up()))).await;
     };
     let dynamodb = async {

@@ -132,7 +132,7 @@ pub async fn poll(app: &App, caller: Claimed, other: UserId, pre_msg_time: u64) 
     }
     // The caller is confirmed beside the read of the messages (both reads).
     let (confirmed, items) = tokio::join!(
-        crate::users::Caller::confirm(app, caller),
+        crate::users::existing_user(app, caller),
         app.table.messages(caller.0, other.0, pre_msg_time, POLL_LIMIT)
     );
     confirmed?;

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{self, Metric};
 use crate::store::Page;
 use crate::store::model::{self, CommentItem};
-use crate::users::{Caller, Claimed, user_view};
+use crate::users::{Claimed, user_view};
 use crate::videos::{PAGE_SIZE, render};
 
 /// Most users in a page of a follow, follower or friend list, and comments
@@ -70,7 +70,7 @@ pub async fn liked_videos(
             (videos, context)
         }
     };
-    Ok(Listed { items: render(app, videos, &context).await?, next_cursor })
+    Ok(Listed { items: render(&app.media, videos, &context).await?, next_cursor })
 }
 
 /// `from` follows `to` (idempotent). Yourself is 10003, an unknown user 10004.
@@ -93,7 +93,8 @@ pub async fn unfollow(app: &App, from: Claimed, to: UserId) -> Result<()> {
     }
     // Unfollowing what you do not follow changes nothing, and says nothing
     // about the caller: confirmed first.
-    let from = Caller::confirm(app, from.id()).await?.id;
+    let from = from.id();
+    crate::users::existing_user(app, from).await?;
     if !app.table.unfollow(from.0, to.0).await? {
         existing_user(app, to).await?;
     }

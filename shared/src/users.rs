@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::auth::token::Token;
 use crate::domain::{Password, User, UserId, Username, now_ms};
 use crate::error::{Error, Result};
-use crate::media::{DEFAULT_AVATAR_KEY, DEFAULT_BACKGROUND_KEY};
+use crate::media::{DEFAULT_AVATAR_KEY, DEFAULT_BACKGROUND_KEY, Media};
 use crate::metrics::{self, Metric};
 use crate::store::model::{NewProfile, UserItem, UsernameItem};
 
@@ -77,24 +77,9 @@ pub async fn existing_user(app: &App, id: UserId) -> Result<UserItem> {
     app.table.user(id).await?.ok_or_else(Error::caller_gone)
 }
 
-/// The caller: a verified token's user, who exists.
-#[derive(Clone, Copy, Debug)]
-pub struct Caller {
-    /// Their id.
-    pub id: UserId,
-}
-
-impl Caller {
-    /// The caller of `id` (a verified token's subject), if the user exists.
-    pub async fn confirm(app: &App, id: UserId) -> Result<Caller> {
-        existing_user(app, id).await?;
-        Ok(Caller { id })
-    }
-}
-
 /// A user a verified token names, not yet known to exist. A use case that
 /// takes one confirms the user in its own first read (the same round as the
-/// rows it reads anyway) instead of the separate read [`Caller::confirm`]
+/// rows it reads anyway) instead of the separate read [`existing_user`]
 /// makes; a user that no longer exists is [`Error::Unauthenticated`] there
 /// too. Only `edge::claimant` makes one, from a verified token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,10 +99,16 @@ impl Claimed {
 
 /// The contract's User object for a stored profile.
 pub async fn user_view(app: &App, item: UserItem, is_follow: bool) -> Result<User> {
+    user_view_in(&app.media, item, is_follow).await
+}
+
+/// [`user_view`] with its links signed by `media` (before the app exists: a
+/// function's init, `crate::videos::read_newest_page`).
+pub(crate) async fn user_view_in(media: &Media, item: UserItem, is_follow: bool) -> Result<User> {
     Ok(User {
         id: item.id,
-        avatar: app.media.link(&item.avatar_key).await?,
-        background_image: app.media.link(&item.background_key).await?,
+        avatar: media.link(&item.avatar_key).await?,
+        background_image: media.link(&item.background_key).await?,
         name: item.name,
         follow_count: item.follow_count,
         follower_count: item.follower_count,

@@ -29,7 +29,7 @@ use crate::store::Page;
 pub use crate::store::model::UploadState;
 use crate::store::model::{NewVideo, UploadItem, VideoItem};
 use crate::store::{Table, VideoSource, ViewerContext};
-use crate::users::user_view;
+use crate::users::user_view_in;
 use crate::video::{self, Cover, VideoInfo};
 
 /// Most videos in a feed page or a list of liked videos.
@@ -425,47 +425,26 @@ async fn feed_items(table: &Table, shards: u32, cursor: u64) -> Result<Vec<Video
     Ok(whole_milliseconds(table.feed(shards, cursor, PAGE_SIZE + 1).await?, PAGE_SIZE))
 }
 
-/// A guest's newest feed page, read while a Lambda function starts
-/// ([`crate::app::DynamoDbWarmup::FeedPage`]), before the app exists: its
-/// links are signed then (the media's link cache keeps them), and
-/// [`prime_feed_cache`] renders it into the app's feed cache, so that a
-/// guest's first request is a cache hit.
-#[derive(Debug)]
-pub(crate) struct PrimedFeed {
-    read_at: Instant,
-    items: Vec<VideoItem>,
-    context: ViewerContext,
-}
-
-/// Reads a guest's newest feed page and signs its links (see [`PrimedFeed`]).
-pub(crate) async fn read_newest_page(table: &Table, media: &Media, shards: u32) -> Result<PrimedFeed> {
+/// Reads and renders a guest's newest feed page while a Lambda function
+/// starts ([`crate::app::DynamoDbWarmup::FeedPage`]), before the app exists
+/// (its links signed by `media`, whose link cache keeps them), for
+/// [`prime_feed_cache`]: a guest's first request is then a cache hit.
+pub(crate) async fn read_newest_page(table: &Table, media: &Media, shards: u32) -> Result<CachedFeed> {
     let read_at = Instant::now();
     let items = feed_items(table, shards, feed_cursor(None, now_ms())).await?;
+    let oldest_ms = items.last().map(|video| video.created_at_ms);
     let context = table.viewer_context(&items, None).await?;
-    for video in &items {
-        media.link(&video.play_key).await?;
-        media.link(&video.cover_key).await?;
-    }
-    for author in context.authors.values() {
-        media.link(&author.avatar_key).await?;
-        media.link(&author.background_key).await?;
-    }
-    Ok(PrimedFeed { read_at, items, context })
+    let videos = render(media, items, &context).await?;
+    Ok(CachedFeed { read_at, oldest_ms, videos: Arc::new(videos) })
 }
 
-/// Puts a page read by [`read_newest_page`] in the app's feed cache, rendered
-/// (no call: its links are signed already), unless the cache is off. It
-/// serves guests for as long as any page read then would
-/// (`DOUYIN_FEED_CACHE_MS` from when it was read).
-pub(crate) async fn prime_feed_cache(app: &App, primed: PrimedFeed) -> Result<()> {
-    if app.config.feed_cache.is_zero() {
-        return Ok(());
+/// Puts a page read by [`read_newest_page`] in the app's feed cache, unless
+/// the cache is off. It serves guests for as long as any page read then
+/// would (`DOUYIN_FEED_CACHE_MS` from when it was read).
+pub(crate) fn prime_feed_cache(app: &App, page: CachedFeed) {
+    if !app.config.feed_cache.is_zero() {
+        app.feed_cache.put(page);
     }
-    let PrimedFeed { read_at, items, context } = primed;
-    let oldest_ms = items.last().map(|video| video.created_at_ms);
-    let videos = render(app, items, &context).await?;
-    app.feed_cache.put(CachedFeed { read_at, oldest_ms, videos: Arc::new(videos) });
-    Ok(())
 }
 
 /// An author's videos, newest first, [`WORKS_PAGE_SIZE`] a page: the first
@@ -498,11 +477,12 @@ fn whole_milliseconds(mut items: Vec<VideoItem>, limit: usize) -> Vec<VideoItem>
 /// read for authors, likes and follows, whatever the page size.
 pub(crate) async fn views(app: &App, items: Vec<VideoItem>, viewer: Option<UserId>) -> Result<Vec<Video>> {
     let context = app.table.viewer_context(&items, viewer.map(|v| v.0)).await?;
-    render(app, items, &context).await
+    render(&app.media, items, &context).await
 }
 
-/// The contract's Video objects for `items` in the `context` read for them.
-pub(crate) async fn render(app: &App, items: Vec<VideoItem>, context: &ViewerContext) -> Result<Vec<Video>> {
+/// The contract's Video objects for `items` in the `context` read for them,
+/// their links signed by `media`.
+pub(crate) async fn render(media: &Media, items: Vec<VideoItem>, context: &ViewerContext) -> Result<Vec<Video>> {
     let mut videos = Vec::with_capacity(items.len());
     // Each author is rendered once, however many of the page's videos are theirs.
     let mut authors: std::collections::HashMap<u64, User> = std::collections::HashMap::new();
@@ -512,7 +492,7 @@ pub(crate) async fn render(app: &App, items: Vec<VideoItem>, context: &ViewerCon
         let author = match authors.get(&item.author_id) {
             Some(author) => author.clone(),
             None => {
-                let author = user_view(app, profile.clone(), context.followed.contains(&item.author_id)).await?;
+                let author = user_view_in(media, profile.clone(), context.followed.contains(&item.author_id)).await?;
                 authors.insert(item.author_id, author.clone());
                 author
             }
@@ -520,8 +500,8 @@ pub(crate) async fn render(app: &App, items: Vec<VideoItem>, context: &ViewerCon
         videos.push(Video {
             id: item.id,
             author,
-            play_url: app.media.link(&item.play_key).await?,
-            cover_url: app.media.link(&item.cover_key).await?,
+            play_url: media.link(&item.play_key).await?,
+            cover_url: media.link(&item.cover_key).await?,
             favorite_count: item.favorite_count,
             comment_count: item.comment_count,
             is_favorite: context.liked.contains(&item.id),

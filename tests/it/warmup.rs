@@ -236,8 +236,7 @@ async fn every_function_opens_in_init_as_many_dynamodb_connections_as_its_first_
         t.app.dynamodb_calls.take_peak();
         t.event(&samples::event_as(endpoint.name, &token)).await;
         let peak = t.app.dynamodb_calls.take_peak() as usize;
-        let warmup = functions::lambda::warmup(endpoint.name);
-        let opened = if warmup.dynamodb == DynamoDbWarmup::None { 0 } else { warmup.dynamodb_connections };
+        let opened = functions::lambda::warmup(endpoint.name).dynamodb_connections_opened();
         assert_eq!(opened.max(1), peak.max(1), "{}: calls at once in its sample: {peak}", endpoint.name);
         if peak > 1 {
             parallel.push(endpoint.name);

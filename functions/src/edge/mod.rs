@@ -112,9 +112,10 @@ pub fn no_route(wrong_method: bool) -> Response<Body> {
 /// The caller, from a required `token`: missing, malformed, expired, or for a
 /// user that no longer exists is [`Error::Unauthenticated`] (10002).
 pub async fn authenticate(app: &App, params: &Params) -> shared::Result<shared::domain::UserId> {
-    let caller = shared::users::Caller::confirm(app, verified(app, params)?).await?;
-    invocation::record_user(caller.id);
-    Ok(caller.id)
+    let caller = verified(app, params)?;
+    shared::users::existing_user(app, caller).await?;
+    invocation::record_user(caller);
+    Ok(caller)
 }
 
 /// [`authenticate`] but for the user's existence, which the use case taking

@@ -160,13 +160,12 @@ impl Table {
             .filter_map(|(video, _)| found.remove(&model::video_key(*video)))
             .map(from_item)
             .collect::<Result<_>>()?;
-        if videos.iter().all(|video| page.contains(&(video.id, video.author_id))) {
-            let context = context_of(&found, page, viewer)?;
-            Ok((videos, context))
+        let context = if videos.iter().all(|video| page.contains(&(video.id, video.author_id))) {
+            context_of(&found, page, viewer)?
         } else {
-            let context = self.viewer_context(&videos, viewer).await?;
-            Ok((videos, context))
-        }
+            self.viewer_context(&videos, viewer).await?
+        };
+        Ok((videos, context))
     }
 
     async fn videos_in(&self, index: Index, partition: String, page: &Page) -> Result<Vec<VideoItem>> {
