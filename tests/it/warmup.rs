@@ -127,12 +127,7 @@ async fn an_id_block_reserved_in_init_serves_the_first_id_without_a_call() {
 async fn every_function_that_allocates_ids_reserves_its_first_block_in_init_and_no_other_does() {
     use tests::samples;
     for endpoint in functions::routes::ENDPOINTS {
-        let t = TestApp::new().await;
-        // The cast would take the name register's sample asks for.
-        let token = match endpoint.name {
-            "user-register" => String::new(),
-            _ => samples::cast(&t).await.bob.token,
-        };
+        let (t, token) = samples::ready_for(endpoint.name).await;
         let before = t.app.ids().next().await.unwrap();
         t.event(&samples::event_as(endpoint.name, &token)).await.ok();
         let after = t.app.ids().next().await.unwrap();
@@ -198,11 +193,7 @@ async fn every_function_whose_answer_carries_a_presigned_link_signs_one_in_init(
     use tests::samples;
     let mut signing = Vec::new();
     for endpoint in functions::routes::ENDPOINTS {
-        let t = TestApp::new().await;
-        let token = match endpoint.name {
-            "user-register" => String::new(),
-            _ => samples::cast(&t).await.bob.token,
-        };
+        let (t, token) = samples::ready_for(endpoint.name).await;
         let reply = t.event(&samples::event_as(endpoint.name, &token)).await;
         if reply.body.to_string().contains("X-Amz-Signature") {
             signing.push(endpoint.name);
@@ -225,14 +216,7 @@ async fn every_function_opens_in_init_as_many_dynamodb_connections_as_its_first_
     use tests::samples;
     let mut parallel = Vec::new();
     for endpoint in functions::routes::ENDPOINTS {
-        let mut t = TestApp::new().await;
-        let token = match endpoint.name {
-            "user-register" => String::new(),
-            _ => samples::cast(&t).await.bob.token,
-        };
-        // Chat held, not consumed: the in-process consumer would persist each
-        // message beside the send path (on Lambda it is another function).
-        t.app.chat_queue = Some(std::sync::Arc::new(tests::HeldQueue::default()));
+        let (t, token) = samples::ready_for(endpoint.name).await;
         t.app.dynamodb_calls.take_peak();
         t.event(&samples::event_as(endpoint.name, &token)).await;
         let peak = t.app.dynamodb_calls.take_peak() as usize;

@@ -77,3 +77,18 @@ pub async fn cast(t: &TestApp) -> SampleCast {
     assert_eq!((alice.id, video, bob.id, upload), (1, 2, 3, 4), "the ids the samples name");
     SampleCast { alice, bob, video, upload }
 }
+
+/// A test application of its own with the cast the sample of function
+/// `name` expects, and the token it is sent with (none for register, whose
+/// sample asks for a name the cast would take). Chat is held, not consumed:
+/// the in-process consumer would persist each message beside the send path,
+/// where on Lambda it is another function.
+pub async fn ready_for(name: &str) -> (TestApp, String) {
+    let mut t = TestApp::new().await;
+    let token = match name {
+        "user-register" => String::new(),
+        _ => cast(&t).await.bob.token,
+    };
+    t.app.chat_queue = Some(std::sync::Arc::new(crate::HeldQueue::default()));
+    (t, token)
+}

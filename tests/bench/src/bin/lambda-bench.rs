@@ -424,11 +424,10 @@ fn spin(length: Duration) -> anyhow::Result<f64> {
     Ok((cpu_time()? - cpu_before).as_secs_f64() / wall_before.elapsed().as_secs_f64())
 }
 
-/// CPU time of this thread so far (`/proc/thread-self/schedstat`, nanoseconds).
+/// CPU time of this process so far (the spinner's: one thread), as the
+/// Lambda host reads an instance's.
 fn cpu_time() -> anyhow::Result<Duration> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat")?;
-    let nanos: u64 = stat.split_whitespace().next().context("schedstat")?.parse()?;
-    Ok(Duration::from_nanos(nanos))
+    rehearsal::instance::cpu_time(std::process::id()).context("schedstat")
 }
 
 /// Runs the spinner in a cgroup at each quota the benchmark uses and prints
