@@ -144,6 +144,11 @@ struct Sample {
     /// The process's CPU time (all threads) in init, and in the first invocation.
     cpu_init: Option<Duration>,
     cpu_first: Option<Duration>,
+    /// How long the services behind the fronts were answering between the
+    /// spawn and the first response (overlaps once): the engines' time, not ours.
+    services: Duration,
+    /// The part of it during init.
+    services_init: Duration,
     outcome: String,
     warm_failures: usize,
 }
@@ -158,6 +163,10 @@ struct Cell {
     connections_first: Vec<usize>,
     cpu_init: Vec<Duration>,
     cpu_first: Vec<Duration>,
+    services: Vec<Duration>,
+    services_init: Vec<Duration>,
+    /// Each cold start less its services' time.
+    net: Vec<Duration>,
     outcomes: BTreeSet<String>,
     warm_failures: usize,
 }
@@ -248,6 +257,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 cell.connections_first.push(sample.connections_first);
                 cell.cpu_init.extend(sample.cpu_init);
                 cell.cpu_first.extend(sample.cpu_first);
+                cell.services.push(sample.services);
+                cell.services_init.push(sample.services_init);
+                cell.net.push(sample.cold.saturating_sub(sample.services));
                 cell.outcomes.insert(sample.outcome);
                 cell.warm_failures += sample.warm_failures;
             }
@@ -371,6 +383,8 @@ async fn measure(config: FunctionConfig, args: &Args, fronts: &[Front], event: B
     let function = Function::new(config, options);
     let cold = function.invoke(InvokeRequest::new(event.clone())).await;
     let connections = |from: Instant, to: Instant| fronts.iter().map(|f| f.connections_between(from, to)).sum();
+    let services =
+        |from: Instant, to: Instant| front::busy(fronts.iter().flat_map(|f| f.exchanges_between(from, to)).collect());
     let (Some(spawned), Some(init_done), Some(handed)) = (cold.spawned, cold.init_done, cold.handed) else {
         function.shutdown().await;
         anyhow::bail!("{name}: the cold invocation did not run: {}", describe(&cold.outcome));
@@ -384,6 +398,8 @@ async fn measure(config: FunctionConfig, args: &Args, fronts: &[Front], event: B
         connections_first: connections(handed, cold.answered),
         cpu_init: cold.init_cpu,
         cpu_first: cold.init_cpu.zip(cold.cpu_after).map(|(init, after)| after.saturating_sub(init)),
+        services: services(spawned, cold.answered),
+        services_init: services(spawned, init_done),
         outcome: describe(&cold.outcome),
         warm_failures: 0,
     };
@@ -479,12 +495,14 @@ async fn network_check(fronts: &[Front], ca: &[u8], rtt: Duration) -> anyhow::Re
         for _ in 0..5 {
             let (first, second) = front::probe(front, ca).await?;
             new.push(first);
-            again.extend(second);
+            // AWS keeps its connections open; a front that does not would
+            // charge every request a new handshake (bench::front).
+            again.push(
+                second.with_context(|| format!("the {} front closed a connection after one request", front.service))?,
+            );
         }
-        let median = |sample: Vec<Duration>| {
-            Summary::of(sample)
-                .map_or_else(|| "- (the engine closes after a bare GET)".into(), |s| format!("{:.2}", millis(s.p50)))
-        };
+        let median =
+            |sample: Vec<Duration>| Summary::of(sample).map_or_else(|| "-".into(), |s| format!("{:.2}", millis(s.p50)));
         println!("| {} | {} | {} | {} |", front.service, front.backend, median(new), median(again));
     }
     println!();
@@ -521,6 +539,7 @@ fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
     let cells = run.cells;
     let every_size: BTreeSet<u32> = cells.keys().map(|(memory, _)| *memory).collect();
     let cold_p50 = |memory: u32, name: &str| cells.get(&(memory, name)).and_then(|c| summary(&c.cold)).map(|s| s.p50);
+    let net_p50 = |memory: u32, name: &str| cells.get(&(memory, name)).and_then(|c| summary(&c.net)).map(|s| s.p50);
     let warm_p50 = |memory: u32, name: &str| cells.get(&(memory, name)).and_then(|c| summary(&c.warm)).map(|s| s.p50);
     let ratio = |value: Duration, base: Option<Duration>| {
         base.map_or_else(|| "-".to_owned(), |base| format!("{:.2}×", value.as_secs_f64() / base.as_secs_f64()))
@@ -540,10 +559,12 @@ fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
         writeln!(
             out,
             "| function | init p50 | first response p50 | cold p50 | cold p90 | warm p50 | warm p99 | p99/p50 | \
-             vs floor | vs hello | CPU init / 1st | TLS opened init / 1st | first answer |"
+             vs floor | vs hello | CPU init / 1st | TLS opened init / 1st | services init / all | vs floor, services out | \
+             first answer |"
         )?;
-        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")?;
+        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")?;
         let floor = cold_p50(memory, "baseline-floor");
+        let floor_net = net_p50(memory, "baseline-floor");
         let hello = cold_p50(memory, "baseline-hello");
         for name in run.names {
             let Some(cell) = cells.get(&(memory, name.as_str())) else { continue };
@@ -571,9 +592,15 @@ fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
                 (Some(init), Some(first)) => format!("{:.1} / {:.1}", millis(init.p50), millis(first.p50)),
                 _ => "-".into(),
             };
+            let (services, net) = (summary(&cell.services), summary(&cell.net));
+            let services_ms = match (summary(&cell.services_init), services.as_ref()) {
+                (Some(init), Some(all)) => format!("{:.1} / {:.1}", millis(init.p50), millis(all.p50)),
+                _ => "-".into(),
+            };
+            let net_ratio = net.as_ref().map_or("-".into(), |n| ratio(n.p50, floor_net));
             writeln!(
                 out,
-                "| {name}{deployed} | {:.1} | {:.1} | {:.1} | {:.1} | {warm50} | {warm99} | {spread} | {} | {} | {cpu} | {} / {} | {}{failures} |",
+                "| {name}{deployed} | {:.1} | {:.1} | {:.1} | {:.1} | {warm50} | {warm99} | {spread} | {} | {} | {cpu} | {} / {} | {services_ms} | {net_ratio} | {}{failures} |",
                 millis(init.p50),
                 millis(first.p50),
                 millis(cold.p50),
@@ -596,6 +623,10 @@ fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
                     "cpu_first_ms": summary(&cell.cpu_first).map(|s| millis(s.p50)),
                     "vs_floor": floor.map(|f| cold.p50.as_secs_f64() / f.as_secs_f64()),
                     "vs_hello": hello.map(|h| cold.p50.as_secs_f64() / h.as_secs_f64()),
+                    "services_ms": services.as_ref().map(|s| millis(s.p50)),
+                    "services_init_ms": summary(&cell.services_init).map(|s| millis(s.p50)),
+                    "net_ms": net.as_ref().map(|n| millis(n.p50)),
+                    "vs_floor_services_out": net.as_ref().zip(floor_net).map(|(n, f)| n.p50.as_secs_f64() / f.as_secs_f64()),
                     "runs": cell.cold.len(), "warm_samples": cell.warm.len(),
                     "outcomes": cell.outcomes,
                 }),
@@ -611,40 +642,56 @@ fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
         .map(String::as_str)
         .filter(|n| !n.starts_with("baseline-") && *n != "route-fallback")
         .collect();
+    // Each bound twice: on the cold starts as measured, then with the
+    // services' own time taken out of every cold start, the floor's too
+    // (what the engines here take is not what AWS's take).
     for (memory, bound) in [(512u32, 1.3f64), (128, 2.0)] {
-        let Some(floor) = cold_p50(memory, "baseline-floor") else { continue };
-        let floor_warm = warm_p50(memory, "baseline-floor").unwrap_or_default();
-        let mut over = Vec::new();
-        let mut worst: Option<(f64, &str)> = None;
-        for name in &data {
-            let Some(cold) = cold_p50(memory, name) else { continue };
-            let mut value = cold.as_secs_f64() / floor.as_secs_f64();
-            let mut note = String::new();
-            if memory == 512 && REAL_WORK.contains(name) {
-                // Its own work: what its warm request takes beyond the floor's.
-                let work = warm_p50(memory, name).unwrap_or_default().saturating_sub(floor_warm);
-                let without = cold.saturating_sub(work).as_secs_f64() / floor.as_secs_f64();
+        for services_out in [false, true] {
+            let figure = |name: &str| if services_out { net_p50(memory, name) } else { cold_p50(memory, name) };
+            let Some(floor) = figure("baseline-floor") else { continue };
+            let floor_warm = warm_p50(memory, "baseline-floor").unwrap_or_default();
+            let mut over = Vec::new();
+            let mut worst: Option<(f64, &str)> = None;
+            for name in &data {
+                let Some(cold) = figure(name) else { continue };
+                let mut value = cold.as_secs_f64() / floor.as_secs_f64();
+                let mut note = String::new();
+                if memory == 512 && REAL_WORK.contains(name) {
+                    // Its own work: what its warm request takes beyond the floor's.
+                    let work = warm_p50(memory, name).unwrap_or_default().saturating_sub(floor_warm);
+                    let without = cold.saturating_sub(work).as_secs_f64() / floor.as_secs_f64();
+                    if !services_out {
+                        writeln!(
+                            out,
+                            "- {name} at {memory} MB: {value:.2}× the floor; without its own work ({:.1} ms, its \
+                             warm request beyond the floor's) {without:.2}× (excepted by the goal)",
+                            millis(work)
+                        )?;
+                    }
+                    value = without;
+                    note = " (without its work)".into();
+                }
+                if value > bound {
+                    over.push(format!("{name} {value:.2}×{note} (by {:.0}%)", (value / bound - 1.0) * 100.0));
+                }
+                if worst.is_none_or(|(w, _)| value > w) {
+                    worst = Some((value, name));
+                }
+            }
+            let worst = worst.map_or(String::new(), |(v, n)| format!("worst {n} {v:.2}×"));
+            let what = if services_out { ", the services' time taken out" } else { "" };
+            if over.is_empty() {
                 writeln!(
                     out,
-                    "- {name} at {memory} MB: {value:.2}× the floor; without its own work ({:.1} ms, its warm \
-                     request beyond the floor's) {without:.2}× (excepted by the goal)",
-                    millis(work)
+                    "- {memory} MB{what}, every data function's cold start ≤ {bound}× the floor: **met** ({worst})"
                 )?;
-                value = without;
-                note = " (without its work)".into();
+            } else {
+                writeln!(
+                    out,
+                    "- {memory} MB{what}, cold start ≤ {bound}× the floor: **not met** by {}",
+                    over.join(", ")
+                )?;
             }
-            if value > bound {
-                over.push(format!("{name} {value:.2}×{note} (by {:.0}%)", (value / bound - 1.0) * 100.0));
-            }
-            if worst.is_none_or(|(w, _)| value > w) {
-                worst = Some((value, name));
-            }
-        }
-        let worst = worst.map_or(String::new(), |(v, n)| format!("worst {n} {v:.2}×"));
-        if over.is_empty() {
-            writeln!(out, "- {memory} MB, every data function's cold start ≤ {bound}× the floor: **met** ({worst})")?;
-        } else {
-            writeln!(out, "- {memory} MB, cold start ≤ {bound}× the floor: **not met** by {}", over.join(", "))?;
         }
     }
     for &memory in &every_size {
@@ -722,6 +769,9 @@ Resources:
             connections_first: vec![0; cold_ms.len()],
             cpu_init: ms(&cold_ms.iter().map(|m| m / 4).collect::<Vec<_>>()),
             cpu_first: ms(&cold_ms.iter().map(|m| m / 8).collect::<Vec<_>>()),
+            services: ms(&cold_ms.iter().map(|m| m / 10).collect::<Vec<_>>()),
+            services_init: ms(&cold_ms.iter().map(|m| m / 20).collect::<Vec<_>>()),
+            net: ms(&cold_ms.iter().map(|m| m - m / 10).collect::<Vec<_>>()),
             outcomes: BTreeSet::from(["HTTP 200, 0".to_owned()]),
             warm_failures: 0,
         }
@@ -729,14 +779,22 @@ Resources:
 
     #[test]
     fn the_table_gives_ratios_to_both_baselines_and_reads_the_goal_off_them() {
-        let names: Vec<String> =
-            ["baseline-hello", "baseline-floor", "feed", "user-login"].iter().map(|n| (*n).to_owned()).collect();
+        let names: Vec<String> = ["baseline-hello", "baseline-floor", "feed", "user-login", "message-action"]
+            .iter()
+            .map(|n| (*n).to_owned())
+            .collect();
         let template = BTreeMap::from([("feed".to_owned(), 512), ("user-login".to_owned(), 512)]);
         let mut cells = BTreeMap::new();
         cells.insert((512, "baseline-hello"), cell(&[10, 10, 10], &[1, 1, 1]));
         cells.insert((512, "baseline-floor"), cell(&[40, 40, 40], &[2, 2, 2]));
         cells.insert((512, "feed"), cell(&[48, 48, 48], &[3, 3, 20]));
         cells.insert((512, "user-login"), cell(&[140, 140, 140], &[102, 102, 102]));
+        // 1.5× the floor as measured, of which 20 ms its services' answers: 40 against the floor's 36 without.
+        let mut slow_service = cell(&[60, 60, 60], &[21, 21, 21]);
+        slow_service.services = vec![Duration::from_millis(20); 3];
+        slow_service.services_init = vec![Duration::from_millis(5); 3];
+        slow_service.net = vec![Duration::from_millis(40); 3];
+        cells.insert((512, "message-action"), slow_service);
         cells.insert((128, "baseline-floor"), cell(&[100, 100, 100], &[5, 5, 5]));
         cells.insert((128, "feed"), cell(&[250, 250, 250], &[8, 8, 8]));
         let run = Run {
@@ -752,7 +810,8 @@ Resources:
         assert!(text.contains("### 128 MB (0.072 vCPU per invocation over 100 ms periods"), "{text}");
         assert!(
             text.contains(
-                "| feed (template) | 24.0 | 24.0 | 48.0 | 48.0 | 3.00 | 20.00 | 6.7× | 1.20× | 4.80× | 12.0 / 6.0 | 1 / 0 |"
+                "| feed (template) | 24.0 | 24.0 | 48.0 | 48.0 | 3.00 | 20.00 | 6.7× | 1.20× | 4.80× | 12.0 / 6.0 | 1 / 0 | \
+                 2.0 / 4.0 | 1.22× |"
             ),
             "{text}"
         );
@@ -760,15 +819,32 @@ Resources:
         assert!(text.contains("| feed | 125.0 | 125.0 | 250.0 | 250.0 | 8.00 | 8.00 | 1.0× | 2.50× | - |"), "{text}");
         // login: 3.5× the floor, 1.0× without its 100 ms of work beyond the floor's warm request.
         assert!(text.contains("user-login at 512 MB: 3.50× the floor; without its own work (100.0 ms"), "{text}");
+        assert!(text.contains("| message-action | 30.0 | 30.0 | 60.0 | 60.0 | 21.00 | 21.00 | 1.0× | 1.50× | 6.00× | 15.0 / 7.0 | 1 / 0 | 5.0 / 20.0 | 1.11× |"), "{text}");
         assert!(
-            text.contains("- 512 MB, every data function's cold start ≤ 1.3× the floor: **met** (worst feed 1.20×)"),
+            text.contains("- 512 MB, cold start ≤ 1.3× the floor: **not met** by message-action 1.50× (by 15%)"),
+            "{text}"
+        );
+        // login without its work: (140 - 4 - 100) / 36 = 1.0×.
+        assert!(
+            text.contains(
+                "- 512 MB, the services' time taken out, every data function's cold start ≤ 1.3× the floor: **met** \
+                 (worst feed 1.22×)"
+            ),
             "{text}"
         );
         assert!(text.contains("- 128 MB, cold start ≤ 2× the floor: **not met** by feed 2.50× (by 25%)"), "{text}");
+        assert!(
+            text.contains(
+                "- 128 MB, the services' time taken out, cold start ≤ 2× the floor: **not met** by feed 2.50×"
+            ),
+            "{text}"
+        );
         assert!(text.contains("- 512 MB, warm p99 ≤ 3× p50: **not met** by feed 6.7×"), "{text}");
         assert!(text.contains("- 128 MB, every read endpoint's warm p99 ≤ 3× its p50: **met**"), "{text}");
         assert_eq!(json["feed@512"]["vs_floor"].as_f64().unwrap(), 1.2);
         assert_eq!(json["feed@512"]["vs_hello"].as_f64().unwrap(), 4.8);
         assert_eq!(json["feed@512"]["cpu_init_ms"].as_f64().unwrap(), 12.0);
+        assert_eq!(json["message-action@512"]["services_ms"].as_f64().unwrap(), 20.0);
+        assert!((json["message-action@512"]["vs_floor_services_out"].as_f64().unwrap() - 40.0 / 36.0).abs() < 1e-9);
     }
 }
