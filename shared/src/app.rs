@@ -54,7 +54,7 @@ pub struct App {
     /// Every DynamoDB call this process makes, counted (benchmarks, tests).
     pub dynamodb_calls: CallCounter,
     /// The newest feed page, for `config.feed_cache`.
-    pub(crate) feed_cache: FeedCache,
+    pub(crate) feed_cache: Arc<FeedCache>,
 }
 
 /// Endpoints that override the SDK's defaults, per service. `None` keeps the
@@ -198,7 +198,7 @@ impl App {
             chat_queue,
             config,
             dynamodb_calls,
-            feed_cache: FeedCache::default(),
+            feed_cache: Arc::default(),
         };
         if let Some(page) = primed {
             crate::videos::prime_feed_cache(&app, page);
@@ -510,6 +510,10 @@ impl App {
     /// Unique ids.
     pub fn ids(&self) -> &IdAllocator {
         &self.ids
+    }
+    /// The newest feed page's cache.
+    pub fn feed_cache(&self) -> &FeedCache {
+        &self.feed_cache
     }
 }
 

@@ -22,7 +22,7 @@ use sha2::Digest as _;
 use crate::app::App;
 use crate::domain::{Listed, User, UserId, Video, VideoId, VideoTitle, feed_cursor, now_ms};
 use crate::error::{Error, Result};
-use crate::feed_cache::CachedFeed;
+use crate::feed_cache::{CachedFeed, FeedCache};
 use crate::media::{Fetched, Media};
 use crate::metrics::{self, Metric};
 use crate::store::Page;
@@ -397,7 +397,9 @@ pub struct FeedPage {
 ///
 /// A guest's newest page (no `latest_time`, or one in the future) is read
 /// from [`FeedCache`] when it is fresher than `config.feed_cache`: then it
-/// makes no call at all. A logged-in viewer's page is always read: someone
+/// makes no call at all, and past half that age it starts one refresh of the
+/// page in the background ([`refresh_newest_page`]), so that steady traffic
+/// never meets an expired page. A logged-in viewer's page is always read: someone
 /// who just published, or whose friend just did, sees it at once (the
 /// rehearsal's smoke test found a user's new video missing from the next
 /// user's feed behind a page cached a moment before).
@@ -406,7 +408,16 @@ pub async fn feed(app: &App, viewer: Option<UserId>, latest_time: Option<i64>) -
     let cursor = feed_cursor(latest_time, now);
     let ttl = app.config.feed_cache;
     let caching = viewer.is_none() && cursor > now && !ttl.is_zero();
-    if caching && let Some(hit) = app.feed_cache.get(ttl, Instant::now()) {
+    let served_at = Instant::now();
+    if caching && let Some(hit) = app.feed_cache.get(ttl, served_at) {
+        if app.feed_cache.begin_refresh(&hit, ttl, served_at) {
+            tokio::spawn(refresh_newest_page(
+                app.table.clone(),
+                app.media.clone(),
+                app.config.feed_shards,
+                Arc::clone(&app.feed_cache),
+            ));
+        }
         let next_time = hit.oldest_ms.unwrap_or(cursor);
         return Ok(FeedPage { videos: hit.videos.as_ref().clone(), next_time });
     }
@@ -436,6 +447,23 @@ pub(crate) async fn read_newest_page(table: &Table, media: &Media, shards: u32) 
     let context = table.viewer_context(&items, None).await?;
     let videos = render(media, items, &context).await?;
     Ok(CachedFeed { read_at, oldest_ms, videos: Arc::new(videos) })
+}
+
+/// The background refresh [`feed`] starts: reads the newest page anew into
+/// `cache`. A failure leaves the page as it was (it expires on time) and is
+/// only logged: no request waits on it.
+async fn refresh_newest_page(table: Table, media: Media, shards: u32, cache: Arc<FeedCache>) {
+    let page = match read_newest_page(&table, &media, shards).await {
+        Ok(page) => Some(page),
+        Err(error) => {
+            tracing::warn!(
+                error = format!("{:#}", anyhow::Error::from(error)),
+                "the feed's page could not be refreshed"
+            );
+            None
+        }
+    };
+    cache.end_refresh(page);
 }
 
 /// Puts a page read by [`read_newest_page`] in the app's feed cache, unless
