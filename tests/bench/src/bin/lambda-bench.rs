@@ -52,6 +52,12 @@ const MB_PER_VCPU: f64 = 1769.0;
 /// without that work too.
 const REAL_WORK: &[&str] = &["user-login", "publish-action"];
 
+/// Functions whose first request makes more sequential calls than the floor's
+/// one by contract (the chat send: confirm both users, enqueue to SQS, store
+/// for the sender's next read). Not excepted: their ratio without that work
+/// is printed beside the one that counts.
+const SHOWN_WITHOUT_WORK: &[&str] = &["message-action"];
+
 /// The read endpoints (the warm p99 ≤ 3× p50 goal).
 const READS: &[&str] = &[
     "feed",
@@ -204,6 +210,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let (region, credentials, env) = environment(&args, &fronts)?;
+    let sqs_engine = fronts.iter().find(|f| f.service == "SQS").map(|f| f.backend);
+    let drain = QueueDrain::for_run(&env, sqs_engine, region.as_deref(), credentials.as_ref());
     let template_memory = template_memory(&args.template)?;
     let bin_dir = stage_bootstraps(&args.bin_dir, &args.names, &args.log_dir.join("bootstraps"))?;
     // The sizes each function is measured at; the baselines at every size any function is.
@@ -248,6 +256,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     period_us: Some(args.cpu_period_ms * 1000),
                 });
                 let sample = measure(config, &args, &fronts, events[name.as_str()].clone()).await?;
+                if let Some(drain) = &drain {
+                    drain.empty().await?;
+                }
                 let cell = cells.entry((memory, name.as_str())).or_default();
                 cell.init.push(sample.init);
                 cell.first.push(sample.first);
@@ -342,6 +353,44 @@ fn stage_bootstraps(from: &Path, names: &[String], to: &Path) -> anyhow::Result<
             .with_context(|| format!("copying the bootstrap {}", from.join(name).display()))?;
     }
     Ok(to.to_path_buf())
+}
+
+/// Empties the chat queue behind the SQS front after each instance. moto's
+/// FIFO `SendMessage` takes longer the more messages wait in the queue (4 ms
+/// empty, 20 ms at 300, 37 ms at 600, on this machine), where SQS's does
+/// not; the bench's queue has no consumer, so without this message-action's
+/// sends slowed through a run (warm p50 12.7 ms in a short run, 21 ms in the
+/// full one), a figure of the emulator's bookkeeping, not of our start.
+struct QueueDrain {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl QueueDrain {
+    /// For a run whose functions send to `DOUYIN_CHAT_QUEUE_URL` on the
+    /// engine at `engine` (behind the SQS front), reached directly.
+    fn for_run(
+        env: &BTreeMap<String, String>,
+        engine: Option<SocketAddr>,
+        region: Option<&str>,
+        credentials: Option<&Credentials>,
+    ) -> Option<QueueDrain> {
+        let url = env.get("DOUYIN_CHAT_QUEUE_URL")?.clone();
+        let engine = engine?;
+        let keys = credentials.map_or(("bench", "bench"), |c| (c.access_key_id.as_str(), c.secret_access_key.as_str()));
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new(region.unwrap_or("us-east-1").to_owned()))
+            .endpoint_url(format!("http://{engine}"))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(keys.0, keys.1, None, None, "bench"))
+            .build();
+        Some(QueueDrain { client: aws_sdk_sqs::Client::from_conf(config), url })
+    }
+
+    async fn empty(&self) -> anyhow::Result<()> {
+        self.client.purge_queue().queue_url(&self.url).send().await.context("emptying the chat queue")?;
+        Ok(())
+    }
 }
 
 /// The functions' environment: the env file, the region and credentials as
@@ -656,20 +705,24 @@ fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
                 let Some(cold) = figure(name) else { continue };
                 let mut value = cold.as_secs_f64() / floor.as_secs_f64();
                 let mut note = String::new();
-                if memory == 512 && REAL_WORK.contains(name) {
+                let excepted = REAL_WORK.contains(name);
+                if memory == 512 && (excepted || (SHOWN_WITHOUT_WORK.contains(name) && !services_out)) {
                     // Its own work: what its warm request takes beyond the floor's.
                     let work = warm_p50(memory, name).unwrap_or_default().saturating_sub(floor_warm);
                     let without = cold.saturating_sub(work).as_secs_f64() / floor.as_secs_f64();
                     if !services_out {
+                        let counts = if excepted { "excepted by the goal" } else { "not excepted: shown only" };
                         writeln!(
                             out,
                             "- {name} at {memory} MB: {value:.2}× the floor; without its own work ({:.1} ms, its \
-                             warm request beyond the floor's) {without:.2}× (excepted by the goal)",
+                             warm request beyond the floor's) {without:.2}× ({counts})",
                             millis(work)
                         )?;
                     }
-                    value = without;
-                    note = " (without its work)".into();
+                    if excepted {
+                        value = without;
+                        note = " (without its work)".into();
+                    }
                 }
                 if value > bound {
                     over.push(format!("{name} {value:.2}×{note} (by {:.0}%)", (value / bound - 1.0) * 100.0));
@@ -758,6 +811,39 @@ Resources:
         assert!(real.contains_key("feed") && real.values().all(|mb| (128..=10_240).contains(mb)), "{real:?}");
     }
 
+    #[tokio::test]
+    async fn the_chat_queue_is_emptied_on_its_engine() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        // An engine that keeps the first request it gets and answers it as SQS answers PurgeQueue.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let engine = listener.local_addr().unwrap();
+        let (got, request) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !String::from_utf8_lossy(&seen).contains("QueueUrl") {
+                let n = socket.read(&mut buffer).await.unwrap();
+                assert!(n > 0);
+                seen.extend_from_slice(&buffer[..n]);
+            }
+            let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\n\r\n{}";
+            socket.write_all(answer.as_bytes()).await.unwrap();
+            got.send(String::from_utf8_lossy(&seen).to_lowercase()).unwrap();
+        });
+        let url = "http://sqs.us-east-1.localhost/123456789012/douyin-chat.fifo";
+        let env = BTreeMap::from([("DOUYIN_CHAT_QUEUE_URL".to_owned(), url.to_owned())]);
+        assert!(
+            QueueDrain::for_run(&BTreeMap::new(), Some(engine), None, None).is_none(),
+            "no queue, nothing to empty"
+        );
+        assert!(QueueDrain::for_run(&env, None, None, None).is_none(), "no SQS engine, nothing to empty");
+        QueueDrain::for_run(&env, Some(engine), Some("us-east-1"), None).unwrap().empty().await.unwrap();
+        let request = request.await.unwrap();
+        assert!(request.contains("x-amz-target: amazonsqs.purgequeue"), "{request}");
+        assert!(request.contains(url), "{request}");
+    }
+
     fn cell(cold_ms: &[u64], warm_ms: &[u64]) -> Cell {
         let ms = |list: &[u64]| list.iter().map(|m| Duration::from_millis(*m)).collect::<Vec<_>>();
         Cell {
@@ -819,6 +905,14 @@ Resources:
         assert!(text.contains("| feed | 125.0 | 125.0 | 250.0 | 250.0 | 8.00 | 8.00 | 1.0× | 2.50× | - |"), "{text}");
         // login: 3.5× the floor, 1.0× without its 100 ms of work beyond the floor's warm request.
         assert!(text.contains("user-login at 512 MB: 3.50× the floor; without its own work (100.0 ms"), "{text}");
+        // message-action's work is shown, and it still counts as measured.
+        assert!(
+            text.contains(
+                "- message-action at 512 MB: 1.50× the floor; without its own work (19.0 ms, its warm request beyond \
+                 the floor's) 1.02× (not excepted: shown only)"
+            ),
+            "{text}"
+        );
         assert!(text.contains("| message-action | 30.0 | 30.0 | 60.0 | 60.0 | 21.00 | 21.00 | 1.0× | 1.50× | 6.00× | 15.0 / 7.0 | 1 / 0 | 5.0 / 20.0 | 1.11× |"), "{text}");
         assert!(
             text.contains("- 512 MB, cold start ≤ 1.3× the floor: **not met** by message-action 1.50× (by 15%)"),
