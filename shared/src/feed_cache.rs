@@ -62,25 +62,30 @@ impl FeedCache {
     /// Whether the request that was served `page` at `now` should refresh it:
     /// it is past half of `ttl` and no refresh is under way (one that began a
     /// whole `ttl` ago counts as lost: a frozen instance's, say). If so, the
-    /// caller owns the refresh and must call [`FeedCache::end_refresh`].
-    pub(crate) fn begin_refresh(&self, page: &CachedFeed, ttl: Duration, now: Instant) -> bool {
+    /// caller owns the refresh (it is known by `now`) and must end it with
+    /// [`FeedCache::end_refresh`].
+    pub(crate) fn begin_refresh(&self, page: &CachedFeed, ttl: Duration, now: Instant) -> Option<Instant> {
         if now.saturating_duration_since(page.read_at) < ttl / 2 {
-            return false;
+            return None;
         }
-        let Ok(mut refreshing) = self.refreshing.lock() else { return false };
+        let mut refreshing = self.refreshing.lock().ok()?;
         if refreshing.is_some_and(|since| now.saturating_duration_since(since) < ttl) {
-            return false;
+            return None;
         }
         *refreshing = Some(now);
-        true
+        Some(now)
     }
 
-    /// Ends the refresh [`FeedCache::begin_refresh`] granted, with its page if it read one.
-    pub(crate) fn end_refresh(&self, page: Option<CachedFeed>) {
+    /// Ends the refresh [`FeedCache::begin_refresh`] granted at `began`, with
+    /// its page if it read one. A refresh given up as lost that ends after
+    /// all leaves the one that replaced it under way.
+    pub(crate) fn end_refresh(&self, began: Instant, page: Option<CachedFeed>) {
         if let Some(page) = page {
             self.put(page);
         }
-        if let Ok(mut refreshing) = self.refreshing.lock() {
+        if let Ok(mut refreshing) = self.refreshing.lock()
+            && *refreshing == Some(began)
+        {
             *refreshing = None;
         }
         self.refreshed.send_modify(|count| *count += 1);
@@ -128,20 +133,23 @@ mod tests {
         let ttl = Duration::from_millis(1000);
         let at = |ms: u64| start + Duration::from_millis(ms);
         let read = page(start, 7);
-        assert!(!cache.begin_refresh(&read, ttl, at(499)), "too young");
-        assert!(cache.begin_refresh(&read, ttl, at(500)));
-        assert!(!cache.begin_refresh(&read, ttl, at(600)), "one is under way");
-        cache.end_refresh(Some(page(at(500), 8)));
+        assert_eq!(cache.begin_refresh(&read, ttl, at(499)), None, "too young");
+        let first = cache.begin_refresh(&read, ttl, at(500)).unwrap();
+        assert_eq!(cache.begin_refresh(&read, ttl, at(600)), None, "one is under way");
+        cache.end_refresh(first, Some(page(at(500), 8)));
         assert_eq!(*cache.refreshes().borrow(), 1);
         assert_eq!(cache.get(ttl, at(1400)).unwrap().oldest_ms, Some(8), "the refreshed page serves on");
-        assert!(cache.begin_refresh(&read, ttl, at(700)), "the last one ended");
+        let lost = cache.begin_refresh(&read, ttl, at(700)).expect("the last one ended");
         // A refresh that never ended (its instance frozen mid-read) does not block the next for ever.
-        assert!(!cache.begin_refresh(&read, ttl, at(1699)));
-        assert!(cache.begin_refresh(&read, ttl, at(1700)));
-        // A failed one ends too, and leaves the page as it was.
-        cache.end_refresh(None);
+        assert_eq!(cache.begin_refresh(&read, ttl, at(1699)), None);
+        let second = cache.begin_refresh(&read, ttl, at(1700)).unwrap();
+        // The lost one ending late (failed) leaves the page, and the one under way still under way.
+        cache.end_refresh(lost, None);
         assert_eq!(*cache.refreshes().borrow(), 2);
         assert_eq!(cache.get(ttl, at(1400)).unwrap().oldest_ms, Some(8));
+        assert_eq!(cache.begin_refresh(&read, ttl, at(1800)), None, "the second is still under way");
+        cache.end_refresh(second, None);
+        assert!(cache.begin_refresh(&read, ttl, at(1800)).is_some());
     }
 
     #[test]

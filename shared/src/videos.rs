@@ -410,12 +410,13 @@ pub async fn feed(app: &App, viewer: Option<UserId>, latest_time: Option<i64>) -
     let caching = viewer.is_none() && cursor > now && !ttl.is_zero();
     let served_at = Instant::now();
     if caching && let Some(hit) = app.feed_cache.get(ttl, served_at) {
-        if app.feed_cache.begin_refresh(&hit, ttl, served_at) {
+        if let Some(began) = app.feed_cache.begin_refresh(&hit, ttl, served_at) {
             tokio::spawn(refresh_newest_page(
                 app.table.clone(),
                 app.media.clone(),
                 app.config.feed_shards,
                 Arc::clone(&app.feed_cache),
+                began,
             ));
         }
         let next_time = hit.oldest_ms.unwrap_or(cursor);
@@ -452,7 +453,7 @@ pub(crate) async fn read_newest_page(table: &Table, media: &Media, shards: u32) 
 /// The background refresh [`feed`] starts: reads the newest page anew into
 /// `cache`. A failure leaves the page as it was (it expires on time) and is
 /// only logged: no request waits on it.
-async fn refresh_newest_page(table: Table, media: Media, shards: u32, cache: Arc<FeedCache>) {
+async fn refresh_newest_page(table: Table, media: Media, shards: u32, cache: Arc<FeedCache>, began: Instant) {
     let page = match read_newest_page(&table, &media, shards).await {
         Ok(page) => Some(page),
         Err(error) => {
@@ -463,7 +464,7 @@ async fn refresh_newest_page(table: Table, media: Media, shards: u32, cache: Arc
             None
         }
     };
-    cache.end_refresh(page);
+    cache.end_refresh(began, page);
 }
 
 /// Puts a page read by [`read_newest_page`] in the app's feed cache, unless
