@@ -419,17 +419,26 @@ pub async fn feed(app: &App, viewer: Option<UserId>, latest_time: Option<i64>) -
                 began,
             ));
         }
-        let next_time = hit.oldest_ms.unwrap_or(cursor);
-        return Ok(FeedPage { videos: hit.videos.as_ref().clone(), next_time });
+        return Ok(hit.page(cursor));
     }
-    let read_at = Instant::now();
+    if caching {
+        // A guest's newest page: read as init and the refresh read it, and kept.
+        let read = read_newest_page(&app.table, &app.media, app.config.feed_shards).await?;
+        app.feed_cache.put(read.clone());
+        return Ok(read.page(cursor));
+    }
     let items = feed_items(&app.table, app.config.feed_shards, cursor).await?;
     let oldest_ms = items.last().map(|video| video.created_at_ms);
     let videos = views(app, items, viewer).await?;
-    if caching {
-        app.feed_cache.put(CachedFeed { read_at, oldest_ms, videos: Arc::new(videos.clone()) });
-    }
     Ok(FeedPage { videos, next_time: oldest_ms.unwrap_or(cursor) })
+}
+
+impl CachedFeed {
+    /// The page as a request answers it; `cursor`, the request's, is the
+    /// next one when the page is empty.
+    fn page(&self, cursor: u64) -> FeedPage {
+        FeedPage { videos: self.videos.as_ref().clone(), next_time: self.oldest_ms.unwrap_or(cursor) }
+    }
 }
 
 /// The videos of a feed page published before `cursor`, newest first.

@@ -122,7 +122,7 @@ pub struct Front {
     pub service: String,
     /// Where the functions reach it (`https://127.0.0.1:<port>`).
     pub address: SocketAddr,
-    /// The engine it passes the plain bytes to.
+    /// The engine it passes the requests to.
     pub backend: SocketAddr,
     accepted: Arc<Mutex<Vec<Instant>>>,
     exchanges: Arc<Mutex<Vec<Exchange>>>,
@@ -130,7 +130,7 @@ pub struct Front {
 
 impl Front {
     /// Listens on a free loopback port; each connection is TLS-terminated
-    /// with `tls` and its plain bytes go to `backend`, replies delayed by `rtt`.
+    /// with `tls` and its requests go to `backend`, replies delayed by `rtt`.
     pub async fn start(
         service: &str,
         backend: SocketAddr,

@@ -171,10 +171,15 @@ struct Cell {
     cpu_first: Vec<Duration>,
     services: Vec<Duration>,
     services_init: Vec<Duration>,
-    /// Each cold start less its services' time.
-    net: Vec<Duration>,
     outcomes: BTreeSet<String>,
     warm_failures: usize,
+}
+
+impl Cell {
+    /// Each cold start less its services' time.
+    fn net(&self) -> Vec<Duration> {
+        self.cold.iter().zip(&self.services).map(|(cold, services)| cold.saturating_sub(*services)).collect()
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -270,7 +275,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 cell.cpu_first.extend(sample.cpu_first);
                 cell.services.push(sample.services);
                 cell.services_init.push(sample.services_init);
-                cell.net.push(sample.cold.saturating_sub(sample.services));
                 cell.outcomes.insert(sample.outcome);
                 cell.warm_failures += sample.warm_failures;
             }
@@ -588,7 +592,7 @@ fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
     let cells = run.cells;
     let every_size: BTreeSet<u32> = cells.keys().map(|(memory, _)| *memory).collect();
     let cold_p50 = |memory: u32, name: &str| cells.get(&(memory, name)).and_then(|c| summary(&c.cold)).map(|s| s.p50);
-    let net_p50 = |memory: u32, name: &str| cells.get(&(memory, name)).and_then(|c| summary(&c.net)).map(|s| s.p50);
+    let net_p50 = |memory: u32, name: &str| cells.get(&(memory, name)).and_then(|c| summary(&c.net())).map(|s| s.p50);
     let warm_p50 = |memory: u32, name: &str| cells.get(&(memory, name)).and_then(|c| summary(&c.warm)).map(|s| s.p50);
     let ratio = |value: Duration, base: Option<Duration>| {
         base.map_or_else(|| "-".to_owned(), |base| format!("{:.2}×", value.as_secs_f64() / base.as_secs_f64()))
@@ -641,7 +645,7 @@ fn render(run: &Run) -> Result<(String, serde_json::Value), std::fmt::Error> {
                 (Some(init), Some(first)) => format!("{:.1} / {:.1}", millis(init.p50), millis(first.p50)),
                 _ => "-".into(),
             };
-            let (services, net) = (summary(&cell.services), summary(&cell.net));
+            let (services, net) = (summary(&cell.services), summary(&cell.net()));
             let services_ms = match (summary(&cell.services_init), services.as_ref()) {
                 (Some(init), Some(all)) => format!("{:.1} / {:.1}", millis(init.p50), millis(all.p50)),
                 _ => "-".into(),
@@ -857,7 +861,6 @@ Resources:
             cpu_first: ms(&cold_ms.iter().map(|m| m / 8).collect::<Vec<_>>()),
             services: ms(&cold_ms.iter().map(|m| m / 10).collect::<Vec<_>>()),
             services_init: ms(&cold_ms.iter().map(|m| m / 20).collect::<Vec<_>>()),
-            net: ms(&cold_ms.iter().map(|m| m - m / 10).collect::<Vec<_>>()),
             outcomes: BTreeSet::from(["HTTP 200, 0".to_owned()]),
             warm_failures: 0,
         }
@@ -879,7 +882,6 @@ Resources:
         let mut slow_service = cell(&[60, 60, 60], &[21, 21, 21]);
         slow_service.services = vec![Duration::from_millis(20); 3];
         slow_service.services_init = vec![Duration::from_millis(5); 3];
-        slow_service.net = vec![Duration::from_millis(40); 3];
         cells.insert((512, "message-action"), slow_service);
         cells.insert((128, "baseline-floor"), cell(&[100, 100, 100], &[5, 5, 5]));
         cells.insert((128, "feed"), cell(&[250, 250, 250], &[8, 8, 8]));
