@@ -35,6 +35,7 @@ fn main() {
         samples.push(started.elapsed().as_secs_f64() * 1000.0);
         outcome = Some(result);
     }
+    let first = samples[0];
     samples.sort_by(f64::total_cmp);
     let median = samples[samples.len() / 2];
 
@@ -56,7 +57,7 @@ fn main() {
         Err(error) => println!("{path}: {} bytes, refused: {error}", bytes.len()),
     }
     println!(
-        "inspect: median {median:.1} ms (min {:.1}, max {:.1}, n={}); peak RSS {:.1} MB (before the first run {before:.1} MB)",
+        "inspect: first {first:.2} ms, median {median:.2} ms (min {:.2}, max {:.2}, n={}); peak RSS {:.1} MB (before the first run {before:.1} MB)",
         samples[0],
         samples[samples.len() - 1],
         samples.len(),

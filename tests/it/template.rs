@@ -22,10 +22,13 @@ fn template() -> Value {
     template
 }
 
-/// template.yaml as written.
+/// template.yaml as written, its YAML merge keys (`<<: *AppVariables`)
+/// applied as `sam build` applies them.
 fn raw_template() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
-    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let mut template: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    template.apply_merge().unwrap();
+    template
 }
 
 /// `mapping` with each `Fn::ForEach::Name: [Identifier, [items], {OutputKey: OutputValue}]`
@@ -720,7 +723,8 @@ fn the_template_sets_only_variables_config_reads_and_every_one_it_requires() {
             variables.extend(own.clone());
         }
         let names: BTreeSet<String> = variables.keys().map(|name| name.as_str().unwrap().to_owned()).collect();
-        for name in &names {
+        // The C library's, not ours: `the_functions_that_decode_keep_what_their_allocator_frees`.
+        for name in names.iter().filter(|name| name.as_str() != "GLIBC_TUNABLES") {
             assert!(
                 source.contains(&format!("\"{name}\"")),
                 "{id} sets {name}, which shared/src/config.rs never reads"
@@ -734,6 +738,29 @@ fn the_template_sets_only_variables_config_reads_and_every_one_it_requires() {
             }
         }
     }
+}
+
+/// The functions that decode video (publish's request, the ingest) run with
+/// glibc's allocator keeping what a decode frees (docs/performance.md, "The
+/// decoder's memory"), with one setting; the others as glibc comes.
+#[test]
+fn the_functions_that_decode_keep_what_their_allocator_frees() {
+    let template = template();
+    let mut tuned = BTreeSet::new();
+    for (id, function) in of_type(&template, "AWS::Serverless::Function") {
+        if let Some(value) = function["Properties"]["Environment"]["Variables"]["GLIBC_TUNABLES"].as_str() {
+            let settings: BTreeSet<&str> = value.split(':').collect();
+            assert_eq!(
+                settings,
+                BTreeSet::from(["glibc.malloc.mmap_threshold=33554432", "glibc.malloc.trim_threshold=268435456"]),
+                "{id}: 32 MiB is the most glibc accepts for the threshold on 64-bit"
+            );
+            tuned.insert(function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(tuned, BTreeSet::from(["publish-action".to_owned(), "video-ingest".to_owned()]));
+    // That the merge kept their application variables is
+    // `the_template_sets_only_variables_config_reads_and_every_one_it_requires`.
 }
 
 /// One environment of samconfig.toml that deploys.

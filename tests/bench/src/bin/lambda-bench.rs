@@ -218,6 +218,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let sqs_engine = fronts.iter().find(|f| f.service == "SQS").map(|f| f.backend);
     let drain = QueueDrain::for_run(&env, sqs_engine, region.as_deref(), credentials.as_ref());
     let template_memory = template_memory(&args.template)?;
+    let template_environment = template_environment(&args.template)?;
     let bin_dir = stage_bootstraps(&args.bin_dir, &args.names, &args.log_dir.join("bootstraps"))?;
     // The sizes each function is measured at; the baselines at every size any function is.
     let mut sizes: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
@@ -248,7 +249,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     continue;
                 }
                 let mut config = FunctionConfig::new(name, bin_dir.join(name), region.as_deref());
-                config.env = env.clone();
+                config.env = function_environment(template_environment.get(name.as_str()), &env, &args.set);
                 config.credentials = credentials.clone();
                 config.memory_mb = memory;
                 config.timeout = Duration::from_secs(30);
@@ -321,7 +322,8 @@ fn template_memory(path: &Path) -> anyhow::Result<BTreeMap<String, u32>> {
 
 /// [`template_memory`] of the template's text.
 fn template_memory_of(text: &str) -> anyhow::Result<BTreeMap<String, u32>> {
-    let template: serde_norway::Value = serde_norway::from_str(text)?;
+    let mut template: serde_norway::Value = serde_norway::from_str(text)?;
+    template.apply_merge()?; // `<<: *AppVariables`, as `sam build` applies it
     let number = |value: &serde_norway::Value| value.as_u64().and_then(|n| u32::try_from(n).ok());
     let default = number(&template["Globals"]["Function"]["MemorySize"]).unwrap_or(128);
     let mut sizes = BTreeMap::new();
@@ -337,6 +339,65 @@ fn template_memory_of(text: &str) -> anyhow::Result<BTreeMap<String, u32>> {
     }
     anyhow::ensure!(!sizes.is_empty(), "no function with a Binary in the template");
     Ok(sizes)
+}
+
+/// Binary name → the environment variables the template gives it literally
+/// (Globals' and its own; a function's own wins). The values the template
+/// takes from the stack (`!Ref`, `!Sub`: names of the table, the bucket, the
+/// secret) are the run's, from `--env-file`; a literal (the allocator's
+/// `GLIBC_TUNABLES`) is the same on Lambda as here, so the function runs
+/// with it as deployed.
+fn template_environment(path: &Path) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
+    template_environment_of(&std::fs::read_to_string(path)?).with_context(|| path.display().to_string())
+}
+
+/// [`template_environment`] of the template's text.
+fn template_environment_of(text: &str) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
+    let mut template: serde_norway::Value = serde_norway::from_str(text)?;
+    template.apply_merge()?; // `<<: *AppVariables`, as `sam build` applies it
+    let literals = |variables: &serde_norway::Value| -> BTreeMap<String, String> {
+        let Some(variables) = variables.as_mapping() else { return BTreeMap::new() };
+        let text = |value: &serde_norway::Value| match value {
+            serde_norway::Value::String(text) => Some(text.clone()),
+            serde_norway::Value::Number(number) => Some(number.to_string()),
+            serde_norway::Value::Bool(flag) => Some(flag.to_string()),
+            _ => None,
+        };
+        variables.iter().filter_map(|(key, value)| Some((key.as_str()?.to_owned(), text(value)?))).collect()
+    };
+    let globals = literals(&template["Globals"]["Function"]["Environment"]["Variables"]);
+    let mut environments = BTreeMap::new();
+    if let Some(resources) = template["Resources"].as_mapping() {
+        for resource in resources.values() {
+            if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+                continue;
+            }
+            if let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() {
+                let mut variables = globals.clone();
+                variables.extend(literals(&resource["Properties"]["Environment"]["Variables"]));
+                environments.insert(binary.to_owned(), variables);
+            }
+        }
+    }
+    Ok(environments)
+}
+
+/// One function's environment: the template's literals, then the run's (the
+/// services' names and endpoints), then `--set`, whose empty values remove
+/// a variable from either (`LAMBDA_SET=GLIBC_TUNABLES=` runs without it).
+fn function_environment(
+    template: Option<&BTreeMap<String, String>>,
+    run: &BTreeMap<String, String>,
+    set: &[String],
+) -> BTreeMap<String, String> {
+    let mut env = template.cloned().unwrap_or_default();
+    env.extend(run.iter().map(|(key, value)| (key.clone(), value.clone())));
+    for (key, value) in set.iter().filter_map(|pair| pair.split_once('=')) {
+        if value.is_empty() {
+            env.remove(key);
+        }
+    }
+    env
 }
 
 /// The region and credentials (given as Lambda gives them) and the rest.
@@ -813,6 +874,44 @@ Resources:
         let real = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
         let real = template_memory_of(&real).unwrap();
         assert!(real.contains_key("feed") && real.values().all(|mb| (128..=10_240).contains(mb)), "{real:?}");
+    }
+
+    #[test]
+    fn each_function_runs_with_the_templates_literal_variables_under_the_runs() {
+        let template = r#"
+Globals:
+  Function:
+    Environment: {Variables: {GLIBC_TUNABLES: "glibc.malloc.trim_threshold=1", SHARED: "globals"}}
+Resources:
+  Feed:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: feed}}
+    Properties:
+      Environment:
+        Variables: {DOUYIN_TABLE: !Ref Table, SHARED: "own", DOUYIN_FEED_SHARDS: 4}
+"#;
+        let environments = template_environment_of(template).unwrap();
+        let feed = &environments["feed"];
+        let literal = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        };
+        // The name the stack gives (`!Ref`) is not a literal; a function's own value wins.
+        assert_eq!(
+            feed,
+            &literal(&[
+                ("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=1"),
+                ("SHARED", "own"),
+                ("DOUYIN_FEED_SHARDS", "4")
+            ])
+        );
+        // The run's values win; `--set KEY=` removes a literal too.
+        let run = literal(&[("DOUYIN_TABLE", "bench"), ("SHARED", "run")]);
+        let env = function_environment(Some(feed), &run, &["GLIBC_TUNABLES=".to_owned()]);
+        assert_eq!(env, literal(&[("DOUYIN_TABLE", "bench"), ("SHARED", "run"), ("DOUYIN_FEED_SHARDS", "4")]));
+        // The real template's publish function decodes with the allocator's tunables.
+        let real = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+        let real = template_environment_of(&real).unwrap();
+        assert!(real["publish-action"].contains_key("GLIBC_TUNABLES"), "{real:?}");
     }
 
     #[tokio::test]
