@@ -154,6 +154,8 @@ pub fn warmup(function: &str) -> Warmup {
         "publish-action" => Warmup {
             dynamodb: DynamoDbWarmup::IdBlock,
             s3: S3Warmup::Head(shared::media::DEFAULT_AVATAR_KEY),
+            // The video and its cover are stored at once: two connections.
+            s3_connections: 2,
             ..Warmup::DYNAMODB
         },
         "publish-upload" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, links: true, ..Warmup::DYNAMODB },

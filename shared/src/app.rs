@@ -53,6 +53,8 @@ pub struct App {
     pub limiter: Limiter,
     /// Every DynamoDB call this process makes, counted (benchmarks, tests).
     pub dynamodb_calls: CallCounter,
+    /// Every S3 call this process makes (the presigner sends none), counted (tests).
+    pub s3_calls: CallCounter,
     /// The newest feed page, for `config.feed_cache`.
     pub(crate) feed_cache: Arc<FeedCache>,
 }
@@ -136,6 +138,7 @@ impl App {
         let table = Table::new(aws_sdk_dynamodb::Client::from_conf(dynamodb), &config.table_name);
 
         let path_style = config.s3_path_style;
+        let s3_calls = CallCounter::default();
         let s3_client = |endpoint: Option<&String>, extra: &[SharedInterceptor]| {
             let mut s3 = aws_sdk_s3::config::Builder::from(sdk);
             for interceptor in extra {
@@ -150,9 +153,11 @@ impl App {
             }
             aws_sdk_s3::Client::from_conf(s3.build())
         };
+        let own_s3: Vec<SharedInterceptor> =
+            std::iter::once(SharedInterceptor::new(s3_calls.clone())).chain(interceptors.s3.iter().cloned()).collect();
         let links = LinkPolicy { base_url: config.media_base_url.clone(), ttl: config.media_url_ttl };
         let media = Media::new(
-            s3_client(endpoints.s3.as_ref(), &interceptors.s3),
+            s3_client(endpoints.s3.as_ref(), &own_s3),
             s3_client(endpoints.s3_public.as_ref().or(endpoints.s3.as_ref()), &[]),
             &config.media_bucket,
             links,
@@ -198,6 +203,7 @@ impl App {
             chat_queue,
             config,
             dynamodb_calls,
+            s3_calls,
             feed_cache: Arc::default(),
         };
         if let Some(page) = primed {
@@ -225,6 +231,10 @@ pub struct Warmup {
     pub dynamodb_connections: usize,
     /// S3, for the functions that call it in a request (presigning sends nothing).
     pub s3: S3Warmup,
+    /// How many connections to S3 a [`S3Warmup::Head`] opens (see
+    /// [`Warmup::s3_connections_opened`]): as many as the function's first
+    /// request uses at once (publish stores its video and its cover at once).
+    pub s3_connections: usize,
     /// The chat queue, for its sender: `GetQueueAttributes` (`SqsQueue::warm_up`).
     pub sqs: bool,
     /// The default images' links signed ([`Media::link`], no call: the
@@ -277,11 +287,22 @@ impl Warmup {
         }
     }
 
+    /// The S3 connections this warm-up opens: none without an S3 warm-up,
+    /// one for [`S3Warmup::Defaults`], else [`Warmup::s3_connections`] (at least one).
+    pub fn s3_connections_opened(&self) -> usize {
+        match self.s3 {
+            S3Warmup::None => 0,
+            S3Warmup::Defaults => 1,
+            S3Warmup::Head(_) => self.s3_connections.max(1),
+        }
+    }
+
     /// Nothing opened before the first request (the local server, tests).
     pub const NONE: Warmup = Warmup {
         dynamodb: DynamoDbWarmup::None,
         dynamodb_connections: 0,
         s3: S3Warmup::None,
+        s3_connections: 1,
         sqs: false,
         links: false,
     };
@@ -290,6 +311,7 @@ impl Warmup {
         dynamodb: DynamoDbWarmup::Read,
         dynamodb_connections: 1,
         s3: S3Warmup::None,
+        s3_connections: 1,
         sqs: false,
         links: false,
     };
@@ -346,7 +368,10 @@ async fn warm_up(warmup: Warmup, warm: Warm<'_>) -> Option<crate::feed_cache::Ca
     let s3 = async {
         match warmup.s3 {
             S3Warmup::None => {}
-            S3Warmup::Head(key) => _ = bounded("s3", media.warm_up(key)).await,
+            S3Warmup::Head(key) => {
+                let heads = (0..warmup.s3_connections_opened()).map(|_| bounded("s3", media.warm_up(key)));
+                futures_util::future::join_all(heads).await;
+            }
             S3Warmup::Defaults => _ = bounded("s3", media.ensure_defaults()).await,
         }
     };

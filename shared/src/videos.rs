@@ -29,7 +29,7 @@ use crate::store::Page;
 pub use crate::store::model::UploadState;
 use crate::store::model::{NewVideo, UploadItem, VideoItem};
 use crate::store::{Table, VideoSource, ViewerContext};
-use crate::users::user_view_in;
+use crate::users::{Claimed, user_view_in};
 use crate::video::{self, Cover, VideoInfo};
 
 /// Most videos in a feed page or a list of liked videos.
@@ -128,7 +128,7 @@ struct Validated {
 
 /// Publishes a video sent in the request itself (the stock client's path).
 /// Answers once the video is in the feed, or with the reason it was refused.
-pub async fn publish_inline(app: &App, author: UserId, title: &VideoTitle, bytes: Bytes) -> Result<u64> {
+pub async fn publish_inline(app: &App, author: Claimed, title: &VideoTitle, bytes: Bytes) -> Result<u64> {
     if bytes.len() > INLINE_MAX_BYTES {
         metrics::count(Metric::UploadsRejected);
         return Err(Error::UnsupportedMedia(format!(
@@ -138,7 +138,13 @@ pub async fn publish_inline(app: &App, author: UserId, title: &VideoTitle, bytes
             INLINE_MAX_BYTES as f64 / 1_048_576.0
         )));
     }
-    let validated = validate(app, bytes).await.inspect_err(|error| {
+    // The author is confirmed while the video is decoded: one round, not
+    // two; a user who no longer exists is refused before anything is stored.
+    // The decode is handed to its thread first, then the read is sent.
+    let (validated, confirmed) = tokio::join!(validate(app, bytes), crate::users::existing_user(app, author.id()));
+    confirmed?;
+    let author = author.id();
+    let validated = validated.inspect_err(|error| {
         if matches!(error, Error::UnsupportedMedia(_)) {
             metrics::count(Metric::UploadsRejected);
         }
@@ -552,8 +558,15 @@ pub(crate) async fn render(media: &Media, items: Vec<VideoItem>, context: &Viewe
 /// Writes a validated video and its cover to their server-owned keys. Both
 /// are written before the transaction that makes them reachable.
 async fn store(app: &App, keys: &MediaKeys, validated: &Validated) -> Result<()> {
-    app.media.put_immutable(&keys.play, validated.stored.clone(), "video/mp4").await?;
-    app.media.put_immutable(&keys.cover, Bytes::from(validated.cover.jpeg.clone()), "image/jpeg").await
+    // At once, on two connections (the function opens both in init,
+    // `Warmup::s3_connections`). Both are waited for, never one cancelled
+    // mid-flight: a failed publish then deletes both keys after either could
+    // have landed.
+    let (video, cover) = tokio::join!(
+        app.media.put_immutable(&keys.play, validated.stored.clone(), "video/mp4"),
+        app.media.put_immutable(&keys.cover, Bytes::from(validated.cover.jpeg.clone()), "image/jpeg")
+    );
+    video.and(cover)
 }
 
 /// Makes a stored video live (one transaction). `false`: it was published

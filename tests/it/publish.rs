@@ -225,3 +225,46 @@ async fn publishes_decode_in_the_pool_never_more_at_once_than_its_places() {
     assert_eq!(after.peak, 2, "never more jobs at once than places");
     assert_eq!(t.user_counters(alice.id).await["work_count"], 32);
 }
+
+/// A publish confirms its author (a read) while its video decodes, and
+/// stores the video and its cover at once: with the author's read held at a
+/// gate, the decode still runs to its end; the two objects are two S3 calls
+/// in flight together. Before, each waited for the one before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_decodes_while_its_author_is_confirmed_and_stores_both_files_at_once() {
+    use aws_sdk_dynamodb::operation::get_item::GetItemInput;
+    use shared::app::Interceptors;
+    use std::sync::Arc;
+    use tests::faults::Gate;
+
+    let t = TestApp::new().await;
+    let alice = t.new_user("alice").await;
+    let gate = Gate::before::<GetItemInput>();
+    let gated = Arc::new(
+        t.another_instance_intercepted(Interceptors { dynamodb: vec![gate.interceptor()], s3: Vec::new() }).await,
+    );
+    let heavy = gated.app.heavy().clone();
+    let decoded = heavy.stats().done;
+    gated.app.s3_calls.take_peak();
+
+    let clip = fixture("portrait-red-360x640-1s.mp4");
+    let publish = {
+        let (gated, token) = (gated.clone(), alice.token.clone());
+        tokio::spawn(async move { gated.publish(&token, "at once", &clip).await })
+    };
+    gate.reached().await;
+    let decode = async {
+        while heavy.stats().done == decoded {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), decode)
+        .await
+        .expect("the video decodes while the author's read is held");
+    assert!(!publish.is_finished(), "the publish waits for its author's read");
+    gate.open();
+
+    assert_eq!(publish.await.unwrap().code(), 0);
+    assert_eq!(gated.app.s3_calls.take_peak(), 2, "the video and its cover are stored at once");
+    assert_eq!(t.user_counters(alice.id).await["work_count"], 1);
+}

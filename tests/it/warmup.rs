@@ -68,6 +68,7 @@ async fn survives_unreachable_endpoints(dynamodb_warmup: DynamoDbWarmup) {
         dynamodb: dynamodb_warmup,
         dynamodb_connections: 2,
         s3: S3Warmup::Head("warm-up"),
+        s3_connections: 2,
         sqs: true,
         links: true,
     };
@@ -227,4 +228,25 @@ async fn every_function_opens_in_init_as_many_dynamodb_connections_as_its_first_
         }
     }
     assert_eq!(parallel, ["comment-action", "message-chat"], "the samples that make calls at once");
+}
+
+/// The same for S3: publish stores its video and its cover at once, so it
+/// opens two S3 connections during init; every function whose sample calls
+/// S3 opens as many as it uses at once, and none opens one it does not use.
+#[tokio::test]
+async fn every_function_opens_in_init_as_many_s3_connections_as_its_first_request_uses_at_once() {
+    use tests::samples;
+    let mut calling = Vec::new();
+    for endpoint in functions::routes::ENDPOINTS {
+        let (t, token) = samples::ready_for(endpoint.name).await;
+        t.app.s3_calls.take_peak();
+        t.event(&samples::event_as(endpoint.name, &token)).await;
+        let peak = t.app.s3_calls.take_peak() as usize;
+        let opened = functions::lambda::warmup(endpoint.name).s3_connections_opened();
+        assert_eq!(opened, peak, "{}: S3 calls at once in its sample: {peak}", endpoint.name);
+        if peak > 0 {
+            calling.push((endpoint.name, peak));
+        }
+    }
+    assert_eq!(calling, [("user-register", 1), ("publish-action", 2)], "the samples that call S3");
 }

@@ -173,15 +173,20 @@ impl TestApp {
     /// the fidelity tier (on the embedded engine otherwise).
     pub async fn on_s3_emulator() -> TestApp {
         let s3 = engines().s3_emulator.clone().unwrap_or_else(|| engines().s3.clone());
-        TestApp::build_on(s3, |_| {}, Faults::default(), Vec::new(), None).await
+        TestApp::build_on(s3, |_| {}, Faults::default(), Interceptors::default(), None).await
     }
 
     /// Another instance of this application (another Lambda): the same table,
     /// bucket and S3 engine, with `s3_interceptors` on its S3 client.
     pub async fn another_instance(&self, s3_interceptors: Vec<SharedInterceptor>) -> TestApp {
+        self.another_instance_intercepted(Interceptors { dynamodb: Vec::new(), s3: s3_interceptors }).await
+    }
+
+    /// [`TestApp::another_instance`] with `extra` interceptors on both its clients.
+    pub async fn another_instance_intercepted(&self, extra: Interceptors) -> TestApp {
         let config = self.app.config.clone();
         let s3 = self.s3_endpoint.clone();
-        TestApp::build_on(s3, move |c| *c = config, Faults::default(), s3_interceptors, None).await
+        TestApp::build_on(s3, move |c| *c = config, Faults::default(), extra, None).await
     }
 
     /// A new application whose configuration `adjust` changes first.
@@ -199,22 +204,23 @@ impl TestApp {
     /// the credentials `provider` gives (they must be the engines' keys, see
     /// [`Engines::credentials`]), as a Lambda's role credentials are.
     pub async fn with_credentials(provider: aws_sdk_dynamodb::config::SharedCredentialsProvider) -> TestApp {
-        TestApp::build_on(engines().s3.clone(), |_| {}, Faults::default(), Vec::new(), Some(provider)).await
+        TestApp::build_on(engines().s3.clone(), |_| {}, Faults::default(), Interceptors::default(), Some(provider))
+            .await
     }
 
     async fn build(adjust: impl FnOnce(&mut Config), faults: Faults) -> TestApp {
-        TestApp::build_on(engines().s3.clone(), adjust, faults, Vec::new(), None).await
+        TestApp::build_on(engines().s3.clone(), adjust, faults, Interceptors::default(), None).await
     }
 
     /// The one builder: the bucket's S3 `s3` endpoint, the configuration
-    /// `adjust` changes, `faults`, extra interceptors on the S3 client, and the
+    /// `adjust` changes, `faults`, `extra` interceptors on its clients, and the
     /// credentials provider its AWS calls and links are signed with (the
     /// engines' own keys when `None`).
     async fn build_on(
         s3: String,
         adjust: impl FnOnce(&mut Config),
         faults: Faults,
-        s3_interceptors: Vec<SharedInterceptor>,
+        extra: Interceptors,
         credentials: Option<aws_sdk_dynamodb::config::SharedCredentialsProvider>,
     ) -> TestApp {
         // Quiet unless asked: DOUYIN_TEST_LOG=debug shows the service's logs.
@@ -226,8 +232,8 @@ impl TestApp {
         adjust(&mut config);
         let endpoints = Endpoints { dynamodb: Some(engines.dynamodb.clone()), s3: Some(s3.clone()), s3_public: None };
         let interceptors = Interceptors {
-            dynamodb: faults.table.iter().map(faults::FaultInjector::interceptor).collect(),
-            s3: faults.blob.iter().map(faults::FaultInjector::interceptor).chain(s3_interceptors).collect(),
+            dynamodb: faults.table.iter().map(faults::FaultInjector::interceptor).chain(extra.dynamodb).collect(),
+            s3: faults.blob.iter().map(faults::FaultInjector::interceptor).chain(extra.s3).collect(),
         };
         let sdk = match credentials {
             Some(provider) => engines.credentials.sdk_config().to_builder().credentials_provider(provider).build(),
