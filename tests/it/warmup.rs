@@ -207,6 +207,20 @@ async fn every_function_whose_answer_carries_a_presigned_link_signs_one_in_init(
     }
 }
 
+/// Each endpoint's name and the most calls its sample (its first request)
+/// had in flight at once on the client `calls` counts.
+async fn peaks_in_first_requests(calls: fn(&App) -> &shared::telemetry::CallCounter) -> Vec<(&'static str, usize)> {
+    use tests::samples;
+    let mut peaks = Vec::new();
+    for endpoint in functions::routes::ENDPOINTS {
+        let (t, token) = samples::ready_for(endpoint.name).await;
+        calls(&t.app).take_peak();
+        t.event(&samples::event_as(endpoint.name, &token)).await;
+        peaks.push((endpoint.name, calls(&t.app).take_peak() as usize));
+    }
+    peaks
+}
+
 /// Each DynamoDB call in flight needs a connection of its own: a function
 /// whose first request makes calls at once opens as many connections during
 /// init (`Warmup::dynamodb_connections`), or its first request opens one at
@@ -214,17 +228,12 @@ async fn every_function_whose_answer_carries_a_presigned_link_signs_one_in_init(
 /// none opens more than its sample uses.
 #[tokio::test]
 async fn every_function_opens_in_init_as_many_dynamodb_connections_as_its_first_request_uses_at_once() {
-    use tests::samples;
     let mut parallel = Vec::new();
-    for endpoint in functions::routes::ENDPOINTS {
-        let (t, token) = samples::ready_for(endpoint.name).await;
-        t.app.dynamodb_calls.take_peak();
-        t.event(&samples::event_as(endpoint.name, &token)).await;
-        let peak = t.app.dynamodb_calls.take_peak() as usize;
-        let opened = functions::lambda::warmup(endpoint.name).dynamodb_connections_opened();
-        assert_eq!(opened.max(1), peak.max(1), "{}: calls at once in its sample: {peak}", endpoint.name);
+    for (name, peak) in peaks_in_first_requests(|app| &app.dynamodb_calls).await {
+        let opened = functions::lambda::warmup(name).dynamodb_connections_opened();
+        assert_eq!(opened.max(1), peak.max(1), "{name}: calls at once in its sample: {peak}");
         if peak > 1 {
-            parallel.push(endpoint.name);
+            parallel.push(name);
         }
     }
     assert_eq!(parallel, ["comment-action", "message-chat"], "the samples that make calls at once");
@@ -235,17 +244,12 @@ async fn every_function_opens_in_init_as_many_dynamodb_connections_as_its_first_
 /// S3 opens as many as it uses at once, and none opens one it does not use.
 #[tokio::test]
 async fn every_function_opens_in_init_as_many_s3_connections_as_its_first_request_uses_at_once() {
-    use tests::samples;
     let mut calling = Vec::new();
-    for endpoint in functions::routes::ENDPOINTS {
-        let (t, token) = samples::ready_for(endpoint.name).await;
-        t.app.s3_calls.take_peak();
-        t.event(&samples::event_as(endpoint.name, &token)).await;
-        let peak = t.app.s3_calls.take_peak() as usize;
-        let opened = functions::lambda::warmup(endpoint.name).s3_connections_opened();
-        assert_eq!(opened, peak, "{}: S3 calls at once in its sample: {peak}", endpoint.name);
+    for (name, peak) in peaks_in_first_requests(|app| &app.s3_calls).await {
+        let opened = functions::lambda::warmup(name).s3_connections_opened();
+        assert_eq!(opened, peak, "{name}: S3 calls at once in its sample: {peak}");
         if peak > 0 {
-            calling.push((endpoint.name, peak));
+            calling.push((name, peak));
         }
     }
     assert_eq!(calling, [("user-register", 1), ("publish-action", 2)], "the samples that call S3");

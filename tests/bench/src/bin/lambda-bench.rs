@@ -217,8 +217,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (region, credentials, env) = environment(&args, &fronts)?;
     let sqs_engine = fronts.iter().find(|f| f.service == "SQS").map(|f| f.backend);
     let drain = QueueDrain::for_run(&env, sqs_engine, region.as_deref(), credentials.as_ref());
-    let template_memory = template_memory(&args.template)?;
-    let template_environment = template_environment(&args.template)?;
+    let template = template_functions(&args.template)?;
+    let template_memory: BTreeMap<String, u32> =
+        template.iter().map(|(name, function)| (name.clone(), function.memory)).collect();
     let bin_dir = stage_bootstraps(&args.bin_dir, &args.names, &args.log_dir.join("bootstraps"))?;
     // The sizes each function is measured at; the baselines at every size any function is.
     let mut sizes: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
@@ -249,7 +250,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     continue;
                 }
                 let mut config = FunctionConfig::new(name, bin_dir.join(name), region.as_deref());
-                config.env = function_environment(template_environment.get(name.as_str()), &env, &args.set);
+                config.env = function_environment(template.get(name.as_str()).map(|f| &f.literals), &env, &args.set);
                 config.credentials = credentials.clone();
                 config.memory_mb = memory;
                 config.timeout = Duration::from_secs(30);
@@ -315,46 +316,30 @@ fn parse_memories(list: &str) -> anyhow::Result<Vec<Option<u32>>> {
         .collect()
 }
 
-/// Binary name → MemorySize, from the template (Globals' when a function sets none).
-fn template_memory(path: &Path) -> anyhow::Result<BTreeMap<String, u32>> {
-    template_memory_of(&std::fs::read_to_string(path)?).with_context(|| path.display().to_string())
+/// What the template says of a function that the bench models.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TemplateFunction {
+    /// Its MemorySize (Globals' when it sets none).
+    memory: u32,
+    /// The environment variables it is given literally (Globals' and its
+    /// own; its own win). The values the template takes from the stack
+    /// (`!Ref`, `!Sub`: the table's, the bucket's, the secret's names) are
+    /// the run's, from `--env-file`; a literal (the allocator's
+    /// `GLIBC_TUNABLES`) is the same on Lambda as here, so the function runs
+    /// with it as deployed.
+    literals: BTreeMap<String, String>,
 }
 
-/// [`template_memory`] of the template's text.
-fn template_memory_of(text: &str) -> anyhow::Result<BTreeMap<String, u32>> {
+/// Binary name → what the template says of it.
+fn template_functions(path: &Path) -> anyhow::Result<BTreeMap<String, TemplateFunction>> {
+    template_functions_of(&std::fs::read_to_string(path)?).with_context(|| path.display().to_string())
+}
+
+/// [`template_functions`] of the template's text.
+fn template_functions_of(text: &str) -> anyhow::Result<BTreeMap<String, TemplateFunction>> {
     let mut template: serde_norway::Value = serde_norway::from_str(text)?;
     template.apply_merge()?; // `<<: *AppVariables`, as `sam build` applies it
     let number = |value: &serde_norway::Value| value.as_u64().and_then(|n| u32::try_from(n).ok());
-    let default = number(&template["Globals"]["Function"]["MemorySize"]).unwrap_or(128);
-    let mut sizes = BTreeMap::new();
-    if let Some(resources) = template["Resources"].as_mapping() {
-        for resource in resources.values() {
-            if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-                continue;
-            }
-            if let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() {
-                sizes.insert(binary.to_owned(), number(&resource["Properties"]["MemorySize"]).unwrap_or(default));
-            }
-        }
-    }
-    anyhow::ensure!(!sizes.is_empty(), "no function with a Binary in the template");
-    Ok(sizes)
-}
-
-/// Binary name → the environment variables the template gives it literally
-/// (Globals' and its own; a function's own wins). The values the template
-/// takes from the stack (`!Ref`, `!Sub`: names of the table, the bucket, the
-/// secret) are the run's, from `--env-file`; a literal (the allocator's
-/// `GLIBC_TUNABLES`) is the same on Lambda as here, so the function runs
-/// with it as deployed.
-fn template_environment(path: &Path) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
-    template_environment_of(&std::fs::read_to_string(path)?).with_context(|| path.display().to_string())
-}
-
-/// [`template_environment`] of the template's text.
-fn template_environment_of(text: &str) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
-    let mut template: serde_norway::Value = serde_norway::from_str(text)?;
-    template.apply_merge()?; // `<<: *AppVariables`, as `sam build` applies it
     let literals = |variables: &serde_norway::Value| -> BTreeMap<String, String> {
         let Some(variables) = variables.as_mapping() else { return BTreeMap::new() };
         let text = |value: &serde_norway::Value| match value {
@@ -365,21 +350,26 @@ fn template_environment_of(text: &str) -> anyhow::Result<BTreeMap<String, BTreeM
         };
         variables.iter().filter_map(|(key, value)| Some((key.as_str()?.to_owned(), text(value)?))).collect()
     };
-    let globals = literals(&template["Globals"]["Function"]["Environment"]["Variables"]);
-    let mut environments = BTreeMap::new();
+    let globals = &template["Globals"]["Function"];
+    let (default_memory, global_literals) =
+        (number(&globals["MemorySize"]).unwrap_or(128), literals(&globals["Environment"]["Variables"]));
+    let mut functions = BTreeMap::new();
     if let Some(resources) = template["Resources"].as_mapping() {
         for resource in resources.values() {
             if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
                 continue;
             }
             if let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() {
-                let mut variables = globals.clone();
-                variables.extend(literals(&resource["Properties"]["Environment"]["Variables"]));
-                environments.insert(binary.to_owned(), variables);
+                let properties = &resource["Properties"];
+                let mut own = global_literals.clone();
+                own.extend(literals(&properties["Environment"]["Variables"]));
+                let memory = number(&properties["MemorySize"]).unwrap_or(default_memory);
+                functions.insert(binary.to_owned(), TemplateFunction { memory, literals: own });
             }
         }
     }
-    Ok(environments)
+    anyhow::ensure!(!functions.is_empty(), "no function with a Binary in the template");
+    Ok(functions)
 }
 
 /// One function's environment: the template's literals, then the run's (the
@@ -867,13 +857,14 @@ Resources:
   Table:
     Type: AWS::DynamoDB::Table
 "#;
-        let sizes = template_memory_of(template).unwrap();
+        let sizes: BTreeMap<String, u32> =
+            template_functions_of(template).unwrap().into_iter().map(|(name, f)| (name, f.memory)).collect();
         assert_eq!(sizes, BTreeMap::from([("feed".to_owned(), 256), ("user-login".to_owned(), 1024)]));
-        assert!(template_memory_of("Resources: {}").is_err());
+        assert!(template_functions_of("Resources: {}").is_err());
         // The real template: every function has a size Lambda accepts.
         let real = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
-        let real = template_memory_of(&real).unwrap();
-        assert!(real.contains_key("feed") && real.values().all(|mb| (128..=10_240).contains(mb)), "{real:?}");
+        let real = template_functions_of(&real).unwrap();
+        assert!(real.contains_key("feed") && real.values().all(|f| (128..=10_240).contains(&f.memory)), "{real:?}");
     }
 
     #[test]
@@ -890,8 +881,8 @@ Resources:
       Environment:
         Variables: {DOUYIN_TABLE: !Ref Table, SHARED: "own", DOUYIN_FEED_SHARDS: 4}
 "#;
-        let environments = template_environment_of(template).unwrap();
-        let feed = &environments["feed"];
+        let functions = template_functions_of(template).unwrap();
+        let feed = &functions["feed"].literals;
         let literal = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
             pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
         };
@@ -910,8 +901,8 @@ Resources:
         assert_eq!(env, literal(&[("DOUYIN_TABLE", "bench"), ("SHARED", "run"), ("DOUYIN_FEED_SHARDS", "4")]));
         // The real template's publish function decodes with the allocator's tunables.
         let real = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
-        let real = template_environment_of(&real).unwrap();
-        assert!(real["publish-action"].contains_key("GLIBC_TUNABLES"), "{real:?}");
+        let real = template_functions_of(&real).unwrap();
+        assert!(real["publish-action"].literals.contains_key("GLIBC_TUNABLES"), "{real:?}");
     }
 
     #[tokio::test]
