@@ -85,11 +85,13 @@ pub async fn send(app: &App, from: Claimed, to: UserId, text: &MessageText) -> R
     if from == to {
         return Err(Error::Forbidden("you cannot send a message to yourself".into()));
     }
-    let found = app.table.users_seen_by(&[from.0, to.0], None).await?;
-    if !found.iter().any(|(user, _)| user.id == from.0) {
+    // Both users and the conversation's clock in one read: the persist below
+    // starts from that clock instead of reading it after the enqueue.
+    let (found, clock) = app.table.message_parties(from.0, to.0).await?;
+    if !found.iter().any(|user| user.id == from.0) {
         return Err(Error::caller_gone());
     }
-    if !found.iter().any(|(user, _)| user.id == to.0) {
+    if !found.iter().any(|user| user.id == to.0) {
         return Err(Error::NotFound(format!("user {to} does not exist")));
     }
     let message = NewMessage {
@@ -106,7 +108,7 @@ pub async fn send(app: &App, from: Claimed, to: UserId, text: &MessageText) -> R
     // Durable from here on: the answer is 0 whatever happens to this write
     // (even a panic in it, or the invocation's deadline coming first); if it
     // does not finish, the consumer's write does.
-    let persisted = AssertUnwindSafe(app.table.persist_message(&message)).catch_unwind();
+    let persisted = AssertUnwindSafe(app.table.persist_message_from(&message, Some(clock))).catch_unwind();
     match crate::deadline::bounded(PERSIST_RESERVE, persisted).await {
         None => tracing::warn!(message_id = message.id, "send path out of time to persist; the consumer will"),
         Some(Ok(Ok(true))) => metrics::count(Metric::MessagesPersisted),

@@ -208,6 +208,41 @@ async fn a_late_commit_of_an_older_message_is_not_skipped() {
     assert!(next[0]["create_time"].as_u64().unwrap() > pre);
 }
 
+/// A send reads its conversation's clock before it enqueues and persists
+/// from that read (one round fewer); when another message commits in
+/// between, the stale clock fails the transaction's condition and the persist
+/// reads it again: the message still lands after everything already seen.
+#[tokio::test]
+async fn a_persist_from_a_clock_read_before_another_commit_reads_the_clock_again() {
+    let t = TestApp::new().await;
+    let (ann, ben) = pair(&t).await;
+    let (users, clock) = t.app.table().message_parties(ann.id, ben.id).await.unwrap();
+    assert_eq!(users.iter().map(|u| u.id).collect::<Vec<_>>(), [ann.id, ben.id]);
+    let meanwhile = NewMessage {
+        id: 7_100_002,
+        from_user_id: ben.id,
+        to_user_id: ann.id,
+        content: "meanwhile".into(),
+        sent_at: 5_000,
+    };
+    assert!(t.app.table().persist_message(&meanwhile).await.unwrap());
+    let seen = messages(&t.chat(&ann.token, ben.id, None).await);
+    let pre = seen.last().unwrap()["create_time"].as_u64().unwrap();
+
+    let sent =
+        NewMessage { id: 7_100_001, from_user_id: ann.id, to_user_id: ben.id, content: "sent".into(), sent_at: 1_000 };
+    let before = t.app.dynamodb_calls.snapshot();
+    assert!(t.app.table().persist_message_from(&sent, Some(clock)).await.unwrap());
+    let used = t.app.dynamodb_calls.snapshot() - before;
+    assert_eq!(used.operations, 3, "the stale clock's transaction, a read of the clock, the transaction");
+    let next = messages(&t.chat(&ann.token, ben.id, Some(pre)).await);
+    assert_eq!(next.len(), 1, "the message was skipped");
+    assert_eq!(next[0]["content"], "sent");
+    assert!(next[0]["create_time"].as_u64().unwrap() > pre);
+    // Written once: a second persist (the consumer's) changes nothing.
+    assert!(!t.app.table().persist_message(&sent).await.unwrap());
+}
+
 /// Fails the first delivery of some messages, then behaves: the queue
 /// redelivers exactly those, and every message ends up written once.
 struct FailingFirst {

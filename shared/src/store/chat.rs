@@ -32,13 +32,48 @@ pub struct NewMessage {
     pub sent_at: u64,
 }
 
+/// A conversation's clock as a read found it ([`Table::message_parties`]),
+/// for a persist to start from ([`Table::persist_message_from`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClockRead(Option<ConversationItem>);
+
 impl Table {
+    /// The users of a message from `from` to `to` that exist, and their
+    /// conversation's clock: one strongly consistent read, what a send
+    /// confirms before it enqueues and the clock its persist then starts from.
+    pub async fn message_parties(&self, from: u64, to: u64) -> Result<(Vec<UserItem>, ClockRead)> {
+        let clock_key = model::conversation_key(from, to);
+        let mut found = self
+            .batch_get(&[model::user_key(from), model::user_key(to), clock_key.clone()], "get message parties")
+            .await?;
+        let mut users = Vec::with_capacity(2);
+        for id in [from, to] {
+            if let Some(item) = found.remove(&model::user_key(id)) {
+                users.push(from_item(item)?);
+            }
+        }
+        let clock = found.remove(&clock_key).map(from_item).transpose()?;
+        Ok((users, ClockRead(clock)))
+    }
+
     /// Persists `message` once: `false` when it already was (by the send path
     /// or an earlier delivery). Returns after the message is visible.
     pub async fn persist_message(&self, message: &NewMessage) -> Result<bool> {
+        self.persist_message_from(message, None).await
+    }
+
+    /// [`Table::persist_message`], its first attempt from `clock`, a read made
+    /// before (the send's, before its enqueue: one round fewer). A clock that
+    /// moved since fails the transaction's condition, and the clock is read
+    /// again, as when another message moves it between a read and a commit.
+    pub async fn persist_message_from(&self, message: &NewMessage, clock: Option<ClockRead>) -> Result<bool> {
         let clock_key = model::conversation_key(message.from_user_id, message.to_user_id);
+        let mut known = clock;
         for _ in 0..CLOCK_ATTEMPTS {
-            let clock: Option<ConversationItem> = self.get(&clock_key, "get conversation clock").await?;
+            let clock: Option<ConversationItem> = match known.take() {
+                Some(ClockRead(clock)) => clock,
+                None => self.get(&clock_key, "get conversation clock").await?,
+            };
             let last = clock.as_ref().map(|c| c.last_time);
             let time = message.sent_at.max(last.map_or(0, |last| last + 1));
             let item = MessageItem {
