@@ -139,8 +139,12 @@ impl App {
 
         let path_style = config.s3_path_style;
         let s3_calls = CallCounter::default();
-        let s3_client = |endpoint: Option<&String>, extra: &[SharedInterceptor]| {
+        // `calls` counts the client's calls, as `dynamodb_config` counts DynamoDB's.
+        let s3_client = |endpoint: Option<&String>, calls: Option<&CallCounter>, extra: &[SharedInterceptor]| {
             let mut s3 = aws_sdk_s3::config::Builder::from(sdk);
+            if let Some(calls) = calls {
+                s3 = s3.interceptor(calls.clone());
+            }
             for interceptor in extra {
                 s3.push_interceptor(interceptor.clone());
             }
@@ -153,12 +157,10 @@ impl App {
             }
             aws_sdk_s3::Client::from_conf(s3.build())
         };
-        let own_s3: Vec<SharedInterceptor> =
-            std::iter::once(SharedInterceptor::new(s3_calls.clone())).chain(interceptors.s3.iter().cloned()).collect();
         let links = LinkPolicy { base_url: config.media_base_url.clone(), ttl: config.media_url_ttl };
         let media = Media::new(
-            s3_client(endpoints.s3.as_ref(), &own_s3),
-            s3_client(endpoints.s3_public.as_ref().or(endpoints.s3.as_ref()), &[]),
+            s3_client(endpoints.s3.as_ref(), Some(&s3_calls), &interceptors.s3),
+            s3_client(endpoints.s3_public.as_ref().or(endpoints.s3.as_ref()), None, &[]),
             &config.media_bucket,
             links,
         )

@@ -62,13 +62,12 @@ impl Table {
         self.persist_message_from(message, None).await
     }
 
-    /// [`Table::persist_message`], its first attempt from `clock`, a read made
+    /// [`Table::persist_message`], its first attempt from `known`, a read made
     /// before (the send's, before its enqueue: one round fewer). A clock that
     /// moved since fails the transaction's condition, and the clock is read
     /// again, as when another message moves it between a read and a commit.
-    pub async fn persist_message_from(&self, message: &NewMessage, clock: Option<ClockRead>) -> Result<bool> {
+    pub async fn persist_message_from(&self, message: &NewMessage, mut known: Option<ClockRead>) -> Result<bool> {
         let clock_key = model::conversation_key(message.from_user_id, message.to_user_id);
-        let mut known = clock;
         for _ in 0..CLOCK_ATTEMPTS {
             let clock: Option<ConversationItem> = match known.take() {
                 Some(ClockRead(clock)) => clock,
