@@ -4,7 +4,6 @@ use lambda_http::Request;
 use serde::Serialize;
 use shared::App;
 use shared::domain::{Action, Comment, CommentId, CommentText, VideoId};
-use shared::limits::Scope;
 
 use crate::edge::{self, Params, Reply};
 
@@ -14,7 +13,8 @@ struct Commented {
 }
 
 /// Posts `comment_text`, or deletes `comment_id` (its author or the video's
-/// author only); answers the comment either way. Posts are limited per user.
+/// author only); answers the comment either way. Posts are limited per user
+/// (counted in the post's transaction).
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     // A post's transaction confirms the caller; a deletion reads them first.
@@ -23,7 +23,6 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let comment = match Action::parse("action_type", params.required("action_type")?)? {
         Action::Do => {
             let text = CommentText::parse("comment_text", params.required("comment_text")?)?;
-            app.limiter.hit(Scope::Comment, &claimed.id().to_string()).await?;
             shared::interactions::post_comment(app, claimed, video_id, &text).await?
         }
         Action::Undo => {

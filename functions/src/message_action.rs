@@ -2,13 +2,12 @@
 
 use lambda_http::Request;
 use shared::domain::{Action, MessageText, UserId};
-use shared::limits::Scope;
 use shared::{App, Error};
 
 use crate::edge::{self, Params, Reply};
 
-/// Sends `content` to `to_user_id`; answers once the message is durably
-/// accepted. Sends are limited per user.
+/// Sends `content` to `to_user_id`; answers once the message is durable.
+/// Sends are limited per user (counted beside the send's first read).
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let from = edge::claimant(app, &params)?;
@@ -17,7 +16,6 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
         return Err(Error::invalid("action_type", "must be 1 (send)"));
     }
     let text = MessageText::parse("content", params.required("content")?)?;
-    app.limiter.hit(Scope::Message, &from.id().to_string()).await?;
     shared::chat::send(app, from, to, &text).await?;
     Ok(Reply::empty())
 }

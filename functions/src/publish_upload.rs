@@ -9,7 +9,6 @@ use lambda_http::Request;
 use serde::Serialize;
 use shared::App;
 use shared::domain::VideoTitle;
-use shared::limits::Scope;
 
 use crate::edge::{self, Params, Reply};
 
@@ -26,7 +25,8 @@ struct Ticket {
 /// Tickets are limited per user.
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
-    let author = edge::authenticate(app, &params).await?;
+    // Confirmed, and the ticket counted, by the upload record's transaction.
+    let author = edge::claimant(app, &params)?;
     let title = VideoTitle::parse("title", params.required("title")?)?;
     let content_type = params.required("content_type")?;
     let content_length = params
@@ -34,7 +34,6 @@ pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
         .trim()
         .parse::<u64>()
         .map_err(|_| shared::Error::invalid("content_length", "must be the file's size in bytes"))?;
-    app.limiter.hit(Scope::Upload, &author.to_string()).await?;
     let ticket = shared::videos::start_upload(app, author, &title, content_type, content_length).await?;
     Reply::with(&Ticket {
         video_id: ticket.video_id,

@@ -1,8 +1,8 @@
 //! Chat: send through the queue, persist idempotently, poll without gaps.
 //!
-//! Send assigns the id and time, enqueues the message (FIFO, group = the
-//! conversation, deduplication id = the message id) and then persists it
-//! itself, so the sender's next poll reads it ("read your writes"). The
+//! Send assigns the id and time, then enqueues the message (FIFO, group = the
+//! conversation, deduplication id = the message id) and persists it itself
+//! at once, so the sender's next poll reads it ("read your writes"). The
 //! consumer persists it too; whichever write comes first wins, the other
 //! finds the message's guard and writes nothing. Persisting moves the
 //! conversation's clock forward in the same transaction (`store::chat`), so
@@ -18,6 +18,7 @@ use crate::app::App;
 use crate::domain::{Listed, Message, MessageText, User, UserId, now_ms};
 use crate::error::{Error, Result};
 use crate::interactions::LIST_SIZE;
+use crate::limits::Scope;
 use crate::metrics::{self, Metric};
 use crate::queue::{BatchReport, Consumer, Delivery, Outgoing};
 use crate::store::model::conversation_partition;
@@ -74,20 +75,32 @@ pub fn resend(body: &str) -> Result<Outgoing> {
 /// Most messages one poll returns (a client polls again for the rest).
 pub const POLL_LIMIT: usize = 500;
 
-/// How long before the invocation's deadline the send path gives up its own
-/// write of an enqueued message, so that it still answers 0 in time.
+/// How long before the invocation's deadline the send path stops waiting for
+/// one of its two writes when the other has made the message durable, so
+/// that it still answers 0 in time.
 pub const PERSIST_RESERVE: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Sends `text` from `from` to `to`. Answers once the queue has accepted it.
-/// The sender is confirmed in the same read as the recipient.
+/// Sends `text` from `from` to `to`, counted against the sender's message
+/// limit. Answers once the message is durable: accepted by the queue, or
+/// written by the send path itself.
+///
+/// Two rounds. The limit is counted beside the read that confirms both users
+/// and reads the conversation's clock; then the enqueue and the send path's
+/// own write run at once. Either one alone makes the message durable (the
+/// queue keeps it until the consumer has written it; the write is the
+/// message), so the send answers 0 when either succeeds and fails only when
+/// both do. Neither starts before the limit and both users are confirmed, so
+/// a refused send writes nothing.
 pub async fn send(app: &App, from: Claimed, to: UserId, text: &MessageText) -> Result<()> {
     let from = from.id();
     if from == to {
         return Err(Error::Forbidden("you cannot send a message to yourself".into()));
     }
-    // Both users and the conversation's clock in one read: the persist below
-    // starts from that clock instead of reading it after the enqueue.
-    let (found, clock) = app.table.message_parties(from.0, to.0).await?;
+    let subject = from.to_string();
+    let (counted, parties) =
+        tokio::join!(app.limiter.hit(Scope::Message, &subject), app.table.message_parties(from.0, to.0));
+    counted?;
+    let (found, clock) = parties?;
     if !found.iter().any(|user| user.id == from.0) {
         return Err(Error::caller_gone());
     }
@@ -102,26 +115,71 @@ pub async fn send(app: &App, from: Claimed, to: UserId, text: &MessageText) -> R
         sent_at: now_ms(),
     };
     let body = serde_json::to_string(&message).map_err(|e| Error::Internal(e.into()))?;
-    let outgoing = outgoing(&message, body);
-    app.chat_queue()?.send(outgoing).await?;
-    metrics::count(Metric::MessagesSent);
-    // Durable from here on: the answer is 0 whatever happens to this write
-    // (even a panic in it, or the invocation's deadline coming first); if it
-    // does not finish, the consumer's write does.
-    let persisted = AssertUnwindSafe(app.table.persist_message_from(&message, Some(clock))).catch_unwind();
-    match crate::deadline::bounded(PERSIST_RESERVE, persisted).await {
-        None => tracing::warn!(message_id = message.id, "send path out of time to persist; the consumer will"),
-        Some(Ok(Ok(true))) => metrics::count(Metric::MessagesPersisted),
-        Some(Ok(Ok(false))) => {}
-        Some(Ok(Err(error))) => tracing::warn!(
-            message_id = message.id,
-            error = format!("{:#}", anyhow::Error::from(error)),
-            "send path could not persist; the consumer will"
-        ),
-        Some(Err(_)) => {
-            tracing::error!(message_id = message.id, "send path panicked persisting; the consumer will persist")
+    let queue = app.chat_queue()?;
+    // Both are caught (a panic in either is that write failing) and given up
+    // at the reserve: the send answers 0 in time once either has made the
+    // message durable.
+    let mut enqueue = AssertUnwindSafe(queue.send(outgoing(&message, body))).catch_unwind();
+    let write = AssertUnwindSafe(app.table.persist_message_from(&message, Some(clock))).catch_unwind();
+    let (enqueued, written) = tokio::join!(
+        crate::deadline::bounded(PERSIST_RESERVE, &mut enqueue),
+        crate::deadline::bounded(PERSIST_RESERVE, write)
+    );
+    let stored = match written {
+        Some(Ok(Ok(new))) => {
+            if new {
+                metrics::count(Metric::MessagesPersisted);
+            }
+            true
         }
+        None => {
+            tracing::warn!(message_id = message.id, "send path out of time to persist; the consumer will");
+            false
+        }
+        Some(Ok(Err(error))) => {
+            tracing::warn!(
+                message_id = message.id,
+                error = format!("{:#}", anyhow::Error::from(error)),
+                "send path could not persist; the consumer will"
+            );
+            false
+        }
+        Some(Err(_)) => {
+            tracing::error!(message_id = message.id, "send path panicked persisting; the consumer will persist");
+            false
+        }
+    };
+    let enqueued = match enqueued {
+        Some(enqueued) => enqueued,
+        // Stored: the queue's copy would only be written again.
+        None if stored => {
+            tracing::warn!(message_id = message.id, "the queue did not answer in time; the message is stored");
+            return sent();
+        }
+        // Not stored: only the queue can make it durable. Waiting for it
+        // lets the invocation's deadline answer (the envelope) if it never
+        // does.
+        None => enqueue.await,
+    };
+    let failure = match enqueued {
+        Ok(Ok(())) => return sent(),
+        Ok(Err(error)) => error,
+        Err(_) => Error::Internal(anyhow::anyhow!("the queue's client panicked")),
+    };
+    if !stored {
+        return Err(failure);
     }
+    tracing::warn!(
+        message_id = message.id,
+        error = format!("{:#}", anyhow::Error::from(failure)),
+        "the queue refused a message the send path stored"
+    );
+    sent()
+}
+
+/// A send that answers 0.
+fn sent() -> Result<()> {
+    metrics::count(Metric::MessagesSent);
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use chrono::TimeZone as _;
 use crate::app::App;
 use crate::domain::{Comment, CommentId, CommentText, Listed, User, UserId, Video, VideoId, now_ms};
 use crate::error::{Error, Result};
+use crate::limits::Scope;
 use crate::metrics::{self, Metric};
 use crate::store::Page;
 use crate::store::model::{self, CommentItem};
@@ -75,18 +76,22 @@ pub async fn liked_videos(
 
 /// `from` follows `to` (idempotent). Yourself is 10003, an unknown user 10004.
 /// The follower is confirmed by the follow's own transaction, which updates
-/// their counter only if their profile exists.
+/// their counter only if their profile exists, and counts the follow against
+/// the follower's limit: a follow that writes nothing counts nothing.
 pub async fn follow(app: &App, from: Claimed, to: UserId) -> Result<()> {
     if from.id() == to {
         return Err(Error::Forbidden("you cannot follow yourself".into()));
     }
-    if app.table.follow(from.id().0, to.0, now_ms()).await? {
+    let count = app.limiter.count(Scope::Follow, &from.id().to_string());
+    if app.table.follow(from.id().0, to.0, now_ms(), count.as_ref()).await? {
         metrics::count(Metric::Follows);
     }
     Ok(())
 }
 
-/// `from` stops following `to` (idempotent).
+/// `from` stops following `to` (idempotent), counted against the follower's
+/// limit in the unfollow's transaction (an unfollow that changes nothing
+/// counts nothing).
 pub async fn unfollow(app: &App, from: Claimed, to: UserId) -> Result<()> {
     if from.id() == to {
         return Err(Error::Forbidden("you cannot unfollow yourself".into()));
@@ -95,7 +100,8 @@ pub async fn unfollow(app: &App, from: Claimed, to: UserId) -> Result<()> {
     // about the caller: confirmed first.
     let from = from.id();
     crate::users::existing_user(app, from).await?;
-    if !app.table.unfollow(from.0, to.0).await? {
+    let count = app.limiter.count(Scope::Follow, &from.to_string());
+    if !app.table.unfollow(from.0, to.0, count.as_ref()).await? {
         existing_user(app, to).await?;
     }
     Ok(())
@@ -137,11 +143,13 @@ pub async fn relation_list(
 /// Posts a comment on `video_id`, answered with the caller's profile. The
 /// comment's transaction confirms the caller (it writes only if their profile
 /// exists), and the profile the answer shows is read at the same time: one
-/// round. A comment changes none of the profile's counters.
+/// round. The comment's transaction counts it against the author's limit. A
+/// comment changes none of the profile's counters.
 pub async fn post_comment(app: &App, user: Claimed, VideoId(video_id): VideoId, text: &CommentText) -> Result<Comment> {
     let id = app.ids.next().await?;
     let item = CommentItem::new(id, video_id, user.id().0, text.as_str(), now_ms());
-    let (written, profile) = tokio::join!(app.table.add_comment(&item), app.table.user(user.id()));
+    let count = app.limiter.count(Scope::Comment, &user.id().to_string());
+    let (written, profile) = tokio::join!(app.table.add_comment(&item, count.as_ref()), app.table.user(user.id()));
     written?;
     metrics::count(Metric::Comments);
     // The transaction saw the profile, so only a failed read misses it: the

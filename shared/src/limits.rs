@@ -5,9 +5,12 @@
 //!
 //! Each limit is a fixed window: at most `max` calls per `window`, counted in
 //! one item of the table per (limit, subject, window), raised by one atomic
-//! conditional update ([`crate::store::Table::count_in_window`]). The count is
-//! therefore shared by every Lambda instance, and concurrent calls can never
-//! pass more than `max` times. A refused call writes nothing: it is
+//! conditional update ([`crate::store::Table::count_in_window`]), or by the
+//! same update inside the transaction of the write it limits ([`Count`]: a
+//! comment, a follow, an upload ticket; one round for both, and only what is
+//! written counts). The count is therefore shared by every Lambda instance,
+//! and concurrent calls can never pass more than `max` times. A refused call
+//! writes nothing: it is
 //! [`Error::RateLimited`] (10008, HTTP 429, `Retry-After` = the end of the
 //! window). Window items carry the table's TTL and disappear after their window.
 //!
@@ -224,19 +227,54 @@ impl Limiter {
     /// [`Error::RateLimited`] when the window already holds the limit's
     /// calls. An unlimited scope costs nothing (no request).
     pub async fn hit(&self, scope: Scope, subject: &str) -> Result<()> {
-        let Some(limit) = self.limits.of(scope) else { return Ok(()) };
+        let Some(count) = self.count(scope, subject) else { return Ok(()) };
+        if self.table.count_in_window(&count).await? {
+            return Ok(());
+        }
+        Err(count.refused())
+    }
+
+    /// The count of one call of `subject` under `scope` (`None`: unlimited),
+    /// for a write to make in its own transaction
+    /// ([`Table::count_in_window`](crate::store::Table::count_in_window) makes it alone): the write and its count
+    /// then commit together, or neither does, in one round.
+    pub fn count(&self, scope: Scope, subject: &str) -> Option<Count> {
+        let limit = self.limits.of(scope)?;
         let window = limit.window.as_secs().max(1);
         let now = self.clock.now_secs();
         let start = now - now % window;
         let end = start + window;
-        let key = model::rate_window_key(scope.name(), subject, start);
-        // Kept a window past its end, so a slow clock on another instance
-        // still finds it; DynamoDB deletes expired items within days anyway.
-        if self.table.count_in_window(&key, limit.max, end + window).await? {
-            return Ok(());
-        }
-        tracing::info!(scope = scope.name(), max = limit.max, window_secs = window, "rate limited");
-        Err(Error::RateLimited { what: scope.what(), retry_after_secs: end - now })
+        Some(Count {
+            key: model::rate_window_key(scope.name(), subject, start),
+            max: limit.max,
+            // Kept a window past its end, so a slow clock on another instance
+            // still finds it; DynamoDB deletes expired items within days anyway.
+            expires_at: end + window,
+            scope,
+            retry_after_secs: end - now,
+        })
+    }
+}
+
+/// One call to count in its rate window: raise the window item's count by
+/// one unless it already holds `max`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Count {
+    /// The window item.
+    pub key: model::Key,
+    /// The most calls the window takes.
+    pub max: u64,
+    /// When the window item expires (epoch seconds, the table's TTL).
+    pub expires_at: u64,
+    scope: Scope,
+    retry_after_secs: u64,
+}
+
+impl Count {
+    /// The answer to a call its full window refuses ([`Error::RateLimited`]).
+    pub fn refused(&self) -> Error {
+        tracing::info!(scope = self.scope.name(), max = self.max, "rate limited");
+        Error::RateLimited { what: self.scope.what(), retry_after_secs: self.retry_after_secs }
     }
 }
 

@@ -23,6 +23,7 @@ use crate::app::App;
 use crate::domain::{Listed, User, UserId, Video, VideoId, VideoTitle, feed_cursor, now_ms};
 use crate::error::{Error, Result};
 use crate::feed_cache::{CachedFeed, FeedCache};
+use crate::limits::Scope;
 use crate::media::{Fetched, Media};
 use crate::metrics::{self, Metric};
 use crate::store::Page;
@@ -205,10 +206,12 @@ pub struct UploadTicket {
 }
 
 /// Starts a presigned upload: records it as pending and signs a PUT bound to
-/// a server-chosen key, the declared content type and the exact size.
+/// a server-chosen key, the declared content type and the exact size. One
+/// round: the record's transaction confirms the author and counts the ticket
+/// against their limit.
 pub async fn start_upload(
     app: &App,
-    author: UserId,
+    author: Claimed,
     title: &VideoTitle,
     content_type: &str,
     content_length: u64,
@@ -224,6 +227,7 @@ pub async fn start_upload(
             max / 1_048_576
         )));
     }
+    let author = author.id();
     let video_id = app.ids.next().await?;
     let object_key = upload_object_key(video_id);
     let now = now_ms();
@@ -237,7 +241,8 @@ pub async fn start_upload(
         expires_at: now / 1000 + UPLOAD_RECORD_TTL.as_secs(),
         ..UploadItem::pending(video_id)
     };
-    app.table.create_upload(&upload).await?;
+    let count = app.limiter.count(Scope::Upload, &author.to_string());
+    app.table.create_upload(&upload, count.as_ref()).await?;
     let ttl = app.config.upload_url_ttl;
     let (url, headers) = app.media.upload_link(&object_key, &content_type, content_length, ttl).await?;
     Ok(UploadTicket { video_id, url, headers, expires_in: ttl.as_secs() })

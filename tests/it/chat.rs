@@ -5,10 +5,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use futures_util::future::join_all;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use futures_util::future::{BoxFuture, join_all};
 use shared::queue::{Consumer, Delivery, InProcessQueue, Outgoing, Queue};
 use shared::store::NewMessage;
-use tests::{Session, TestApp};
+use tests::faults::{Fault, FaultInjector};
+use tests::{Faults, HeldQueue, Session, TestApp};
 
 fn messages(reply: &tests::Reply) -> Vec<serde_json::Value> {
     reply.ok()["message_list"].as_array().unwrap().clone()
@@ -185,6 +187,83 @@ async fn chat_errors_follow_the_contract_and_send_nothing() {
     assert_eq!(bad_time.code(), 10001);
     t.chat.wait_idle().await;
     assert_eq!(messages(&t.chat(&ann.token, ben.id, None).await).len(), 1, "only the valid message was sent");
+}
+
+/// A queue that takes a message only once the send path's own write of it
+/// is readable: a send that writes after its enqueue has answered is never
+/// answered by it (it gives up after many reads, each a real engine call).
+#[derive(Debug)]
+struct TakesWrittenMessages {
+    table: shared::store::Table,
+    taken: HeldQueue,
+}
+
+impl Queue for TakesWrittenMessages {
+    fn send(&self, message: Outgoing) -> BoxFuture<'_, shared::Result<()>> {
+        Box::pin(async move {
+            let sent: NewMessage = serde_json::from_str(&message.body).expect("a chat message");
+            for _ in 0..2_000 {
+                let stored = self.table.messages(sent.from_user_id, sent.to_user_id, 0, 10).await?;
+                if stored.iter().any(|item| item.id == sent.id) {
+                    return self.taken.send(message).await;
+                }
+                tokio::task::yield_now().await;
+            }
+            Err(shared::Error::Internal(anyhow::anyhow!("the send path did not write while its enqueue waited")))
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_send_writes_the_message_while_its_enqueue_is_in_flight() {
+    let mut t = TestApp::new().await;
+    let (ann, ben) = pair(&t).await;
+    let queue = Arc::new(TakesWrittenMessages { table: t.app.table().clone(), taken: HeldQueue::default() });
+    t.app.chat_queue = Some(queue.clone());
+    let reply = t.send_message(&ann.token, ben.id, "at once").await;
+    assert_eq!(reply.code(), 0, "{}", reply.body);
+    assert_eq!(queue.taken.0.lock().unwrap().len(), 1, "the queue has it too");
+    assert_eq!(messages(&t.chat(&ben.token, ann.id, None).await).len(), 1);
+}
+
+/// Either write alone makes a message durable: a send answers 0 when the
+/// queue refuses it but the send path stored it, and when the queue took it
+/// but the send path's write failed (the consumer then writes it).
+#[tokio::test]
+async fn a_send_answers_0_when_either_the_queue_or_its_own_write_keeps_the_message() {
+    let t = TestApp::with_faults(Faults { queue: Some((1, Fault::Refused)), ..Faults::default() }).await;
+    let (ann, ben) = pair(&t).await;
+    let reply = t.send_message(&ann.token, ben.id, "stored, not queued").await;
+    assert_eq!(reply.code(), 0, "{}", reply.body);
+    assert_eq!(t.queue.as_ref().unwrap().sends(), 1, "the queue was asked");
+    t.chat.wait_idle().await;
+    let read = messages(&t.chat(&ben.token, ann.id, None).await);
+    assert_eq!(read.iter().map(|m| m["content"].as_str().unwrap()).collect::<Vec<_>>(), ["stored, not queued"]);
+
+    let table = FaultInjector::new();
+    let t = TestApp::with_faults(Faults { table: Some(table.clone()), ..Faults::default() }).await;
+    let (ann, ben) = pair(&t).await;
+    table.fail_next_of::<TransactWriteItemsInput>(Fault::Refused);
+    let reply = t.send_message(&ann.token, ben.id, "queued, not stored").await;
+    assert_eq!(reply.code(), 0, "{}", reply.body);
+    assert_eq!(table.failed(), 1, "the send path's write failed");
+    t.chat.wait_idle().await;
+    let read = messages(&t.chat(&ben.token, ann.id, None).await);
+    assert_eq!(read.iter().map(|m| m["content"].as_str().unwrap()).collect::<Vec<_>>(), ["queued, not stored"]);
+}
+
+#[tokio::test]
+async fn a_send_that_neither_the_queue_nor_its_own_write_keeps_fails_and_shows_nothing() {
+    let table = FaultInjector::new();
+    let faults = Faults { table: Some(table.clone()), queue: Some((1, Fault::Refused)), ..Faults::default() };
+    let t = TestApp::with_faults(faults).await;
+    let (ann, ben) = pair(&t).await;
+    table.fail_next_of::<TransactWriteItemsInput>(Fault::Refused);
+    let reply = t.send_message(&ann.token, ben.id, "lost").await;
+    assert_eq!((reply.http_status, reply.code(), reply.msg()), (500, 50000, "internal error"));
+    assert_eq!((table.failed(), t.queue.as_ref().unwrap().sends()), (1, 1), "both writes were tried");
+    t.chat.wait_idle().await;
+    assert!(messages(&t.chat(&ben.token, ann.id, None).await).is_empty());
 }
 
 /// Two instances assign times, but the older message commits last: it must

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::join_all;
 use lambda_http::http::Method;
 use shared::limits::{Clock, RateLimit, RateLimits};
@@ -189,6 +190,15 @@ async fn publishes_are_limited_per_user_and_a_refused_one_is_neither_decoded_nor
     assert_eq!(t.user_counters(alice.id).await["work_count"], 3);
 }
 
+/// Upload records in `t`'s table.
+async fn upload_records(t: &TestApp) -> usize {
+    let records = tests::invariants::scan(t).await;
+    records
+        .iter()
+        .filter(|item| matches!(item.get("pk"), Some(AttributeValue::S(pk)) if pk.starts_with("UPLOAD#")))
+        .count()
+}
+
 #[tokio::test]
 async fn upload_tickets_are_limited_per_user_and_a_refused_one_reserves_nothing() {
     let (t, now) = limited(only(|l| l.upload = Some(RateLimit::per(2, 3600)))).await;
@@ -197,17 +207,69 @@ async fn upload_tickets_are_limited_per_user_and_a_refused_one_reserves_nothing(
     let before = t.app.dynamodb_calls.snapshot();
     t.start_upload(&alice.token, "one", "video/mp4", 1000).await.ok();
     let accepted = t.app.dynamodb_calls.snapshot() - before;
+    // One transaction: the record, the author's check and the count.
+    assert_eq!((accepted.operations, accepted.rounds), (1, 1), "{accepted:?}");
     t.start_upload(&alice.token, "two", "video/mp4", 1000).await.ok();
     let before = t.app.dynamodb_calls.snapshot();
     let refused = t.start_upload(&alice.token, "three", "video/mp4", 1000).await;
     let used = t.app.dynamodb_calls.snapshot() - before;
     assert_limited(&refused, "too many upload tickets");
     assert!(refused.body["upload_url"].is_null(), "{}", refused.body);
-    // The caller's profile and the rate window: no id, no upload record.
-    assert_eq!(used.operations, 2, "{used:?} (an accepted ticket: {accepted:?})");
+    // The same transaction, refused by its count: no upload record.
+    assert_eq!(used.operations, 1, "{used:?}");
+    assert_eq!(upload_records(&t).await, 2);
     t.start_upload(&bob.token, "bob's", "video/mp4", 1000).await.ok();
     now.fetch_add(3600, Ordering::SeqCst);
     t.start_upload(&alice.token, "four", "video/mp4", 1000).await.ok();
+}
+
+/// A comment, a follow or an upload ticket is counted by its own transaction:
+/// one that writes nothing (a follow of nobody, an unfollow of someone not
+/// followed, a comment on no video, a ticket for a file refused) counts
+/// nothing, and the window still takes its calls.
+#[tokio::test]
+async fn a_comment_a_follow_or_a_ticket_that_writes_nothing_counts_nothing() {
+    let (t, _) = limited(only(|l| {
+        l.follow = Some(RateLimit::per(1, 60));
+        l.comment = Some(RateLimit::per(1, 60));
+        l.upload = Some(RateLimit::per(1, 3600));
+    }))
+    .await;
+    let alice = t.new_user("alice").await;
+    let bob = t.new_user("bob").await;
+    let video = t.new_video(&bob.token, "clip").await;
+    assert_eq!(t.relation(&alice.token, 999_999, 1).await.code(), 10004);
+    t.relation(&alice.token, bob.id, 2).await.ok();
+    t.relation(&alice.token, bob.id, 1).await.ok();
+    assert_limited(&t.relation(&alice.token, bob.id, 2).await, "too many follow actions");
+    assert_eq!(t.comment(&alice.token, 999_999, "nowhere").await.code(), 10004);
+    t.comment(&alice.token, video, "one").await.ok();
+    assert_limited(&t.comment(&alice.token, video, "two").await, "too many comments");
+    assert_eq!(t.start_upload(&alice.token, "avi", "video/x-msvideo", 1000).await.code(), 10007);
+    t.start_upload(&alice.token, "one", "video/mp4", 1000).await.ok();
+    assert_limited(&t.start_upload(&alice.token, "two", "video/mp4", 1000).await, "too many upload tickets");
+    assert_eq!(t.user_counters(bob.id).await["follower_count"], 1);
+}
+
+/// Counted inside each comment's transaction, concurrent comments from two
+/// instances still pass the limit exactly.
+#[tokio::test]
+async fn concurrent_comments_never_pass_the_limit() {
+    let limits = only(|l| l.comment = Some(RateLimit::per(4, 60)));
+    let (first, _) = limited(limits).await;
+    let mut second = first.sharing_table(|config| config.rate_limits = limits).await;
+    second.app.limiter = second.app.limiter.clone().with_clock(Clock::manual(START).0);
+    let alice = first.new_user("alice").await;
+    let video = first.new_video(&alice.token, "clip").await;
+    let attempts = (0..12).map(|i| {
+        let instance = if i % 2 == 0 { &first } else { &second };
+        instance.comment(&alice.token, video, "again")
+    });
+    let codes: Vec<i64> = join_all(attempts).await.iter().map(Reply::code).collect();
+    assert_eq!(codes.iter().filter(|code| **code == 0).count(), 4, "{codes:?}");
+    assert_eq!(codes.iter().filter(|code| **code == 10008).count(), 8, "{codes:?}");
+    let listed = first.comment_list(video, None).await;
+    assert_eq!(listed.ok()["comment_list"].as_array().unwrap().len(), 4);
 }
 
 #[tokio::test]

@@ -6,13 +6,19 @@
 
 use std::collections::BTreeMap;
 
+use shared::limits::RateLimits;
 use shared::telemetry::CallCount;
 use tests::TestApp;
 use tests::scenario::{calls_of, cases, cast};
 
 /// The calls of one request of every case, by label.
 async fn calls_per_case(n: usize) -> BTreeMap<&'static str, CallCount> {
-    let mut t = TestApp::new().await;
+    calls_per_case_with(n, RateLimits::OFF).await
+}
+
+/// [`calls_per_case`] with the rate limits `limits`.
+async fn calls_per_case_with(n: usize, limits: RateLimits) -> BTreeMap<&'static str, CallCount> {
+    let mut t = TestApp::with_config(|config| config.rate_limits = limits).await;
     let cast = cast(&t, n).await;
     // Chat held, not consumed: the in-process consumer would persist each sent
     // message at the same time as the send path, and its calls would mix
@@ -110,6 +116,27 @@ async fn a_comment_and_a_follow_take_one_round_a_like_and_the_liked_and_friend_l
     assert_eq!(rounds("message-action"), (2, 2), "message-action: {:?}", calls["message-action"]);
     for label in ["favorite-action", "relation-friend-list", "favorite-list"] {
         assert_eq!(rounds(label), (2, 2), "{label}: {:?}", calls[label]);
+    }
+}
+
+/// A deployment's rate limits count each limited call inside a round the
+/// endpoint makes anyway: in the comment's and the follow's transaction (one
+/// call, as without limits), beside the chat send's first read (one call
+/// more, no round more). Without that, each would wait for its count first.
+#[tokio::test]
+async fn the_deployments_rate_limits_add_no_round_to_any_endpoint_of_the_scenario() {
+    // The scenario's cast registers and logs in from one address: those
+    // limits (whose own round is measured in rate_limits.rs) stay off.
+    let limits = RateLimits { register_ip: None, login_ip: None, login_user: None, ..RateLimits::DEFAULT };
+    let (off, on) = tokio::join!(calls_per_case(1), calls_per_case_with(1, limits));
+    for (label, without) in &off {
+        let with = on[label];
+        let more = u64::from(label == &"message-action");
+        assert_eq!(
+            (with.operations, with.rounds),
+            (without.operations + more, without.rounds),
+            "{label}: {without:?} without limits"
+        );
     }
 }
 

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWr
 use super::model::{self, CommentItem, EdgeItem, Key, LikeItem, UserItem, VideoItem};
 use super::{Table, TransactOutcome, from_item, to_item};
 use crate::error::{Context as _, Error, Result};
+use crate::limits::Count;
 
 /// How many times a follow re-reads the reverse edge when it changed under it.
 const FOLLOW_ATTEMPTS: usize = 8;
@@ -58,8 +59,9 @@ impl Table {
     /// The reverse edge is not read first: the transaction assumes it absent
     /// and, when its check says otherwise, runs again as the mutual follow it
     /// is. A follow that is not mutual (or already there) is one round; a
-    /// mutual one two, as with a read before it.
-    pub async fn follow(&self, from: u64, to: u64, at_ms: u64) -> Result<bool> {
+    /// mutual one two, as with a read before it. `count` (the follower's rate
+    /// limit) commits with the follow ([`Table::transact_counted`]).
+    pub async fn follow(&self, from: u64, to: u64, at_ms: u64, count: Option<&Count>) -> Result<bool> {
         let reverse = model::follow_key(to, from);
         let mut mutual = false;
         for _ in 0..FOLLOW_ATTEMPTS {
@@ -73,7 +75,7 @@ impl Table {
                 actions.push(self.put(&EdgeItem::friend(from, to, at_ms))?);
                 actions.push(self.put(&EdgeItem::friend(to, from, at_ms))?);
             }
-            match self.transact(actions, "follow").await? {
+            match self.transact_counted(actions, count, "follow").await? {
                 TransactOutcome::Done => return Ok(true),
                 TransactOutcome::ConditionFailed(failed) if failed.contains(&2) => return Err(Error::caller_gone()),
                 TransactOutcome::ConditionFailed(failed) if failed.contains(&0) => return Ok(false),
@@ -88,8 +90,8 @@ impl Table {
     }
 
     /// `from` no longer follows `to` (and they are no longer friends). `false`
-    /// when it did not follow.
-    pub async fn unfollow(&self, from: u64, to: u64) -> Result<bool> {
+    /// when it did not follow (nothing written, `count` included).
+    pub async fn unfollow(&self, from: u64, to: u64, count: Option<&Count>) -> Result<bool> {
         let actions = vec![
             self.delete_existing(&model::follow_key(from, to))?,
             self.add(&model::user_key(to), &[(model::FOLLOWER_COUNT_ATTR, -1)], false)?,
@@ -97,19 +99,20 @@ impl Table {
             self.delete(&model::friend_key(from, to))?,
             self.delete(&model::friend_key(to, from))?,
         ];
-        self.edge_transaction(actions, "unfollow").await
+        edge_outcome(self.transact_counted(actions, count, "unfollow").await?)
     }
 
     /// Posts a comment and counts it on its video, which must exist
     /// ([`Error::NotFound`]), by a user who must exist
-    /// ([`Error::caller_gone`]: checked in the same transaction).
-    pub async fn add_comment(&self, comment: &CommentItem) -> Result<()> {
+    /// ([`Error::caller_gone`]: checked in the same transaction), with
+    /// `count` (the author's rate limit) in the same transaction.
+    pub async fn add_comment(&self, comment: &CommentItem, count: Option<&Count>) -> Result<()> {
         let actions = vec![
             self.put_new(comment)?,
             self.add(&model::video_key(comment.video_id), &[(model::COMMENT_COUNT_ATTR, 1)], true)?,
             self.check(&model::user_key(comment.user_id), true)?,
         ];
-        match self.transact(actions, "add comment").await? {
+        match self.transact_counted(actions, count, "add comment").await? {
             TransactOutcome::Done => Ok(()),
             TransactOutcome::ConditionFailed(failed) if failed.contains(&2) => Err(Error::caller_gone()),
             TransactOutcome::ConditionFailed(failed) if failed.contains(&1) => {
@@ -249,11 +252,7 @@ impl Table {
     }
 
     async fn edge_transaction(&self, actions: Vec<TransactWriteItem>, what: &'static str) -> Result<bool> {
-        match self.transact(actions, what).await? {
-            TransactOutcome::Done => Ok(true),
-            TransactOutcome::ConditionFailed(failed) if failed.contains(&0) => Ok(false),
-            TransactOutcome::ConditionFailed(_) => Err(Error::NotFound("the video no longer exists".into())),
-        }
+        edge_outcome(self.transact(actions, what).await?)
     }
 
     async fn exists(&self, key: &Key) -> Result<bool> {
@@ -295,7 +294,7 @@ impl Table {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    fn check(&self, key: &Key, exists: bool) -> Result<TransactWriteItem> {
+    pub(super) fn check(&self, key: &Key, exists: bool) -> Result<TransactWriteItem> {
         let condition = if exists { "attribute_exists(#pk)" } else { "attribute_not_exists(#pk)" };
         let check = ConditionCheck::builder()
             .table_name(&self.name)
@@ -333,5 +332,16 @@ impl Index {
             Index::One => (model::GSI1, model::GSI1_PK, model::GSI1_SK),
             Index::Two => (model::GSI2, model::GSI2_PK, model::GSI2_SK),
         }
+    }
+}
+
+/// The outcome of an edge's transaction whose first action is the edge's own
+/// conditional put or delete: `false` when that condition failed (the edge
+/// was already as asked: nothing written).
+fn edge_outcome(outcome: TransactOutcome) -> Result<bool> {
+    match outcome {
+        TransactOutcome::Done => Ok(true),
+        TransactOutcome::ConditionFailed(failed) if failed.contains(&0) => Ok(false),
+        TransactOutcome::ConditionFailed(_) => Err(Error::NotFound("the video no longer exists".into())),
     }
 }

@@ -11,6 +11,7 @@ use futures_util::future::try_join_all;
 use super::model::{self, Key, UploadItem, UploadState, UserItem, VideoItem};
 use super::{Index, Page, Table, TransactOutcome, from_item, to_item};
 use crate::error::{Context as _, Error, Result};
+use crate::limits::Count;
 
 /// What a page of videos needs to know about its viewer and authors.
 #[derive(Debug, Default)]
@@ -63,18 +64,16 @@ impl Table {
         }
     }
 
-    /// Records a new presigned upload.
-    pub async fn create_upload(&self, upload: &UploadItem) -> Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(to_item(upload)?))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", model::PK)
-            .send()
-            .await
-            .context("create upload")?;
-        Ok(())
+    /// Records a new presigned upload of an author who must exist
+    /// ([`Error::caller_gone`]: checked in the same transaction), with `count`
+    /// (the author's rate limit) in it too: one round.
+    pub async fn create_upload(&self, upload: &UploadItem, count: Option<&Count>) -> Result<()> {
+        let actions = vec![self.put_new(upload)?, self.check(&model::user_key(upload.author_id), true)?];
+        match self.transact_counted(actions, count, "create upload").await? {
+            TransactOutcome::Done => Ok(()),
+            TransactOutcome::ConditionFailed(failed) if failed.contains(&1) => Err(Error::caller_gone()),
+            TransactOutcome::ConditionFailed(_) => Err(Error::Internal(anyhow::anyhow!("upload id reused"))),
+        }
     }
 
     /// A presigned upload's record.
