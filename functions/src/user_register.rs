@@ -15,13 +15,14 @@ struct Registered {
 }
 
 /// Registers `username` with `password`; answers the new user's id and a token.
-/// Registrations are limited per source address.
+/// Registrations are limited per source address (counted beside the first
+/// reads, before the password's hash).
 pub async fn handle(app: &App, request: Request) -> shared::Result<Reply> {
     let params = Params::from_request(&request).await;
     let username = Username::parse("username", params.required("username")?)?;
     let password = Password::parse("password", params.required("password")?)?;
-    edge::client::limit_address(app, &request, Scope::RegisterIp).await?;
-    let session = shared::users::register(app, &username, &password).await?;
+    let counted = edge::client::limit_address(app, &request, Scope::RegisterIp);
+    let session = shared::users::register(app, &username, &password, counted).await?;
     crate::invocation::record_user(session.user_id);
     Reply::with(&Registered { user_id: session.user_id.0, token: session.token.0 })
 }

@@ -22,12 +22,24 @@ pub struct Session {
 }
 
 /// Creates a user and logs them in. A taken username is [`Error::Conflict`].
-pub async fn register(app: &App, username: &Username, password: &Password) -> Result<Session> {
-    // The default avatar and background every profile links to.
-    app.media.ensure_defaults().await?;
-    // Fail fast on a name we already know is taken, before paying for a hash;
-    // the transaction below is what guarantees uniqueness under races.
-    if app.table.credentials(username).await?.is_some() {
+///
+/// `counted` counts the attempt against its rate limit: it runs beside the
+/// first reads, and nothing is hashed or written unless it passes (its
+/// refusal is the answer, whatever the reads found).
+pub async fn register(
+    app: &App,
+    username: &Username,
+    password: &Password,
+    counted: impl Future<Output = Result<()>>,
+) -> Result<Session> {
+    // The default avatar and background every profile links to, and the
+    // name: a name we already know is taken fails fast, before paying for a
+    // hash; the transaction below is what guarantees uniqueness under races.
+    let (counted, defaults, credentials) =
+        tokio::join!(counted, app.media.ensure_defaults(), app.table.credentials(username));
+    counted?;
+    defaults?;
+    if credentials?.is_some() {
         return Err(Error::Conflict(format!("username {:?} is already taken", username.as_str())));
     }
     let hash = app.passwords.hash(password).await?;
@@ -46,9 +58,18 @@ pub async fn register(app: &App, username: &Username, password: &Password) -> Re
 }
 
 /// Logs a user in. Unknown user and wrong password are the same
-/// [`Error::BadCredentials`], and take about the same time.
-pub async fn login(app: &App, username: &Username, password: &Password) -> Result<Session> {
-    let credentials = app.table.credentials(username).await?;
+/// [`Error::BadCredentials`], and take about the same time. `counted` counts
+/// the attempt against the login limits beside the read of the credentials;
+/// no password is verified unless it passes.
+pub async fn login(
+    app: &App,
+    username: &Username,
+    password: &Password,
+    counted: impl Future<Output = Result<()>>,
+) -> Result<Session> {
+    let (counted, credentials) = tokio::join!(counted, app.table.credentials(username));
+    counted?;
+    let credentials = credentials?;
     let (user_id, hash) = match credentials {
         Some(item) => (Some(UserId(item.user_id)), Some(item.password_hash)),
         None => (None, None),

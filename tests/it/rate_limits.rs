@@ -272,6 +272,40 @@ async fn concurrent_comments_never_pass_the_limit() {
     assert_eq!(listed.ok()["comment_list"].as_array().unwrap().len(), 4);
 }
 
+/// Login and registration count their attempt beside their first read (the
+/// name's credentials), and hash or verify a password only once the count
+/// has passed: a refused attempt runs no hash.
+#[tokio::test]
+async fn login_and_registration_count_beside_their_first_read_and_hash_only_once_counted() {
+    let (t, _) = limited(only(|l| {
+        l.register_ip = Some(RateLimit::per(2, 3600));
+        l.login_ip = Some(RateLimit::per(2, 60));
+        l.login_user = Some(RateLimit::per(10, 60));
+    }))
+    .await;
+    // The first registration reserves the instance's block of ids.
+    register_from(&t, "203.0.113.7", "first").await.ok();
+    let before = t.app.dynamodb_calls.snapshot();
+    register_from(&t, "203.0.113.7", "alice").await.ok();
+    let used = t.app.dynamodb_calls.snapshot() - before;
+    // The count beside the name's read, then the account's transaction.
+    assert!(used.operations == 3 && used.rounds == 2, "{used:?}");
+    let hashes = t.app.heavy().stats().done;
+    assert_limited(&register_from(&t, "203.0.113.7", "bob").await, "too many registrations");
+    assert_eq!(t.app.heavy().stats().done, hashes, "the refused registration hashed its password");
+
+    let before = t.app.dynamodb_calls.snapshot();
+    login_from(&t, "198.51.100.1", "alice", "password1").await.ok();
+    let used = t.app.dynamodb_calls.snapshot() - before;
+    // The address's count, then the name's, beside the credentials' read
+    // (one round when the read outlasts both counts).
+    assert!(used.operations == 3 && used.rounds <= 2, "{used:?}");
+    assert_eq!(login_from(&t, "198.51.100.1", "alice", "wrong-password").await.code(), 10006);
+    let hashes = t.app.heavy().stats().done;
+    assert_limited(&login_from(&t, "198.51.100.1", "alice", "password1").await, "too many login attempts");
+    assert_eq!(t.app.heavy().stats().done, hashes, "the refused login verified its password");
+}
+
 #[tokio::test]
 async fn two_instances_on_one_table_share_the_count() {
     let limits = only(|l| l.login_ip = Some(RateLimit::per(4, 60)));
