@@ -148,9 +148,19 @@ pub async fn ingest(app: &App, event: LambdaEvent<S3Event>) -> Result<(), lambda
 /// it would not use otherwise: publish's read of the default images, the
 /// sender's `GetQueueAttributes`; the rehearsal's stage 5 judges every call).
 /// Any answer of the service counts: what it is for is the open connection.
+/// A function whose first request makes DynamoDB calls at once (with the
+/// deployment's rate limits: a count beside a read) opens as many connections.
 pub fn warmup(function: &str) -> Warmup {
     match function {
-        "user-register" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, s3: S3Warmup::Defaults, ..Warmup::DYNAMODB },
+        // The rate limit's count beside the first read: two connections
+        // (with the deployment's limits on, their default).
+        "user-register" => Warmup {
+            dynamodb: DynamoDbWarmup::IdBlock,
+            dynamodb_connections: 2,
+            s3: S3Warmup::Defaults,
+            ..Warmup::DYNAMODB
+        },
+        "user-login" => Warmup { dynamodb_connections: 2, ..Warmup::DYNAMODB },
         "publish-action" => Warmup {
             dynamodb: DynamoDbWarmup::IdBlock,
             s3: S3Warmup::Head(shared::media::DEFAULT_AVATAR_KEY),
@@ -160,7 +170,9 @@ pub fn warmup(function: &str) -> Warmup {
         },
         "publish-upload" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, links: true, ..Warmup::DYNAMODB },
         "video-ingest" => Warmup { s3: S3Warmup::Head(shared::videos::UPLOAD_PREFIX), ..Warmup::DYNAMODB },
-        "message-action" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, sqs: true, ..Warmup::DYNAMODB },
+        "message-action" => {
+            Warmup { dynamodb: DynamoDbWarmup::IdBlock, dynamodb_connections: 2, sqs: true, ..Warmup::DYNAMODB }
+        }
         "feed" => Warmup { dynamodb: DynamoDbWarmup::FeedPage, links: true, ..Warmup::DYNAMODB },
         // Their first request makes two calls at once (the comment's
         // transaction and the profile's read; the chat's messages and its

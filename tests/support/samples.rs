@@ -82,7 +82,9 @@ pub async fn cast(t: &TestApp) -> SampleCast {
 /// `name` expects, and the token it is sent with (none for register, whose
 /// sample asks for a name the cast would take). Chat is held, not consumed:
 /// the in-process consumer would persist each message beside the send path,
-/// where on Lambda it is another function.
+/// where on Lambda it is another function. The sample then runs with the
+/// deployment's rate limits (`RateLimits::DEFAULT`), whose counts are calls
+/// of its first request as deployed.
 pub async fn ready_for(name: &str) -> (TestApp, String) {
     let mut t = TestApp::new().await;
     let token = match name {
@@ -90,5 +92,6 @@ pub async fn ready_for(name: &str) -> (TestApp, String) {
         _ => cast(&t).await.bob.token,
     };
     t.app.chat_queue = Some(std::sync::Arc::new(crate::HeldQueue::default()));
+    t.app.limiter = shared::limits::Limiter::new(t.app.table().clone(), shared::limits::RateLimits::DEFAULT);
     (t, token)
 }
