@@ -52,7 +52,7 @@ pub enum Metric {
     Comments,
     /// A new follow (a repeated follow counts nothing).
     Follows,
-    /// A chat message accepted by the queue.
+    /// A chat message a send answered 0 for (kept by the queue or its own write).
     MessagesSent,
     /// A chat message written to the table, by whichever writer stored it.
     MessagesPersisted,
