@@ -13,21 +13,25 @@ use crate::store::model;
 const RAISE: &str = "ADD #count :one SET #ttl = :ttl";
 const BELOW_MAX: &str = "attribute_not_exists(#count) OR #count < :max";
 
+/// The window's conditional raise of `count` in `table`, set on a builder:
+/// an `UpdateItem`'s or a transaction's `Update` (the same setters).
+macro_rules! raise_window {
+    ($builder:expr, $table:expr, $count:expr) => {
+        $builder
+            .table_name(&$table.name)
+            .set_key(Some(to_item(&$count.key)?))
+            .update_expression(RAISE)
+            .condition_expression(BELOW_MAX)
+            .set_expression_attribute_names(Some(names()))
+            .set_expression_attribute_values(Some(values($count)))
+    };
+}
+
 impl Table {
     /// Makes `count` alone: `true` when counted (the call may go ahead),
     /// `false` when the window is full (nothing was written).
     pub async fn count_in_window(&self, count: &Count) -> Result<bool> {
-        let counted = self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(to_item(&count.key)?))
-            .update_expression(RAISE)
-            .condition_expression(BELOW_MAX)
-            .set_expression_attribute_names(Some(names()))
-            .set_expression_attribute_values(Some(values(count)))
-            .send()
-            .await;
+        let counted = raise_window!(self.client.update_item(), self, count).send().await;
         match counted {
             Ok(_) => Ok(true),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
@@ -49,15 +53,7 @@ impl Table {
     ) -> Result<TransactOutcome> {
         let Some(count) = count else { return self.transact(actions, what).await };
         let index = actions.len();
-        let update = Update::builder()
-            .table_name(&self.name)
-            .set_key(Some(to_item(&count.key)?))
-            .update_expression(RAISE)
-            .condition_expression(BELOW_MAX)
-            .set_expression_attribute_names(Some(names()))
-            .set_expression_attribute_values(Some(values(count)))
-            .build()
-            .context("rate window action")?;
+        let update = raise_window!(Update::builder(), self, count).build().context("rate window action")?;
         actions.push(TransactWriteItem::builder().update(update).build());
         match self.transact(actions, what).await? {
             TransactOutcome::ConditionFailed(failed) if failed.contains(&index) => Err(count.refused()),
