@@ -20,14 +20,14 @@ impl Table {
     pub async fn like(&self, user: u64, video: &VideoItem, at_ms: u64) -> Result<bool> {
         let mut actions = vec![self.put_new(&LikeItem::new(user, video.id, video.author_id, at_ms))?];
         actions.extend(self.like_counters(user, video, 1)?);
-        self.edge_transaction(actions, "like").await
+        self.edge_transaction(actions, None, "like").await
     }
 
     /// `user` no longer likes `video`. `false` when it did not (nothing changes).
     pub async fn unlike(&self, user: u64, video: &VideoItem) -> Result<bool> {
         let mut actions = vec![self.delete_existing(&model::like_key(user, video.id))?];
         actions.extend(self.like_counters(user, video, -1)?);
-        self.edge_transaction(actions, "unlike").await
+        self.edge_transaction(actions, None, "unlike").await
     }
 
     fn like_counters(&self, user: u64, video: &VideoItem, delta: i64) -> Result<Vec<TransactWriteItem>> {
@@ -99,7 +99,7 @@ impl Table {
             self.delete(&model::friend_key(from, to))?,
             self.delete(&model::friend_key(to, from))?,
         ];
-        edge_outcome(self.transact_counted(actions, count, "unfollow").await?)
+        self.edge_transaction(actions, count, "unfollow").await
     }
 
     /// Posts a comment and counts it on its video, which must exist
@@ -128,7 +128,7 @@ impl Table {
             self.delete_existing(&model::comment_key(comment.id))?,
             self.add(&model::video_key(comment.video_id), &[(model::COMMENT_COUNT_ATTR, -1)], false)?,
         ];
-        self.edge_transaction(actions, "delete comment").await
+        self.edge_transaction(actions, None, "delete comment").await
     }
 
     /// A comment by id.
@@ -251,8 +251,21 @@ impl Table {
         Ok((items, next))
     }
 
-    async fn edge_transaction(&self, actions: Vec<TransactWriteItem>, what: &'static str) -> Result<bool> {
-        edge_outcome(self.transact(actions, what).await?)
+    /// An edge's transaction, whose first action is the edge's own
+    /// conditional put or delete, with `count` (a rate limit) in it if any:
+    /// `false` when that condition failed (the edge was already as asked:
+    /// nothing written, nothing counted).
+    async fn edge_transaction(
+        &self,
+        actions: Vec<TransactWriteItem>,
+        count: Option<&Count>,
+        what: &'static str,
+    ) -> Result<bool> {
+        match self.transact_counted(actions, count, what).await? {
+            TransactOutcome::Done => Ok(true),
+            TransactOutcome::ConditionFailed(failed) if failed.contains(&0) => Ok(false),
+            TransactOutcome::ConditionFailed(_) => Err(Error::NotFound("the video no longer exists".into())),
+        }
     }
 
     async fn exists(&self, key: &Key) -> Result<bool> {
@@ -332,16 +345,5 @@ impl Index {
             Index::One => (model::GSI1, model::GSI1_PK, model::GSI1_SK),
             Index::Two => (model::GSI2, model::GSI2_PK, model::GSI2_SK),
         }
-    }
-}
-
-/// The outcome of an edge's transaction whose first action is the edge's own
-/// conditional put or delete: `false` when that condition failed (the edge
-/// was already as asked: nothing written).
-fn edge_outcome(outcome: TransactOutcome) -> Result<bool> {
-    match outcome {
-        TransactOutcome::Done => Ok(true),
-        TransactOutcome::ConditionFailed(failed) if failed.contains(&0) => Ok(false),
-        TransactOutcome::ConditionFailed(_) => Err(Error::NotFound("the video no longer exists".into())),
     }
 }
