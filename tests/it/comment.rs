@@ -26,16 +26,18 @@ async fn posted_comment_is_returned_listed_and_counted() {
 
 #[tokio::test]
 async fn create_date_is_in_the_configured_time_zone() {
-    let shanghai = TestApp::new().await;
-    let honolulu = TestApp::with_config(|config| config.time_zone = chrono_tz::Pacific::Honolulu).await;
+    // UTC+14 and UTC-12: 26 hours apart, so never the same calendar day,
+    // whatever the time of the run (UTC+8 and UTC-10, 18 hours apart, share
+    // the day from 10:00 to 16:00 UTC).
+    let kiritimati = TestApp::with_config(|config| config.time_zone = chrono_tz::Pacific::Kiritimati).await;
+    let baker = TestApp::with_config(|config| config.time_zone = chrono_tz::Etc::GMTPlus12).await;
     let mut dates = Vec::new();
-    for t in [&shanghai, &honolulu] {
+    for t in [&kiritimati, &baker] {
         let user = t.new_user("u").await;
         let video = t.new_video(&user.token, "v").await;
         dates
             .push(t.comment(&user.token, video, "x").await.ok()["comment"]["create_date"].as_str().unwrap().to_owned());
     }
-    // UTC+8 and UTC-10 are 18 hours apart: never the same calendar day.
     assert_ne!(dates[0], dates[1]);
 }
 
