@@ -11,8 +11,10 @@
 //!
 //! Not signed: the requests carry an `Authorization` header of the right
 //! shape for the emulators to route them, with no signature (SigV4 is a few
-//! HMACs, microseconds). Any HTTP answer counts: the floor is the network and
-//! TLS, not the service.
+//! HMACs, microseconds), and the session token as `x-amz-security-token`
+//! when the environment has one (Lambda always gives one: the same bytes as
+//! every signed SDK request). Any HTTP answer counts: the floor is the
+//! network and TLS, not the service.
 
 use std::sync::Arc;
 
@@ -69,22 +71,36 @@ async fn call(
     body: String,
 ) -> Result<u16, Error> {
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
-    let request = hyper::Request::post("/")
-        .header("host", authority)
-        .header("content-type", content_type)
-        .header("x-amz-target", target)
+    let token = std::env::var("AWS_SESSION_TOKEN").ok();
+    let request = aws_request(&[authority, &region, service, target, content_type], token.as_deref(), body)?;
+    let response = sender.send_request(request).await?;
+    let status = response.status().as_u16();
+    response.into_body().collect().await?;
+    Ok(status)
+}
+
+/// The request of [`call`]: `[authority, region, service, target,
+/// content type]`, with the session token when there is one.
+fn aws_request(
+    [authority, region, service, target, content_type]: &[&str; 5],
+    token: Option<&str>,
+    body: String,
+) -> Result<hyper::Request<Full<Bytes>>, Error> {
+    let mut request = hyper::Request::post("/")
+        .header("host", *authority)
+        .header("content-type", *content_type)
+        .header("x-amz-target", *target)
         .header(
             "authorization",
             format!(
                 "AWS4-HMAC-SHA256 Credential=floor/20260101/{region}/{service}/aws4_request, \
                  SignedHeaders=host;x-amz-target, Signature=0"
             ),
-        )
-        .body(Full::new(Bytes::from(body)))?;
-    let response = sender.send_request(request).await?;
-    let status = response.status().as_u16();
-    response.into_body().collect().await?;
-    Ok(status)
+        );
+    if let Some(token) = token {
+        request = request.header("x-amz-security-token", token);
+    }
+    Ok(request.body(Full::new(Bytes::from(body)))?)
 }
 
 #[tokio::main]
@@ -128,4 +144,21 @@ async fn main() -> Result<(), Error> {
             .map_err(Error::from)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_floors_requests_carry_the_session_token_as_the_sdks_do() {
+        let fields =
+            ["127.0.0.1:1", "us-east-1", "dynamodb", "DynamoDB_20120810.GetItem", "application/x-amz-json-1.0"];
+        let with = aws_request(&fields, Some("token-of-the-role"), "{}".into()).unwrap();
+        assert_eq!(with.headers()["x-amz-security-token"], "token-of-the-role");
+        assert_eq!(with.headers()["x-amz-target"], "DynamoDB_20120810.GetItem");
+        let without = aws_request(&fields, None, "{}".into()).unwrap();
+        assert!(!without.headers().contains_key("x-amz-security-token"));
+    }
 }
