@@ -103,3 +103,42 @@ async fn texts_that_hide_or_reorder_content_are_refused_and_change_nothing() {
     assert_eq!(posted.ok()["comment"]["content"], family);
     t.send_message(&alice.token, bob.id, family).await.ok();
 }
+
+/// The stock client (OkHttp) asks for gzip and undoes it itself: a page of
+/// comments, each with its author's profile and links, comes gzipped, and
+/// reads back as the same page; a client that does not ask, or an answer too
+/// small to gain, gets the plain JSON.
+#[tokio::test]
+async fn a_page_of_comments_comes_gzipped_to_a_client_that_asks_and_reads_the_same() {
+    let t = TestApp::new().await;
+    let author = t.new_user("author").await;
+    let video = t.new_video(&author.token, "v").await;
+    for n in 0..20 {
+        t.comment(&author.token, video, &format!("comment {n}")).await.ok();
+    }
+    let list = |accept: Option<&'static str>| {
+        let mut request = lambda_http::http::Request::builder()
+            .method(lambda_http::http::Method::GET)
+            .uri(format!("/douyin/comment/list/?video_id={video}"));
+        if let Some(accept) = accept {
+            request = request.header("accept-encoding", accept);
+        }
+        t.send(request.body(lambda_http::Body::Empty).unwrap())
+    };
+    let plain = list(None).await;
+    assert!(!plain.gzipped);
+    assert_eq!(plain.ok()["comment_list"].as_array().unwrap().len(), 20);
+    for accept in ["gzip", "gzip, deflate, br", "br;q=1, *;q=0.5"] {
+        let zipped = list(Some(accept)).await;
+        assert!(zipped.gzipped, "{accept}");
+        assert_eq!(zipped.body, plain.body, "{accept}");
+    }
+    assert!(!list(Some("gzip;q=0")).await.gzipped);
+    let mut small = lambda_http::http::Request::builder()
+        .method(lambda_http::http::Method::POST)
+        .uri(format!("/douyin/favorite/action/?token={}&video_id={video}&action_type=1", author.token))
+        .header("accept-encoding", "gzip");
+    small = small.header("content-length", "0");
+    let liked = t.send(small.body(lambda_http::Body::Empty).unwrap()).await;
+    assert_eq!((liked.code(), liked.gzipped), (0, false), "an envelope alone is under the threshold");
+}

@@ -110,6 +110,9 @@ pub struct Reply {
     pub body: Value,
     /// The `Retry-After` header, if any (rate limits).
     pub retry_after: Option<String>,
+    /// Whether the body came gzipped (`Content-Encoding: gzip`); `body` is
+    /// what it reads as once the client has undone it.
+    pub gzipped: bool,
 }
 
 impl Reply {
@@ -560,6 +563,14 @@ pub fn session_of(body: &Value) -> Session {
     Session { id: body["user_id"].as_u64().unwrap(), token: body["token"].as_str().unwrap().to_owned() }
 }
 
+/// What a client reads from a gzip body.
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut plain).expect("a gzip body");
+    plain
+}
+
 /// `a=1&b=2`, percent-encoded.
 pub fn form_encode(params: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
@@ -570,12 +581,19 @@ fn reply_of(response: lambda_http::Response<Body>) -> Reply {
     assert_eq!(content_type.as_deref(), Some("application/json; charset=utf-8"));
     let http_status = response.status().as_u16();
     let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
-    let body = match response.into_body() {
-        Body::Text(text) => serde_json::from_str(&text).unwrap(),
-        Body::Binary(bytes) => serde_json::from_slice(&bytes).unwrap(),
+    let gzipped = match response.headers().get("content-encoding") {
+        None => false,
+        Some(encoding) if encoding == "gzip" => true,
+        Some(other) => panic!("an answer encoded as {other:?}"),
+    };
+    let bytes = match response.into_body() {
+        Body::Text(text) => text.into_bytes(),
+        Body::Binary(bytes) => bytes,
         _ => panic!("empty response body"),
     };
-    Reply { http_status, body, retry_after }
+    let bytes = if gzipped { gunzip(&bytes) } else { bytes };
+    let body = serde_json::from_slice(&bytes).unwrap();
+    Reply { http_status, body, retry_after, gzipped }
 }
 
 /// A chat queue that keeps what is sent and delivers nothing, so that only

@@ -4,6 +4,7 @@
 //! the contract's JSON response.
 
 pub mod client;
+pub mod encoding;
 pub mod params;
 pub mod reply;
 
@@ -43,7 +44,8 @@ impl std::fmt::Debug for Endpoint {
 }
 
 /// Runs `endpoint`'s handler on `request` and builds the response, inside the
-/// invocation's span (`crate::invocation`). Logs one line per request (status
+/// invocation's span (`crate::invocation`), gzipped when the request accepts
+/// it and the body is large enough ([`encoding`]). Logs one line per request (status
 /// code, latency; the caller's id is on the span) and writes its metrics line
 /// (`HandlerLatency`, `Errors` by `Code`, and what the use case counted).
 /// Internal errors are logged here, once, with their cause; the client gets a
@@ -61,6 +63,7 @@ pub async fn respond(app: &App, endpoint: &Endpoint, request: Request) -> Respon
         .as_ref()
         .filter(|context| context.deadline > 0)
         .map(|context| shared::deadline::from_epoch_ms(context.deadline, ANSWER_RESERVE));
+    let gzip = encoding::accepts_gzip(request.headers());
     let handler = AssertUnwindSafe((endpoint.handler)(app, request)).catch_unwind();
     let handler = shared::deadline::scope(deadline, handler).instrument(span.clone());
     let (outcome, mut measured) = shared::metrics::record(handler).await;
@@ -95,7 +98,7 @@ pub async fn respond(app: &App, endpoint: &Endpoint, request: Request) -> Respon
         }
     });
     app.metrics.emit(endpoint.name, &measured);
-    response
+    encoding::negotiated(response, gzip)
 }
 
 /// How long before Lambda's deadline a handler is stopped: time to log, write

@@ -39,9 +39,9 @@ impl Summary {
 /// SQS or S3 result) as `ok` and its first characters.
 pub fn describe_answer(body: &[u8]) -> String {
     let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else { return "non-JSON".into() };
-    match (json.get("statusCode"), json.get("body").and_then(|b| b.as_str())) {
+    match (json.get("statusCode"), answer_body(&json)) {
         (Some(status), Some(body)) => {
-            let code = serde_json::from_str::<serde_json::Value>(body)
+            let code = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|b| b.get("status_code").cloned())
                 .unwrap_or_default();
@@ -49,6 +49,29 @@ pub fn describe_answer(body: &[u8]) -> String {
         }
         _ => format!("ok {}", json.to_string().chars().take(40).collect::<String>()),
     }
+}
+
+/// The body of an API Gateway (v2) answer as its client reads it: base64
+/// decoded when `isBase64Encoded`, gunzipped when `content-encoding: gzip`.
+pub fn answer_body(answer: &serde_json::Value) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let body = answer.get("body")?.as_str()?;
+    let bytes = if answer["isBase64Encoded"].as_bool() == Some(true) {
+        base64::engine::general_purpose::STANDARD.decode(body).ok()?
+    } else {
+        body.as_bytes().to_vec()
+    };
+    let gzip = answer["headers"]
+        .as_object()
+        .and_then(|headers| headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("content-encoding")))
+        .is_some_and(|(_, value)| value.as_str() == Some("gzip"));
+    if !gzip {
+        return Some(bytes);
+    }
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(bytes.as_slice()).read_to_end(&mut plain).ok()?;
+    Some(plain)
 }
 
 /// Microseconds, for tables.
@@ -76,5 +99,21 @@ mod tests {
         );
         assert!(Summary::of(Vec::new()).is_none());
         assert_eq!(Summary::of(vec![Duration::from_micros(7)]).unwrap().p99, Duration::from_micros(7));
+    }
+
+    #[test]
+    fn an_answer_is_read_as_its_client_reads_it_base64_and_gzip_undone() {
+        use base64::Engine as _;
+        use std::io::Write as _;
+        let envelope = r#"{"status_code":0,"status_msg":"success"}"#;
+        let plain = serde_json::json!({"statusCode": 200, "headers": {}, "body": envelope, "isBase64Encoded": false});
+        assert_eq!(describe_answer(plain.to_string().as_bytes()), "HTTP 200, status_code 0");
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gzip.write_all(br#"{"status_code":10004,"status_msg":"no"}"#).unwrap();
+        let body = base64::engine::general_purpose::STANDARD.encode(gzip.finish().unwrap());
+        let zipped = serde_json::json!({
+            "statusCode": 404, "headers": {"Content-Encoding": "gzip"}, "body": body, "isBase64Encoded": true
+        });
+        assert_eq!(describe_answer(zipped.to_string().as_bytes()), "HTTP 404, status_code 10004");
     }
 }

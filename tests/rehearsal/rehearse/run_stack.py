@@ -29,6 +29,7 @@ one, so that a redelivery takes a second instead of minutes.
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import os
 import re
@@ -379,6 +380,26 @@ def upload_scenario(stack, base):
     return True
 
 
+def gzip_scenario(stack, base):
+    """The feed asked for as the stock client asks (Accept-Encoding: gzip): the
+    function's gzip body through the front door (base64 in the Lambda answer,
+    bytes to the client, Content-Encoding kept) reads back as the plain answer."""
+    url = urllib.parse.urljoin(base, "douyin/feed/")
+    with urllib.request.urlopen(urllib.request.Request(url), timeout=60) as response:
+        plain = json.loads(response.read())
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        encoding, raw = response.headers.get("Content-Encoding"), response.read()
+    if encoding != "gzip":
+        stack.add(4, "gzip", "feed", f"a feed asked for gzip came back as {encoding!r} ({len(raw)} bytes)")
+        return False
+    if json.loads(gzip.decompress(raw)) != plain:
+        stack.add(4, "gzip", "feed", "the gzipped feed does not read back as the plain one")
+        return False
+    say(f"  stage 4: gzip: the feed, {len(json.dumps(plain))} bytes of JSON, came as {len(raw)} bytes of gzip")
+    return True
+
+
 def chat_scenario(stack, base):
     """A burst of messages through the queue and the consumer, and a poison
     message that must end in the dead-letter queue."""
@@ -524,6 +545,7 @@ def run(stages, deployment, state, findings, args):
         base = stack.doors["scenarios"][1]
         if not quick:
             passed += upload_scenario(stack, base)
+            passed += gzip_scenario(stack, base)
             passed += chat_scenario(stack, base)
         stack.invoker.wait_idle()
         check_host(stack)
