@@ -1142,6 +1142,10 @@ Resources:
         }
     }
 
+    fn owned(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
     #[test]
     fn the_median_interval_is_a_sign_test_over_the_runs() {
         // 7 runs: the 2nd smallest to the 2nd largest hold the median with
@@ -1169,10 +1173,7 @@ Resources:
 
     #[test]
     fn the_goal_is_also_read_run_by_run_against_each_runs_own_floor() {
-        let names: Vec<String> = ["baseline-floor", "feed", "user-info", "comment-list", "user-login"]
-            .iter()
-            .map(|n| (*n).to_owned())
-            .collect();
+        let names = owned(&["baseline-floor", "feed", "user-info", "comment-list", "user-login"]);
         // The floor drifts between runs (10 ms, then 20); each function's run tracks its run's floor.
         let floor = [10, 20, 10, 20, 10, 20, 10];
         let times = |ratios: &[f64]| -> Vec<u64> {
@@ -1246,10 +1247,7 @@ Resources:
 
     #[test]
     fn the_table_gives_ratios_to_both_baselines_and_reads_the_goal_off_them() {
-        let names: Vec<String> = ["baseline-hello", "baseline-floor", "feed", "user-login", "message-action"]
-            .iter()
-            .map(|n| (*n).to_owned())
-            .collect();
+        let names = owned(&["baseline-hello", "baseline-floor", "feed", "user-login", "message-action"]);
         let template = BTreeMap::from([("feed".to_owned(), 512), ("user-login".to_owned(), 512)]);
         let mut cells = BTreeMap::new();
         cells.insert((512, "baseline-hello"), cell(&[10, 10, 10], &[1, 1, 1]));
