@@ -564,11 +564,11 @@ pub fn session_of(body: &Value) -> Session {
 }
 
 /// What a client reads from a gzip body.
-pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
+pub fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     let mut plain = Vec::new();
-    flate2::read::GzDecoder::new(bytes).read_to_end(&mut plain).expect("a gzip body");
-    plain
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut plain)?;
+    Ok(plain)
 }
 
 /// `a=1&b=2`, percent-encoded.
@@ -591,7 +591,7 @@ fn reply_of(response: lambda_http::Response<Body>) -> Reply {
         Body::Binary(bytes) => bytes,
         _ => panic!("empty response body"),
     };
-    let bytes = if gzipped { gunzip(&bytes) } else { bytes };
+    let bytes = if gzipped { gunzip(&bytes).expect("a gzip body") } else { bytes };
     let body = serde_json::from_slice(&bytes).unwrap();
     Reply { http_status, body, retry_after, gzipped }
 }

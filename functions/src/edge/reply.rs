@@ -58,14 +58,15 @@ impl Reply {
         serde_json::to_writer(&mut text, body)
             .map_err(|error| Error::Internal(anyhow::Error::new(error).context("encode reply")))?;
         match (text.get(start), text.get(start + 1)) {
-            // `{}`: the envelope alone.
-            (Some(b'{'), Some(b'}')) => text.truncate(start),
-            // `{"key":…}`: its keys after the envelope's, the object's brace now the comma between.
+            // `{}`: the envelope alone, closed.
+            (Some(b'{'), Some(b'}')) => {
+                text.truncate(start);
+                text.push(b'}');
+            }
+            // `{"key":…}`: its keys after the envelope's (the object's brace
+            // becomes the comma between), closed by the object's own brace.
             (Some(b'{'), _) => text[start] = b',',
             _ => return Err(Error::Internal(anyhow::anyhow!("reply body is not an object"))),
-        }
-        if text.last() != Some(&b'}') {
-            text.push(b'}');
         }
         String::from_utf8(text).map(Reply).map_err(|error| Error::Internal(anyhow::Error::new(error)))
     }

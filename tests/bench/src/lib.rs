@@ -55,7 +55,6 @@ pub fn describe_answer(body: &[u8]) -> String {
 /// decoded when `isBase64Encoded`, gunzipped when `content-encoding: gzip`.
 pub fn answer_body(answer: &serde_json::Value) -> Option<Vec<u8>> {
     use base64::Engine as _;
-    use std::io::Read as _;
     let body = answer.get("body")?.as_str()?;
     let bytes = if answer["isBase64Encoded"].as_bool() == Some(true) {
         base64::engine::general_purpose::STANDARD.decode(body).ok()?
@@ -66,12 +65,7 @@ pub fn answer_body(answer: &serde_json::Value) -> Option<Vec<u8>> {
         .as_object()
         .and_then(|headers| headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("content-encoding")))
         .is_some_and(|(_, value)| value.as_str() == Some("gzip"));
-    if !gzip {
-        return Some(bytes);
-    }
-    let mut plain = Vec::new();
-    flate2::read::GzDecoder::new(bytes.as_slice()).read_to_end(&mut plain).ok()?;
-    Some(plain)
+    if gzip { ::tests::gunzip(&bytes).ok() } else { Some(bytes) }
 }
 
 /// Microseconds, for tables.

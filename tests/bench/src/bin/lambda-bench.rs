@@ -874,7 +874,15 @@ fn median_interval(values: &[f64]) -> Option<Interval> {
         return None;
     }
     let median = if n % 2 == 1 { sorted[n / 2] } else { f64::midpoint(sorted[n / 2 - 1], sorted[n / 2]) };
-    // P(B ≤ j) for B ~ binomial(n, ½), by the running sum of C(n, i) / 2^n.
+    let (rank, coverage) = sign_test(n);
+    Some(Interval { median, low: sorted[rank - 1], high: sorted[n - rank], coverage, rank })
+}
+
+/// For `n` values (at least one): the rank k of [`median_interval`]'s ends
+/// (the k-th smallest and k-th largest) and their chance of holding the true
+/// median, `1 - 2 P(B < k)` for B ~ binomial(n, ½). It depends on `n` alone.
+fn sign_test(n: usize) -> (usize, f64) {
+    // P(B ≤ j), by the running sum of C(n, i) / 2^n.
     let below = |j: usize| -> f64 {
         let mut term = 0.5f64.powi(i32::try_from(n).unwrap_or(i32::MAX));
         let mut sum = 0.0;
@@ -889,7 +897,7 @@ fn median_interval(values: &[f64]) -> Option<Interval> {
     while k < n.div_ceil(2) && coverage(k + 1) >= MEDIAN_COVERAGE {
         k += 1;
     }
-    Some(Interval { median, low: sorted[k - 1], high: sorted[n - k], coverage: coverage(k), rank: k })
+    (k, coverage(k))
 }
 
 /// `1st`, `2nd`, `3rd`, `4th`…
@@ -902,6 +910,17 @@ fn ordinal(n: usize) -> String {
         _ => "th",
     };
     format!("{n}{suffix}")
+}
+
+/// The ends of an interval of rank `rank`: `smallest to the largest`,
+/// `2nd smallest to the 2nd largest`…
+fn ends(rank: usize) -> String {
+    if rank == 1 {
+        "smallest to the largest".to_owned()
+    } else {
+        let nth = ordinal(rank);
+        format!("{nth} smallest to the {nth} largest")
+    }
 }
 
 /// [`median_interval`]'s answer.
@@ -943,8 +962,7 @@ fn run_by_run(out: &mut String, run: &Run, data: &[&str]) -> std::fmt::Result {
     for (memory, bound) in bounds {
         let Some(floor) = cells.get(&(memory, "baseline-floor")) else { continue };
         let floor_warm = summary(&floor.warm).map(|s| s.p50).unwrap_or_default();
-        let (mut met, mut not_met, mut undecided) = (Vec::new(), Vec::new(), Vec::new());
-        let mut example = None;
+        let (mut met, mut not_met, mut undecided) = (0, Vec::new(), Vec::new());
         for name in data {
             let Some(cell) = cells.get(&(memory, *name)) else { continue };
             let work = if memory == 512 && REAL_WORK.contains(name) {
@@ -959,28 +977,28 @@ fn run_by_run(out: &mut String, run: &Run, data: &[&str]) -> std::fmt::Result {
                 .map(|(cold, floor)| cold.saturating_sub(work).as_secs_f64() / floor.as_secs_f64())
                 .collect();
             let Some(interval) = median_interval(&ratios) else { continue };
-            example.get_or_insert(interval);
             let said = verdict(&interval, bound);
             let note = if work > Duration::ZERO { " (without its work)" } else { "" };
             let figure = format!("{name} {:.2}× ({:.2}–{:.2}×){note}", interval.median, interval.low, interval.high);
             match said {
-                "met" => met.push(name.to_string()),
+                "met" => met += 1,
                 "not met" => not_met.push(figure.clone()),
                 _ => undecided.push(figure.clone()),
             }
             rows.push((memory, figure, said));
         }
-        let Some(example) = example else { continue };
+        let judged = met + not_met.len() + undecided.len();
+        if judged == 0 {
+            continue;
+        }
+        let (rank, coverage) = sign_test(floor.cold.len());
         let mut line = format!(
             "- {memory} MB, run by run (each run's cold start over its floor's; the median of the {} runs, and the \
-             {} to the {}, which hold the true median with {:.1}% confidence), ≤ {bound}× \
-             the floor: **met** by {} of {}",
+             {}, which hold the true median with {:.1}% confidence), ≤ {bound}× the floor: **met** by {met} of \
+             {judged}",
             run.runs,
-            if example.rank == 1 { "smallest".to_owned() } else { format!("{} smallest", ordinal(example.rank)) },
-            if example.rank == 1 { "largest".to_owned() } else { format!("{} largest", ordinal(example.rank)) },
-            example.coverage * 100.0,
-            met.len(),
-            met.len() + not_met.len() + undecided.len()
+            ends(rank),
+            coverage * 100.0,
         );
         if !not_met.is_empty() {
             line.push_str(&format!("; **not met** by {}", not_met.join(", ")));
