@@ -45,8 +45,9 @@ pub struct Config {
     /// by [`safe_log_filter`].
     pub log_filter: String,
     /// Time zone of comment dates (`DOUYIN_TIME_ZONE`, IANA name, default
-    /// `Asia/Shanghai`).
-    pub time_zone: chrono_tz::Tz,
+    /// [`DEFAULT_TIME_ZONE`]), from the tz database in the binary (jiff's
+    /// bundle: no dependence on the host's `/usr/share/zoneinfo`).
+    pub time_zone: jiff::tz::TimeZone,
     /// Address buckets by path, not by host (`DOUYIN_S3_PATH_STYLE=true`):
     /// needed by S3 emulators and the local server's engine, never by S3.
     pub s3_path_style: bool,
@@ -114,6 +115,22 @@ impl TlsRoots {
 #[allow(clippy::disallowed_methods, reason = "this module is where the environment is read")]
 pub fn requested_log_filter() -> String {
     std::env::var("DOUYIN_LOG").unwrap_or_else(|_| "info".into())
+}
+
+/// The time zone of comment dates when `DOUYIN_TIME_ZONE` names none.
+pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
+
+/// The zone of the bundled tz database named `name` (an IANA name such as
+/// `Asia/Shanghai`, or an alias the database keeps such as `PRC`; the lookup,
+/// jiff's, ignores ASCII case), if there is one.
+pub fn time_zone(name: &str) -> Option<jiff::tz::TimeZone> {
+    jiff::tz::db().get(name).ok()
+}
+
+/// [`DEFAULT_TIME_ZONE`]. The database in the binary always has it (a test
+/// says so); were it ever missing, its offset all year, UTC+8, is the same.
+pub fn default_time_zone() -> jiff::tz::TimeZone {
+    time_zone(DEFAULT_TIME_ZONE).unwrap_or_else(|| jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
 }
 
 /// Crates (target prefixes) whose debug and trace output carries request or
@@ -257,8 +274,8 @@ impl Config {
             upload_url_ttl: Duration::from_secs(number("DOUYIN_UPLOAD_URL_TTL_SECS", 900)?),
             log_filter: safe_log_filter(&get("DOUYIN_LOG").unwrap_or_else(|| "info".into())),
             time_zone: match get("DOUYIN_TIME_ZONE") {
-                None => chrono_tz::Asia::Shanghai,
-                Some(name) => name.trim().parse().map_err(|_| ConfigError {
+                None => default_time_zone(),
+                Some(name) => time_zone(name.trim()).ok_or_else(|| ConfigError {
                     variable: "DOUYIN_TIME_ZONE",
                     problem: format!("{name:?} is not an IANA time zone name such as Asia/Shanghai"),
                 })?,
@@ -320,7 +337,7 @@ impl Config {
             max_upload_bytes: 200 * 1024 * 1024,
             upload_url_ttl: Duration::from_secs(900),
             log_filter: "info".into(),
-            time_zone: chrono_tz::Asia::Shanghai,
+            time_zone: default_time_zone(),
             s3_path_style: true,
             function_name: None,
             rate_limits: RateLimits::OFF,
@@ -448,6 +465,20 @@ mod tests {
         ("DOUYIN_MEDIA_BUCKET", "media"),
         ("DOUYIN_JWT_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:jwt"),
     ];
+
+    #[test]
+    fn the_time_zone_is_any_zone_of_the_bundled_database_and_shanghai_by_default() {
+        let default = Config::from_lookup(lookup(&BASE)).unwrap();
+        assert_eq!(default.time_zone.iana_name(), Some(DEFAULT_TIME_ZONE), "the database in the binary has it");
+        let mut pairs = BASE.to_vec();
+        pairs.push(("DOUYIN_TIME_ZONE", " Pacific/Apia "));
+        assert_eq!(Config::from_lookup(lookup(&pairs)).unwrap().time_zone.iana_name(), Some("Pacific/Apia"));
+        pairs.pop();
+        pairs.push(("DOUYIN_TIME_ZONE", "Mars/Olympus_Mons"));
+        let error = Config::from_lookup(lookup(&pairs)).unwrap_err();
+        assert_eq!(error.variable, "DOUYIN_TIME_ZONE");
+        assert!(error.problem.contains("not an IANA time zone name"), "{}", error.problem);
+    }
 
     #[test]
     fn defaults_follow_owasp_and_a_week_of_tokens() {

@@ -3,8 +3,6 @@
 //! unliking what is not liked, following twice, unfollowing twice: status 0,
 //! nothing changes) and keeps the counters exact (see `store::interactions`).
 
-use chrono::TimeZone as _;
-
 use crate::app::App;
 use crate::domain::{Comment, CommentId, CommentText, Listed, User, UserId, Video, VideoId, now_ms};
 use crate::error::{Error, Result};
@@ -222,9 +220,15 @@ async fn comment_view(app: &App, item: CommentItem) -> Result<Comment> {
 
 /// `MM-DD` of `ms` in the configured time zone.
 fn date(app: &App, ms: u64) -> String {
-    let ms = i64::try_from(ms).unwrap_or_default();
-    match app.config.time_zone.timestamp_millis_opt(ms).single() {
-        Some(time) => time.format("%m-%d").to_string(),
+    month_day(&app.config.time_zone, ms)
+}
+
+/// `MM-DD` of `ms` (milliseconds since the epoch) in `zone`; `01-01` for a
+/// time outside what a calendar date can name (none we store).
+pub fn month_day(zone: &jiff::tz::TimeZone, ms: u64) -> String {
+    let date = i64::try_from(ms).ok().and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+    match date.map(|time| zone.to_datetime(time)) {
+        Some(local) => format!("{:02}-{:02}", local.month(), local.day()),
         None => String::from("01-01"),
     }
 }
@@ -241,5 +245,39 @@ async fn existing_user(app: &App, user: UserId) -> Result<()> {
     match app.table.user(user).await? {
         Some(_) => Ok(()),
         None => Err(Error::NotFound(format!("user {user} does not exist"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::month_day;
+    use crate::config::time_zone;
+
+    fn at(zone: &str, utc: &str) -> String {
+        let ms = utc.parse::<jiff::Timestamp>().unwrap().as_millisecond();
+        month_day(&time_zone(zone).unwrap(), u64::try_from(ms).unwrap())
+    }
+
+    #[test]
+    fn a_comment_date_is_the_calendar_day_of_its_zone() {
+        assert_eq!(at("Asia/Shanghai", "2026-11-25T15:59:59Z"), "11-25");
+        assert_eq!(at("Asia/Shanghai", "2026-11-25T16:00:00Z"), "11-26", "midnight at UTC+8");
+        assert_eq!(at("UTC", "2026-11-25T16:00:00Z"), "11-25");
+        assert_eq!(at("America/New_York", "2026-07-01T03:59:59Z"), "06-30", "UTC-4 in summer");
+        assert_eq!(at("America/New_York", "2026-01-01T04:59:59Z"), "12-31", "UTC-5 in winter");
+    }
+
+    #[test]
+    fn a_comment_date_follows_the_zones_history() {
+        // Samoa moved from UTC-10 to UTC+14 at the end of 29 December 2011:
+        // its 30 December never happened. A fixed offset cannot say that.
+        assert_eq!(at("Pacific/Apia", "2011-12-30T09:59:59Z"), "12-29");
+        assert_eq!(at("Pacific/Apia", "2011-12-30T10:00:00Z"), "12-31");
+    }
+
+    #[test]
+    fn a_time_no_calendar_names_is_the_first_of_january() {
+        assert_eq!(month_day(&time_zone("UTC").unwrap(), u64::MAX), "01-01");
     }
 }

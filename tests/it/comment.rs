@@ -29,8 +29,11 @@ async fn create_date_is_in_the_configured_time_zone() {
     // UTC+14 and UTC-12: 26 hours apart, so never the same calendar day,
     // whatever the time of the run (UTC+8 and UTC-10, 18 hours apart, share
     // the day from 10:00 to 16:00 UTC).
-    let kiritimati = TestApp::with_config(|config| config.time_zone = chrono_tz::Pacific::Kiritimati).await;
-    let baker = TestApp::with_config(|config| config.time_zone = chrono_tz::Etc::GMTPlus12).await;
+    let kiritimati =
+        TestApp::with_config(|config| config.time_zone = shared::config::time_zone("Pacific/Kiritimati").unwrap())
+            .await;
+    let baker =
+        TestApp::with_config(|config| config.time_zone = shared::config::time_zone("Etc/GMT+12").unwrap()).await;
     let mut dates = Vec::new();
     for t in [&kiritimati, &baker] {
         let user = t.new_user("u").await;
