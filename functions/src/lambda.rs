@@ -46,7 +46,7 @@ pub fn run_fallback() -> ExitCode {
                 if config.route_functions.is_empty() {
                     crate::fallback::Fallback::new(&config, None)
                 } else {
-                    match shared::app::load_sdk_config(&config.tls_roots).await {
+                    match shared::app::load_sdk_config(&config.tls_roots, config.sdk_credentials).await {
                         Ok(sdk) => crate::fallback::Fallback::new(&config, Some(shared::invoke::Invoker::new(&sdk))),
                         Err(error) => Err(error),
                     }

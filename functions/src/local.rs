@@ -250,7 +250,7 @@ impl LocalServer {
                 (app, Some(s3), Some(journal::Journal::open(&options.data_dir)?))
             }
             Backend::Aws => {
-                let app = match shared::app::load_sdk_config(&config.tls_roots).await {
+                let app = match shared::app::load_sdk_config(&config.tls_roots, config.sdk_credentials).await {
                     Ok(sdk) => {
                         App::build_intercepted(config, &sdk, &Endpoints::default(), None, &options.interceptors).await
                     }

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::config::SharedInterceptor;
 
 use crate::auth::password::Passwords;
 use crate::auth::token::Tokens;
-use crate::config::{Config, SecretSource, TlsRoots};
+use crate::config::{Config, SdkCredentials, SecretSource, TlsRoots};
 use crate::error::{Error, Result};
 use crate::feed_cache::FeedCache;
 use crate::heavy::HeavyWork;
@@ -90,7 +90,7 @@ impl App {
     /// meanwhile (none with `DOUYIN_WARMUP=off`).
     pub async fn for_lambda(config: Config, warmup: Warmup) -> anyhow::Result<App> {
         let warmup = if config.warm_up { warmup } else { Warmup::NONE };
-        let sdk = load_sdk_config(&config.tls_roots).await?;
+        let sdk = load_sdk_config(&config.tls_roots, config.sdk_credentials).await?;
         App::build_warm(config, &sdk, &Endpoints::default(), None, &Interceptors::default(), warmup).await
     }
 
@@ -397,11 +397,14 @@ async fn warm_up(warmup: Warmup, warm: Warm<'_>) -> Option<crate::feed_cache::Ca
 }
 
 /// The SDK configuration from the environment (region, credentials,
-/// `AWS_ENDPOINT_URL_*`), with the call policy of [`with_call_policy`] and
-/// TLS trusting `roots`. Fails only when `roots` is a file that cannot be
-/// read or holds no certificate.
-pub async fn load_sdk_config(roots: &TlsRoots) -> anyhow::Result<SdkConfig> {
+/// `AWS_ENDPOINT_URL_*`), with the call policy of [`with_call_policy`], TLS
+/// trusting `roots` and the credentials of `credentials`. Fails only when
+/// `roots` is a file that cannot be read or holds no certificate.
+pub async fn load_sdk_config(roots: &TlsRoots, credentials: SdkCredentials) -> anyhow::Result<SdkConfig> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if credentials == SdkCredentials::Environment {
+        loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
+    }
     match roots {
         TlsRoots::Amazon => loader = loader.http_client(amazon_trust_https_client()),
         TlsRoots::Native => {}
@@ -562,6 +565,20 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_sdk_takes_the_environments_keys_without_building_the_default_chain() {
+        let provider = |sdk: SdkConfig| format!("{:?}", sdk.credentials_provider().unwrap());
+        let environment = load_sdk_config(&TlsRoots::Amazon, SdkCredentials::Environment).await.unwrap();
+        let provider_of_environment = provider(environment);
+        assert!(
+            provider_of_environment.contains("EnvironmentVariableCredentialsProvider"),
+            "{provider_of_environment}"
+        );
+        assert!(!provider_of_environment.contains("DefaultCredentialsChain"), "{provider_of_environment}");
+        let chain = provider(load_sdk_config(&TlsRoots::Amazon, SdkCredentials::DefaultChain).await.unwrap());
+        assert!(chain.contains("DefaultCredentialsChain"), "{chain}");
+    }
 
     /// `AWS_LC_SYS_NO_JITTER_ENTROPY=1` (`.cargo/config.toml`, `[env]`)
     /// reached aws-lc-sys's build script: the crypto library this binary

@@ -60,6 +60,9 @@ pub struct Config {
     /// `amazon` (default), `native` (the system's whole root store) or
     /// `file:<path>` (exactly the PEM certificates in that file)).
     pub tls_roots: TlsRoots,
+    /// Where the SDK's credentials come from (the environment's keys when it
+    /// has them, else the SDK's default chain).
+    pub sdk_credentials: SdkCredentials,
     /// Whether a Lambda function opens its hot connections during init
     /// (`DOUYIN_WARMUP`, `on` (default) or `off`; `crate::app::Warmup`).
     pub warm_up: bool,
@@ -105,6 +108,32 @@ impl TlsRoots {
                     problem: format!("expected amazon, native or file:<path of PEM certificates>, found {other:?}"),
                 }),
             },
+        }
+    }
+}
+
+/// Where the SDK's credentials come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SdkCredentials {
+    /// The environment's keys (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN`), as Lambda gives every function its role's: the
+    /// SDK's default chain would take the same keys, its first provider, but
+    /// building the whole chain (profile files, SSO, web identity, the
+    /// container and instance metadata clients) cost ~0.2 ms of every cold
+    /// start (docs/performance.md, session 11).
+    Environment,
+    /// The SDK's default chain, when the environment holds no keys (a
+    /// profile, SSO, an instance role: `douyin-local --backend aws` on a
+    /// workstation).
+    DefaultChain,
+}
+
+impl SdkCredentials {
+    /// [`SdkCredentials::Environment`] when both keys are set.
+    fn from_lookup(get: impl Fn(&'static str) -> Option<String>) -> SdkCredentials {
+        match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
+            (Some(_), Some(_)) => SdkCredentials::Environment,
+            _ => SdkCredentials::DefaultChain,
         }
     }
 }
@@ -292,6 +321,7 @@ impl Config {
             },
             function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
             tls_roots: TlsRoots::parse(get("DOUYIN_TLS_ROOTS").as_deref())?,
+            sdk_credentials: SdkCredentials::from_lookup(get),
             warm_up: match get("DOUYIN_WARMUP").as_deref().map(str::trim) {
                 None | Some("on") => true,
                 Some("off") => false,
@@ -342,6 +372,7 @@ impl Config {
             function_name: None,
             rate_limits: RateLimits::OFF,
             tls_roots: TlsRoots::Amazon,
+            sdk_credentials: SdkCredentials::DefaultChain,
             warm_up: true,
             heavy_places: crate::heavy::default_places(),
         }
@@ -416,6 +447,8 @@ pub struct FallbackConfig {
     pub log_filter: String,
     /// Trust store of the SDK's HTTPS client (`DOUYIN_TLS_ROOTS`).
     pub tls_roots: TlsRoots,
+    /// Where the SDK's credentials come from ([`SdkCredentials`]).
+    pub sdk_credentials: SdkCredentials,
 }
 
 impl FallbackConfig {
@@ -445,6 +478,7 @@ impl FallbackConfig {
             route_functions,
             log_filter: safe_log_filter(&get("DOUYIN_LOG").unwrap_or_else(|| "info".into())),
             tls_roots: TlsRoots::parse(get("DOUYIN_TLS_ROOTS").as_deref())?,
+            sdk_credentials: SdkCredentials::from_lookup(get),
         })
     }
 }
@@ -465,6 +499,26 @@ mod tests {
         ("DOUYIN_MEDIA_BUCKET", "media"),
         ("DOUYIN_JWT_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:jwt"),
     ];
+
+    #[test]
+    fn the_sdk_credentials_are_the_environments_keys_when_it_has_both() {
+        let credentials = |pairs: &[(&str, &str)]| {
+            let mut all = BASE.to_vec();
+            all.extend_from_slice(pairs);
+            let function = Config::from_lookup(lookup(&all)).unwrap().sdk_credentials;
+            assert_eq!(FallbackConfig::from_lookup(lookup(pairs)).unwrap().sdk_credentials, function);
+            function
+        };
+        let keys = [("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "secret")];
+        assert_eq!(credentials(&keys), SdkCredentials::Environment, "Lambda's case");
+        assert_eq!(credentials(&[keys[0]]), SdkCredentials::DefaultChain, "no secret key");
+        assert_eq!(
+            credentials(&[keys[0], ("AWS_SECRET_ACCESS_KEY", " ")]),
+            SdkCredentials::DefaultChain,
+            "a blank one"
+        );
+        assert_eq!(credentials(&[]), SdkCredentials::DefaultChain, "a workstation's profile");
+    }
 
     #[test]
     fn the_time_zone_is_any_zone_of_the_bundled_database_and_shanghai_by_default() {
