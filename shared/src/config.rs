@@ -306,7 +306,7 @@ impl Config {
                 None => default_time_zone(),
                 Some(name) => time_zone(name.trim()).ok_or_else(|| ConfigError {
                     variable: "DOUYIN_TIME_ZONE",
-                    problem: format!("{name:?} is not an IANA time zone name such as Asia/Shanghai"),
+                    problem: format!("{name:?} is not an IANA time zone name such as {DEFAULT_TIME_ZONE}"),
                 })?,
             },
             s3_path_style: match get("DOUYIN_S3_PATH_STYLE").as_deref().map(str::trim) {

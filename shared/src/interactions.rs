@@ -225,7 +225,7 @@ fn date(app: &App, ms: u64) -> String {
 
 /// `MM-DD` of `ms` (milliseconds since the epoch) in `zone`; `01-01` for a
 /// time outside what a calendar date can name (none we store).
-pub fn month_day(zone: &jiff::tz::TimeZone, ms: u64) -> String {
+fn month_day(zone: &jiff::tz::TimeZone, ms: u64) -> String {
     let date = i64::try_from(ms).ok().and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
     match date.map(|time| zone.to_datetime(time)) {
         Some(local) => format!("{:02}-{:02}", local.month(), local.day()),
