@@ -139,14 +139,14 @@ pub async fn ingest(app: &App, event: LambdaEvent<S3Event>) -> Result<(), lambda
 /// What each function opens during init, while it reads the signing secret
 /// ([`Warmup`]): DynamoDB for every data function, S3 for those that call it
 /// in a request (register's default images, publish's uploads, the ingest's
-/// reads), the chat queue for its sender; the functions that allocate ids
+/// reads); the functions that allocate ids
 /// reserve their first block, the feed reads a guest's newest page into its
 /// cache, and those whose answers carry presigned links sign the default
 /// images' (the upload's signs a PUT: the same presigner). Each call reads nothing a request
 /// would not (register's writes the default images it would write anyway),
-/// and each is one the function's policy allows (template.yaml grants the two
-/// it would not use otherwise: publish's read of the default images, the
-/// sender's `GetQueueAttributes`; the rehearsal's stage 5 judges every call).
+/// and each is one the function's policy allows (template.yaml grants the one
+/// it would not use otherwise: publish's read of the default images; the
+/// rehearsal's stage 5 judges every call).
 /// Any answer of the service counts: what it is for is the open connection.
 /// A function whose first request makes DynamoDB calls at once (with the
 /// deployment's rate limits: a count beside a read) opens as many connections.
@@ -170,9 +170,9 @@ pub fn warmup(function: &str) -> Warmup {
         },
         "publish-upload" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, links: true, ..Warmup::DYNAMODB },
         "video-ingest" => Warmup { s3: S3Warmup::Head(shared::videos::UPLOAD_PREFIX), ..Warmup::DYNAMODB },
-        "message-action" => {
-            Warmup { dynamodb: DynamoDbWarmup::IdBlock, dynamodb_connections: 2, sqs: true, ..Warmup::DYNAMODB }
-        }
+        // The send is one transaction; the queue is its path only when that
+        // fails, and that path opens the queue's connection itself.
+        "message-action" => Warmup { dynamodb: DynamoDbWarmup::IdBlock, ..Warmup::DYNAMODB },
         "feed" => Warmup { dynamodb: DynamoDbWarmup::FeedPage, links: true, ..Warmup::DYNAMODB },
         // Their first request makes two calls at once (the comment's
         // transaction and the profile's read; the chat's messages and its

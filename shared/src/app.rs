@@ -182,8 +182,7 @@ impl App {
                 SecretSource::SecretsManager(arn) => read_secret(sdk, arn).await,
             }
         };
-        let warm =
-            Warm { table: &table, ids: &ids, media: &media, queue: sqs.as_ref(), feed_shards: config.feed_shards };
+        let warm = Warm { table: &table, ids: &ids, media: &media, feed_shards: config.feed_shards };
         // Boxed: the warm-up's calls make a large future, which would
         // otherwise sit in every caller's (a test's stack overflowed).
         let (secret, primed) = tokio::join!(secret, Box::pin(warm_up(warmup, warm)));
@@ -237,8 +236,6 @@ pub struct Warmup {
     /// [`Warmup::s3_connections_opened`]): as many as the function's first
     /// request uses at once (publish stores its video and its cover at once).
     pub s3_connections: usize,
-    /// The chat queue, for its sender: `GetQueueAttributes` (`SqsQueue::warm_up`).
-    pub sqs: bool,
     /// The default images' links signed ([`Media::link`], no call: the
     /// signing is local), for the functions whose answers carry links: the
     /// presigner's first use (the S3 client's endpoint rules, its signing
@@ -305,7 +302,6 @@ impl Warmup {
         dynamodb_connections: 0,
         s3: S3Warmup::None,
         s3_connections: 1,
-        sqs: false,
         links: false,
     };
     /// DynamoDB only: every data function.
@@ -314,7 +310,6 @@ impl Warmup {
         dynamodb_connections: 1,
         s3: S3Warmup::None,
         s3_connections: 1,
-        sqs: false,
         links: false,
     };
 }
@@ -328,14 +323,13 @@ struct Warm<'a> {
     table: &'a Table,
     ids: &'a IdAllocator,
     media: &'a Media,
-    queue: Option<&'a crate::queue::SqsQueue>,
     feed_shards: u32,
 }
 
 /// Runs the calls `warmup` names at once, each within [`WARMUP_LIMIT`]; never
 /// fails. Returns the feed page it read, for [`DynamoDbWarmup::FeedPage`].
 async fn warm_up(warmup: Warmup, warm: Warm<'_>) -> Option<crate::feed_cache::CachedFeed> {
-    let Warm { table, ids, media, queue, feed_shards } = warm;
+    let Warm { table, ids, media, feed_shards } = warm;
     async fn bounded<T>(service: &'static str, call: impl std::future::Future<Output = Result<T>>) -> Option<T> {
         match tokio::time::timeout(WARMUP_LIMIT, call).await {
             Ok(Ok(value)) => Some(value),
@@ -377,11 +371,6 @@ async fn warm_up(warmup: Warmup, warm: Warm<'_>) -> Option<crate::feed_cache::Ca
             S3Warmup::Defaults => _ = bounded("s3", media.ensure_defaults()).await,
         }
     };
-    let sqs = async {
-        if let (true, Some(queue)) = (warmup.sqs, queue) {
-            bounded("sqs", queue.warm_up()).await;
-        }
-    };
     let links = async {
         if warmup.links {
             let sign = async {
@@ -393,7 +382,7 @@ async fn warm_up(warmup: Warmup, warm: Warm<'_>) -> Option<crate::feed_cache::Ca
             bounded("s3 links", sign).await;
         }
     };
-    tokio::join!(dynamodb, more_connections, s3, sqs, links).0
+    tokio::join!(dynamodb, more_connections, s3, links).0
 }
 
 /// The SDK configuration from the environment (region, credentials,

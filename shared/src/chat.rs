@@ -1,13 +1,16 @@
-//! Chat: send through the queue, persist idempotently, poll without gaps.
+//! Chat: send in one transaction (the queue when the table cannot take it),
+//! persist idempotently, poll without gaps.
 //!
-//! Send assigns the id and time, then enqueues the message (FIFO, group = the
-//! conversation, deduplication id = the message id) and persists it itself
-//! at once, so the sender's next poll reads it ("read your writes"). The
-//! consumer persists it too; whichever write comes first wins, the other
-//! finds the message's guard and writes nothing. Persisting moves the
-//! conversation's clock forward in the same transaction (`store::chat`), so
-//! messages become visible in `create_time` order and a client polling with
-//! the newest `create_time` it has never misses one.
+//! Send assigns the id and time and writes the message in one transaction
+//! with its checks and its count, so the sender's next poll reads it ("read
+//! your writes"). When that transaction fails, the send confirms the users
+//! itself, then enqueues the message (FIFO, group = the conversation,
+//! deduplication id = the message id) and writes it again at once; the
+//! consumer persists what the queue took. Whichever write comes first wins,
+//! the other finds the message's guard and writes nothing. Persisting moves
+//! the conversation's clock forward in the same transaction (`store::chat`),
+//! so messages become visible in `create_time` order and a client polling
+//! with the newest `create_time` it has never misses one.
 
 use std::panic::AssertUnwindSafe;
 
@@ -22,7 +25,7 @@ use crate::limits::Scope;
 use crate::metrics::{self, Metric};
 use crate::queue::{BatchReport, Consumer, Delivery, Outgoing};
 use crate::store::model::conversation_partition;
-use crate::store::{NewMessage, Page, Table};
+use crate::store::{NewMessage, Page, Stored, Table};
 use crate::users::{Claimed, user_view};
 
 /// A friend (a mutual follow) and the latest message between the two.
@@ -81,31 +84,19 @@ pub const POLL_LIMIT: usize = 500;
 pub const PERSIST_RESERVE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Sends `text` from `from` to `to`, counted against the sender's message
-/// limit. Answers once the message is durable: accepted by the queue, or
-/// written by the send path itself.
+/// limit. Answers once the message is durable: written to the table, or
+/// accepted by the queue when the table could not take it.
 ///
-/// Two rounds. The limit is counted beside the read that confirms both users
-/// and reads the conversation's clock; then the enqueue and the send path's
-/// own write run at once. Either one alone makes the message durable (the
-/// queue keeps it until the consumer has written it; the write is the
-/// message), so the send answers 0 when either succeeds and fails only when
-/// both do. Neither starts before the limit and both users are confirmed, so
-/// a refused send writes nothing.
+/// One round: a transaction that writes the message, moves the
+/// conversation's clock, checks that both users exist and counts the send
+/// (`Table::store_sent_message`); a refusal in it (the limit, a missing
+/// user) writes nothing and counts nothing. Only when that transaction fails
+/// (a throttle, an outage, a clock that kept moving) does the send take the
+/// queue's path ([`send_through_queue`]).
 pub async fn send(app: &App, from: Claimed, to: UserId, text: &MessageText) -> Result<()> {
     let from = from.id();
     if from == to {
         return Err(Error::Forbidden("you cannot send a message to yourself".into()));
-    }
-    let subject = from.to_string();
-    let (counted, parties) =
-        tokio::join!(app.limiter.hit(Scope::Message, &subject), app.table.message_parties(from.0, to.0));
-    counted?;
-    let (found, clock) = parties?;
-    if !found.iter().any(|user| user.id == from.0) {
-        return Err(Error::caller_gone());
-    }
-    if !found.iter().any(|user| user.id == to.0) {
-        return Err(Error::NotFound(format!("user {to} does not exist")));
     }
     let message = NewMessage {
         id: app.ids.next().await?,
@@ -114,6 +105,53 @@ pub async fn send(app: &App, from: Claimed, to: UserId, text: &MessageText) -> R
         content: text.as_str().to_owned(),
         sent_at: now_ms(),
     };
+    let count = app.limiter.count(Scope::Message, &from.to_string());
+    match app.table.store_sent_message(&message, count.as_ref()).await {
+        Ok(Stored::New) => {
+            metrics::count(Metric::MessagesPersisted);
+            sent()
+        }
+        // Its id is new, so nothing else wrote it; were it not, it is stored.
+        Ok(Stored::Already) => sent(),
+        Ok(Stored::SenderGone) => Err(Error::caller_gone()),
+        Ok(Stored::NoRecipient) => Err(Error::NotFound(format!("user {to} does not exist"))),
+        Err(refused @ Error::RateLimited { .. }) => Err(refused),
+        Err(error) => {
+            tracing::warn!(
+                message_id = message.id,
+                error = format!("{:#}", anyhow::Error::from(error)),
+                "the send's transaction failed; the queue's path takes the message"
+            );
+            send_through_queue(app, message).await
+        }
+    }
+}
+
+/// The send's path when its transaction failed: two rounds, as a send was
+/// before the table took it in one. The limit is counted beside the read that
+/// confirms both users and reads the conversation's clock (the failed
+/// transaction counted nothing, unless its answer was lost after it
+/// committed: then this counts the message a second time, its write below
+/// finds it stored, and a window that second count fills refuses a message
+/// that is in fact stored); then the enqueue and a second write run at once. Either one
+/// alone makes the message durable (the queue keeps it until the consumer
+/// has written it; the write is the message), so the send answers 0 when
+/// either succeeds and fails only when both do. Neither starts before the
+/// limit and both users are confirmed, so a refused send writes nothing.
+async fn send_through_queue(app: &App, message: NewMessage) -> Result<()> {
+    let subject = message.from_user_id.to_string();
+    let (counted, parties) = tokio::join!(
+        app.limiter.hit(Scope::Message, &subject),
+        app.table.message_parties(message.from_user_id, message.to_user_id)
+    );
+    counted?;
+    let (found, clock) = parties?;
+    if !found.iter().any(|user| user.id == message.from_user_id) {
+        return Err(Error::caller_gone());
+    }
+    if !found.iter().any(|user| user.id == message.to_user_id) {
+        return Err(Error::NotFound(format!("user {} does not exist", message.to_user_id)));
+    }
     let body = serde_json::to_string(&message).map_err(|e| Error::Internal(e.into()))?;
     let queue = app.chat_queue()?;
     // Both are caught (a panic in either is that write failing) and given up

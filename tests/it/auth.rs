@@ -327,11 +327,11 @@ async fn every_bad_token_is_10002_on_every_authenticated_endpoint_and_changes_no
     }
     assert_eq!(snapshot(&t, &[alice, bob]).await, before, "a refused token changed something");
     assert_eq!(checked, tokens.len() * (needing.len() + 1));
-    // Nor did any forged publish take an id. A comment and an upload ticket
-    // take theirs (from the block this instance holds: nothing written)
-    // before their transaction confirms the caller, so the one well-signed
-    // token of a user that does not exist costs each one.
-    let burned = 2;
+    // Nor did any forged publish take an id. A comment, an upload ticket and
+    // a message take theirs (from the block this instance holds: nothing
+    // written) before their transaction confirms the caller, so the one
+    // well-signed token of a user that does not exist costs each one.
+    let burned = 3;
     assert_eq!(t.upload_status(&bob.token, comment + 1).await.code(), 10004);
     let next = t.start_upload(&bob.token, "after", "video/mp4", 10).await.ok()["video_id"].clone();
     assert_eq!(next, comment + 1 + burned);

@@ -1,12 +1,13 @@
 //! Chat: read your writes, both directions oldest first, no gap and no repeat
-//! for a client polling with the newest `create_time` it has, idempotent
-//! consumption, previews in the friend list.
+//! for a client polling with the newest `create_time` it has, the queue when
+//! the table cannot take a send, idempotent consumption, previews in the
+//! friend list.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
-use futures_util::future::{BoxFuture, join_all};
+use futures_util::future::join_all;
 use shared::queue::{Consumer, Delivery, InProcessQueue, Outgoing, Queue};
 use shared::store::NewMessage;
 use tests::faults::{Fault, FaultInjector};
@@ -189,50 +190,40 @@ async fn chat_errors_follow_the_contract_and_send_nothing() {
     assert_eq!(messages(&t.chat(&ann.token, ben.id, None).await).len(), 1, "only the valid message was sent");
 }
 
-/// A queue that takes a message only once the send path's own write of it
-/// is readable: a send that writes after its enqueue has answered is never
-/// answered by it (it gives up after many reads, each a real engine call).
-#[derive(Debug)]
-struct TakesWrittenMessages {
-    table: shared::store::Table,
-    taken: HeldQueue,
-}
-
-impl Queue for TakesWrittenMessages {
-    fn send(&self, message: Outgoing) -> BoxFuture<'_, shared::Result<()>> {
-        Box::pin(async move {
-            let sent: NewMessage = serde_json::from_str(&message.body).expect("a chat message");
-            for _ in 0..2_000 {
-                let stored = self.table.messages(sent.from_user_id, sent.to_user_id, 0, 10).await?;
-                if stored.iter().any(|item| item.id == sent.id) {
-                    return self.taken.send(message).await;
-                }
-                tokio::task::yield_now().await;
-            }
-            Err(shared::Error::Internal(anyhow::anyhow!("the send path did not write while its enqueue waited")))
-        })
-    }
-}
-
+/// A send is one round: one transaction writes the message, moves the
+/// clock, checks both users and counts the send. The queue is not asked.
 #[tokio::test]
-async fn a_send_writes_the_message_while_its_enqueue_is_in_flight() {
+async fn a_send_is_one_transaction_and_leaves_the_queue_alone() {
     let mut t = TestApp::new().await;
     let (ann, ben) = pair(&t).await;
-    let queue = Arc::new(TakesWrittenMessages { table: t.app.table().clone(), taken: HeldQueue::default() });
+    let queue = Arc::new(HeldQueue::default());
     t.app.chat_queue = Some(queue.clone());
+    t.app.ids().reserve_ahead().await.unwrap();
+    let before = t.app.dynamodb_calls.snapshot();
     let reply = t.send_message(&ann.token, ben.id, "at once").await;
+    let used = t.app.dynamodb_calls.snapshot() - before;
     assert_eq!(reply.code(), 0, "{}", reply.body);
-    assert_eq!(queue.taken.0.lock().unwrap().len(), 1, "the queue has it too");
+    assert_eq!(used.operations, 1, "one transaction");
+    assert!(queue.0.lock().unwrap().is_empty(), "the queue was asked");
     assert_eq!(messages(&t.chat(&ben.token, ann.id, None).await).len(), 1);
 }
 
-/// Either write alone makes a message durable: a send answers 0 when the
-/// queue refuses it but the send path stored it, and when the queue took it
-/// but the send path's write failed (the consumer then writes it).
+/// When the send's transaction fails, the send takes the queue's path: it
+/// confirms the users, then enqueues and writes at once, and either alone
+/// makes the message durable. It answers 0 when the queue refuses but the
+/// second write stores it, and when the queue takes it but the second write
+/// fails too (the consumer then writes it).
 #[tokio::test]
-async fn a_send_answers_0_when_either_the_queue_or_its_own_write_keeps_the_message() {
-    let t = TestApp::with_faults(Faults { queue: Some((1, Fault::Refused)), ..Faults::default() }).await;
+async fn a_send_whose_transaction_fails_answers_0_when_either_the_queue_or_a_second_write_keeps_it() {
+    let table = FaultInjector::new();
+    let t = TestApp::with_faults(Faults {
+        table: Some(table.clone()),
+        queue: Some((1, Fault::Refused)),
+        ..Faults::default()
+    })
+    .await;
     let (ann, ben) = pair(&t).await;
+    table.fail_next_of::<TransactWriteItemsInput>(Fault::Refused);
     let reply = t.send_message(&ann.token, ben.id, "stored, not queued").await;
     assert_eq!(reply.code(), 0, "{}", reply.body);
     assert_eq!(t.queue.as_ref().unwrap().sends(), 1, "the queue was asked");
@@ -243,27 +234,73 @@ async fn a_send_answers_0_when_either_the_queue_or_its_own_write_keeps_the_messa
     let table = FaultInjector::new();
     let t = TestApp::with_faults(Faults { table: Some(table.clone()), ..Faults::default() }).await;
     let (ann, ben) = pair(&t).await;
-    table.fail_next_of::<TransactWriteItemsInput>(Fault::Refused);
+    table.fail_next_n_of::<TransactWriteItemsInput>(2, Fault::Refused);
     let reply = t.send_message(&ann.token, ben.id, "queued, not stored").await;
     assert_eq!(reply.code(), 0, "{}", reply.body);
-    assert_eq!(table.failed(), 1, "the send path's write failed");
+    assert_eq!(table.failed(), 2, "both of the send's writes failed");
     t.chat.wait_idle().await;
     let read = messages(&t.chat(&ben.token, ann.id, None).await);
     assert_eq!(read.iter().map(|m| m["content"].as_str().unwrap()).collect::<Vec<_>>(), ["queued, not stored"]);
 }
 
 #[tokio::test]
-async fn a_send_that_neither_the_queue_nor_its_own_write_keeps_fails_and_shows_nothing() {
+async fn a_send_that_neither_the_queue_nor_its_own_writes_keep_fails_and_shows_nothing() {
     let table = FaultInjector::new();
     let faults = Faults { table: Some(table.clone()), queue: Some((1, Fault::Refused)), ..Faults::default() };
     let t = TestApp::with_faults(faults).await;
     let (ann, ben) = pair(&t).await;
-    table.fail_next_of::<TransactWriteItemsInput>(Fault::Refused);
+    table.fail_next_n_of::<TransactWriteItemsInput>(2, Fault::Refused);
     let reply = t.send_message(&ann.token, ben.id, "lost").await;
     assert_eq!((reply.http_status, reply.code(), reply.msg()), (500, 50000, "internal error"));
-    assert_eq!((table.failed(), t.queue.as_ref().unwrap().sends()), (1, 1), "both writes were tried");
+    assert_eq!((table.failed(), t.queue.as_ref().unwrap().sends()), (2, 1), "every write was tried");
     t.chat.wait_idle().await;
     assert!(messages(&t.chat(&ben.token, ann.id, None).await).is_empty());
+}
+
+/// The send's transaction commits whatever the queue would do, and its
+/// answer lost after the commit sends it down the queue's path, which finds
+/// it stored: shown once.
+#[tokio::test]
+async fn a_send_whose_committed_transaction_lost_its_answer_is_shown_once() {
+    let table = FaultInjector::new();
+    let t = TestApp::with_faults(Faults { table: Some(table.clone()), ..Faults::default() }).await;
+    let (ann, ben) = pair(&t).await;
+    table.fail_next_of::<TransactWriteItemsInput>(Fault::AnswerLost);
+    let reply = t.send_message(&ann.token, ben.id, "once").await;
+    assert_eq!(reply.code(), 0, "{}", reply.body);
+    assert_eq!(table.failed(), 1);
+    t.chat.wait_idle().await;
+    let read = messages(&t.chat(&ben.token, ann.id, None).await);
+    assert_eq!(read.iter().map(|m| m["content"].as_str().unwrap()).collect::<Vec<_>>(), ["once"]);
+}
+
+/// A send's transaction starts from the message's own time on the condition
+/// that the conversation's clock is behind it; when another instance's
+/// message got a later time first, the condition fails, the clock is read,
+/// and the message lands after it: a client holding that message still gets
+/// this one.
+#[tokio::test]
+async fn a_send_behind_the_conversations_clock_lands_after_it() {
+    let t = TestApp::new().await;
+    let (ann, ben) = pair(&t).await;
+    let ahead = NewMessage {
+        id: 7_200_001,
+        from_user_id: ben.id,
+        to_user_id: ann.id,
+        content: "from the future".into(),
+        sent_at: shared::domain::now_ms() + 60_000,
+    };
+    assert!(t.app.table().persist_message(&ahead).await.unwrap());
+    let pre = messages(&t.chat(&ann.token, ben.id, None).await).last().unwrap()["create_time"].as_u64().unwrap();
+    t.app.ids().reserve_ahead().await.unwrap();
+    let before = t.app.dynamodb_calls.snapshot();
+    t.send_message(&ann.token, ben.id, "now").await.ok();
+    let used = t.app.dynamodb_calls.snapshot() - before;
+    assert_eq!(used.operations, 3, "the transaction, a read of the clock, the transaction");
+    let next = messages(&t.chat(&ann.token, ben.id, Some(pre)).await);
+    assert_eq!(next.len(), 1, "the message was skipped");
+    assert_eq!(next[0]["content"], "now");
+    assert_eq!(next[0]["create_time"].as_u64().unwrap(), pre + 1);
 }
 
 /// Two instances assign times, but the older message commits last: it must
@@ -389,16 +426,23 @@ mod on_sqs {
             .unwrap()
     }
 
+    /// A send whose writes both fail is kept by SQS alone: shown once the
+    /// consumer has run, and once.
     #[tokio::test]
-    async fn sending_through_sqs_reads_back_once_after_the_consumer_runs() {
-        let mut t = TestApp::new().await;
+    async fn a_send_the_table_cannot_take_goes_through_sqs_and_reads_back_once_the_consumer_ran() {
+        let table = FaultInjector::new();
+        let mut t = TestApp::with_faults(Faults { table: Some(table.clone()), ..Faults::default() }).await;
         let pair = queue_pair().await;
         t.app.chat_queue = Some(Arc::new(pair.queue.clone()));
         let (ann, ben) = pair_of_users(&t).await;
-        t.send_message(&ann.token, ben.id, "over sqs").await.ok();
-        assert_eq!(messages(&t.chat(&ben.token, ann.id, None).await).len(), 1);
+        table.fail_next_n_of::<TransactWriteItemsInput>(2, Fault::Refused);
+        let reply = t.send_message(&ann.token, ben.id, "over sqs").await;
+        assert_eq!(reply.code(), 0, "{}", reply.body);
+        assert!(messages(&t.chat(&ben.token, ann.id, None).await).is_empty(), "only the queue has it");
         let consumer = shared::chat::ChatConsumer::new(&t.app);
         assert_eq!(pair.queue.poll_once(&consumer, 0).await.unwrap(), 1);
+        assert_eq!(messages(&t.chat(&ben.token, ann.id, None).await).len(), 1);
+        assert_eq!(pair.queue.poll_once(&consumer, 0).await.unwrap(), 0, "the consumer deleted what it wrote");
         assert_eq!(messages(&t.chat(&ben.token, ann.id, None).await).len(), 1);
     }
 

@@ -61,23 +61,28 @@ async fn a_handler_still_working_at_the_deadline_answers_the_envelope_before_it(
     let table = FaultInjector::new();
     let mut t = TestApp::with_faults(Faults { table: Some(table.clone()), ..Faults::default() }).await;
     let (ann, ben) = (t.new_user("ann").await, t.new_user("ben").await);
-    // The send path's write fails, so the send waits for the queue, which
-    // never answers.
+    // Both of the send's writes fail, so the send waits for the queue,
+    // which never answers.
     t.app.chat_queue = Some(Arc::new(StuckQueue));
-    table.fail_next_of::<TransactWriteItemsInput>(Fault::Refused);
+    table.fail_next_n_of::<TransactWriteItemsInput>(2, Fault::Refused);
     let reply = send_answered_before_the_deadline(&t, &ann.token, ben.id).await;
     assert_eq!((reply.http_status, reply.code()), (500, 50000));
     assert_eq!(reply.msg(), "internal error");
-    assert_eq!(table.failed(), 1);
+    assert_eq!(table.failed(), 2);
 }
 
 #[tokio::test]
 async fn a_message_its_send_stored_answers_0_in_time_though_the_queue_never_answers() {
-    let mut t = TestApp::new().await;
+    let table = FaultInjector::new();
+    let mut t = TestApp::with_faults(Faults { table: Some(table.clone()), ..Faults::default() }).await;
     let (ann, ben) = (t.new_user("ann").await, t.new_user("ben").await);
+    // The send's transaction fails: its queue's path stores the message with
+    // its second write while the queue never answers.
     t.app.chat_queue = Some(Arc::new(StuckQueue));
+    table.fail_next_of::<TransactWriteItemsInput>(Fault::Refused);
     let reply = send_answered_before_the_deadline(&t, &ann.token, ben.id).await;
     assert_eq!(reply.code(), 0, "{}", reply.msg());
+    assert_eq!(table.failed(), 1);
     let polled = t.chat(&ben.token, ann.id, None).await;
     assert_eq!(polled.ok()["message_list"].as_array().map(Vec::len), Some(1));
 }

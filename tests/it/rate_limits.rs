@@ -223,13 +223,14 @@ async fn upload_tickets_are_limited_per_user_and_a_refused_one_reserves_nothing(
     t.start_upload(&alice.token, "four", "video/mp4", 1000).await.ok();
 }
 
-/// A comment, a follow or an upload ticket is counted by its own transaction:
-/// one that writes nothing (a follow of nobody, an unfollow of someone not
-/// followed, a comment on no video, a ticket for a file refused) counts
-/// nothing, and the window still takes its calls.
+/// A comment, a follow, an upload ticket or a message is counted by its own
+/// transaction: one that writes nothing (a follow of nobody, an unfollow of
+/// someone not followed, a comment on no video, a ticket for a file refused,
+/// a message to no one) counts nothing, and the window still takes its calls.
 #[tokio::test]
-async fn a_comment_a_follow_or_a_ticket_that_writes_nothing_counts_nothing() {
+async fn a_comment_a_follow_a_ticket_or_a_message_that_writes_nothing_counts_nothing() {
     let (t, _) = limited(only(|l| {
+        l.message = Some(RateLimit::per(1, 60));
         l.follow = Some(RateLimit::per(1, 60));
         l.comment = Some(RateLimit::per(1, 60));
         l.upload = Some(RateLimit::per(1, 3600));
@@ -248,7 +249,34 @@ async fn a_comment_a_follow_or_a_ticket_that_writes_nothing_counts_nothing() {
     assert_eq!(t.start_upload(&alice.token, "avi", "video/x-msvideo", 1000).await.code(), 10007);
     t.start_upload(&alice.token, "one", "video/mp4", 1000).await.ok();
     assert_limited(&t.start_upload(&alice.token, "two", "video/mp4", 1000).await, "too many upload tickets");
+    assert_eq!(t.send_message(&alice.token, 999_999, "nobody").await.code(), 10004);
+    t.send_message(&alice.token, bob.id, "one").await.ok();
+    assert_limited(&t.send_message(&alice.token, bob.id, "two").await, "too many messages");
     assert_eq!(t.user_counters(bob.id).await["follower_count"], 1);
+}
+
+/// Counted inside each send's transaction, concurrent sends in one
+/// conversation from two instances (their transactions contend for the
+/// conversation's clock) still pass the limit exactly, each shown once.
+#[tokio::test]
+async fn concurrent_sends_never_pass_the_limit() {
+    let limits = only(|l| l.message = Some(RateLimit::per(4, 60)));
+    let (first, _) = limited(limits).await;
+    let mut second = first.sharing_table(|config| config.rate_limits = limits).await;
+    second.app.limiter = second.app.limiter.clone().with_clock(Clock::manual(START).0);
+    let alice = first.new_user("alice").await;
+    let bob = first.new_user("bob").await;
+    let attempts = (0..12).map(|i| {
+        let instance = if i % 2 == 0 { &first } else { &second };
+        instance.send_message(&alice.token, bob.id, "again")
+    });
+    let codes: Vec<i64> = join_all(attempts).await.iter().map(Reply::code).collect();
+    assert_eq!(codes.iter().filter(|code| **code == 0).count(), 4, "{codes:?}");
+    assert_eq!(codes.iter().filter(|code| **code == 10008).count(), 8, "{codes:?}");
+    first.chat.wait_idle().await;
+    second.chat.wait_idle().await;
+    let chat = first.chat(&bob.token, alice.id, None).await;
+    assert_eq!(chat.ok()["message_list"].as_array().unwrap().len(), 4);
 }
 
 /// Counted inside each comment's transaction, concurrent comments from two

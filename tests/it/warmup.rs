@@ -60,8 +60,6 @@ async fn survives_unreachable_endpoints(dynamodb_warmup: DynamoDbWarmup) {
     let nowhere = refused();
     let mut config = Config::local(&unique_name("table"), &unique_name("bucket"), TEST_SECRET);
     config.argon2 = Argon2Cost::TEST;
-    // The chat queue (and every service without an endpoint of its own) refuses connections.
-    config.chat_queue_url = Some(format!("http://{nowhere}/000000000000/chat.fifo"));
     let sdk = engines.credentials.sdk_config().to_builder().endpoint_url(format!("http://{nowhere}")).build();
     let endpoints = Endpoints { dynamodb: Some(dynamodb), s3: Some(s3.clone()), s3_public: None };
     let every = Warmup {
@@ -69,11 +67,10 @@ async fn survives_unreachable_endpoints(dynamodb_warmup: DynamoDbWarmup) {
         dynamodb_connections: 2,
         s3: S3Warmup::Head("warm-up"),
         s3_connections: 2,
-        sqs: true,
         links: true,
     };
 
-    // DynamoDB and S3 never answer, SQS refuses: the app is built all the
+    // DynamoDB and S3 never answer, the rest refuse: the app is built all the
     // same, within the warm-up's limit (the SDK's own timeouts would hold it
     // 5 s per attempt).
     let interceptors = Interceptors::default();
@@ -227,7 +224,7 @@ async fn peaks_in_first_requests(calls: fn(&App) -> &shared::telemetry::CallCoun
 /// the invocation's CPU share (the lambda bench's TLS column showed it). And
 /// none opens more than its sample uses. The samples run with the
 /// deployment's rate limits (`samples::ready_for`), whose counts run beside
-/// a read in register, login and the chat send.
+/// a read in register and login (the chat send counts in its transaction).
 #[tokio::test]
 async fn every_function_opens_in_init_as_many_dynamodb_connections_as_its_first_request_uses_at_once() {
     let mut parallel = Vec::new();
@@ -240,7 +237,7 @@ async fn every_function_opens_in_init_as_many_dynamodb_connections_as_its_first_
     }
     assert_eq!(
         parallel,
-        ["user-register", "user-login", "comment-action", "message-action", "message-chat"],
+        ["user-register", "user-login", "comment-action", "message-chat"],
         "the samples that make calls at once"
     );
 }

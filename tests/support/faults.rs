@@ -81,8 +81,8 @@ enum Rule {
     Nth(u64, Fault),
     /// Every operation whose input passes the test, until the rule changes.
     Every(Box<Matcher>, Fault),
-    /// The next operation whose input passes the test; then nothing.
-    Once(Box<Matcher>, Fault),
+    /// The next `n` operations whose input passes the test; then nothing.
+    Next(Box<Matcher>, Fault, u64),
 }
 
 /// Fails chosen operations of the SDK client it is attached to; counts all of
@@ -135,9 +135,25 @@ impl FaultInjector {
         *self.rule() = Rule::Every(Box::new(|context| context.input().downcast_ref::<I>().is_some()), fault);
     }
 
+    /// From now on, every operation whose input is an `I` for which `test`
+    /// says so fails with `fault` (`test` may keep state: it sees every `I`).
+    pub fn fail_every_where<I: std::fmt::Debug + Send + Sync + 'static>(
+        &self,
+        fault: Fault,
+        test: impl Fn(&I) -> bool + Send + Sync + 'static,
+    ) {
+        *self.rule() =
+            Rule::Every(Box::new(move |context| context.input().downcast_ref::<I>().is_some_and(&test)), fault);
+    }
+
     /// The next operation whose input is an `I` fails with `fault`; after it, nothing fails.
     pub fn fail_next_of<I: std::fmt::Debug + Send + Sync + 'static>(&self, fault: Fault) {
-        *self.rule() = Rule::Once(Box::new(|context| context.input().downcast_ref::<I>().is_some()), fault);
+        self.fail_next_n_of::<I>(1, fault);
+    }
+
+    /// The next `n` operations whose input is an `I` fail with `fault`; after them, nothing fails.
+    pub fn fail_next_n_of<I: std::fmt::Debug + Send + Sync + 'static>(&self, n: u64, fault: Fault) {
+        *self.rule() = Rule::Next(Box::new(|context| context.input().downcast_ref::<I>().is_some()), fault, n);
     }
 
     /// The next operation fails with `fault`.
@@ -171,18 +187,22 @@ impl FaultInjector {
 
     fn fault_for(&self, n: u64, context: &BeforeSerializationInterceptorContextRef<'_>) -> Option<Fault> {
         let mut rule = self.rule();
-        match &*rule {
-            Rule::Never => None,
-            Rule::Nth(target, fault) => (*target == n).then_some(*fault),
-            Rule::Every(matches, fault) => matches(context).then_some(*fault),
-            Rule::Once(matches, fault) => {
-                let fault = matches(context).then_some(*fault);
-                if fault.is_some() {
-                    *rule = Rule::Never;
+        let (fault, spent) = match &mut *rule {
+            Rule::Never => (None, false),
+            Rule::Nth(target, fault) => ((*target == n).then_some(*fault), false),
+            Rule::Every(matches, fault) => (matches(context).then_some(*fault), false),
+            Rule::Next(matches, fault, left) => {
+                if !matches(context) {
+                    return None;
                 }
-                fault
+                *left -= 1;
+                (Some(*fault), *left == 0)
             }
+        };
+        if spent {
+            *rule = Rule::Never;
         }
+        fault
     }
 }
 

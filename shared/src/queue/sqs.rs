@@ -61,20 +61,6 @@ impl SqsQueue {
         &self.url
     }
 
-    /// Opens the client's connection during the sender's init
-    /// ([`crate::app::Warmup`]): `GetQueueAttributes` of the queue's ARN,
-    /// which reads nothing of its messages. Any answer of the service will do
-    /// (a refusal included): the connection is what it is for.
-    pub async fn warm_up(&self) -> Result<()> {
-        let call =
-            self.client().get_queue_attributes().queue_url(&self.url).attribute_names(QueueAttributeName::QueueArn);
-        match call.send().await {
-            Ok(_) => Ok(()),
-            Err(error) if error.as_service_error().is_some() => Ok(()),
-            Err(error) => Err(error).context("warm-up GetQueueAttributes"),
-        }
-    }
-
     /// Creates `name.fifo` with a dead-letter queue `name-dlq.fifo` that takes
     /// messages after `max_receives` receives (local runs and tests; on AWS the
     /// template creates both).

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use super::model::{self, ConversationItem, Key, MessageItem, UserItem};
 use super::{Table, TransactOutcome, from_item, to_item};
 use crate::error::{Context as _, Error, Result};
+use crate::limits::Count;
 
 /// How many times a persist re-reads the clock when another message moved it.
 const CLOCK_ATTEMPTS: usize = 25;
@@ -66,15 +67,48 @@ impl Table {
     /// before (the send's, before its enqueue: one round fewer). A clock that
     /// moved since fails the transaction's condition, and the clock is read
     /// again, as when another message moves it between a read and a commit.
-    pub async fn persist_message_from(&self, message: &NewMessage, mut known: Option<ClockRead>) -> Result<bool> {
+    pub async fn persist_message_from(&self, message: &NewMessage, known: Option<ClockRead>) -> Result<bool> {
+        match self.commit_message(message, known, false, None).await? {
+            Stored::New => Ok(true),
+            Stored::Already => Ok(false),
+            refused => Err(Error::Internal(anyhow::anyhow!("persist message: {refused:?} without checks"))),
+        }
+    }
+
+    /// A send's one transaction: `message` persisted (as
+    /// [`Table::persist_message`] does) only if both its users exist, with
+    /// `count` (the sender's rate limit) in it: [`Count::refused`] when the
+    /// window is full, and then, as when a user is missing, nothing is
+    /// written and nothing counted. One round when the conversation's clock
+    /// is behind the message's time, as it is unless another message of the
+    /// same conversation got a time as late or later.
+    pub async fn store_sent_message(&self, message: &NewMessage, count: Option<&Count>) -> Result<Stored> {
+        self.commit_message(message, None, true, count).await
+    }
+
+    /// Commits `message` with the conversation's clock moving to its time.
+    /// The first attempt starts from `known` or, without a read, from the
+    /// message's own time on the condition that the clock is behind it; a
+    /// clock that is not fails the condition and is read. With `parties`,
+    /// both users are checked in the same transaction; `count` is counted in
+    /// it.
+    async fn commit_message(
+        &self,
+        message: &NewMessage,
+        known: Option<ClockRead>,
+        parties: bool,
+        count: Option<&Count>,
+    ) -> Result<Stored> {
         let clock_key = model::conversation_key(message.from_user_id, message.to_user_id);
+        let mut clock = known;
         for _ in 0..CLOCK_ATTEMPTS {
-            let clock: Option<ConversationItem> = match known.take() {
-                Some(ClockRead(clock)) => clock,
-                None => self.get(&clock_key, "get conversation clock").await?,
+            let (time, condition) = match &clock {
+                None => (message.sent_at, ClockCondition::Before),
+                Some(ClockRead(clock)) => match clock.as_ref().map(|c| c.last_time) {
+                    Some(last) => (message.sent_at.max(last + 1), ClockCondition::At(last)),
+                    None => (message.sent_at, ClockCondition::Unset),
+                },
             };
-            let last = clock.as_ref().map(|c| c.last_time);
-            let time = message.sent_at.max(last.map_or(0, |last| last + 1));
             let item = MessageItem {
                 pk: clock_key.pk.clone(),
                 sk: model::message_sort_key(time, message.id),
@@ -85,13 +119,21 @@ impl Table {
                 create_time: time,
             };
             let guard = model::message_guard_key(message.id);
-            let actions =
-                vec![self.put_new(&guard)?, self.advance_clock(&clock_key, last, &item)?, self.put_new(&item)?];
-            match self.transact(actions, "persist message").await? {
-                TransactOutcome::Done => return Ok(true),
-                TransactOutcome::ConditionFailed(failed) if failed.contains(&0) => return Ok(false),
-                // Another message moved the clock: read it again.
-                TransactOutcome::ConditionFailed(_) => continue,
+            let mut actions =
+                vec![self.put_new(&guard)?, self.advance_clock(&clock_key, condition, &item)?, self.put_new(&item)?];
+            if parties {
+                actions.push(self.check(&model::user_key(message.from_user_id), true)?);
+                actions.push(self.check(&model::user_key(message.to_user_id), true)?);
+            }
+            match self.transact_counted(actions, count, "persist message").await? {
+                TransactOutcome::Done => return Ok(Stored::New),
+                TransactOutcome::ConditionFailed(failed) if failed.contains(&0) => return Ok(Stored::Already),
+                TransactOutcome::ConditionFailed(failed) if failed.contains(&3) => return Ok(Stored::SenderGone),
+                TransactOutcome::ConditionFailed(failed) if failed.contains(&4) => return Ok(Stored::NoRecipient),
+                // The clock is not where this attempt took it to be: read it.
+                TransactOutcome::ConditionFailed(_) => {
+                    clock = Some(ClockRead(self.get(&clock_key, "get conversation clock").await?));
+                }
             }
         }
         Err(Error::Internal(anyhow::anyhow!("persist message: the conversation clock kept moving")))
@@ -138,7 +180,7 @@ impl Table {
         Ok(read)
     }
 
-    fn advance_clock(&self, key: &Key, last: Option<u64>, message: &MessageItem) -> Result<TransactWriteItem> {
+    fn advance_clock(&self, key: &Key, condition: ClockCondition, message: &MessageItem) -> Result<TransactWriteItem> {
         let update = Update::builder()
             .table_name(&self.name)
             .set_key(Some(to_item(key)?))
@@ -149,16 +191,42 @@ impl Table {
             .expression_attribute_values(":time", AttributeValue::N(message.create_time.to_string()))
             .expression_attribute_values(":from", AttributeValue::N(message.from_user_id.to_string()))
             .expression_attribute_values(":content", AttributeValue::S(message.content.clone()));
-        // The clock must still be where we read it: then no message committed
-        // in between, and ours is the newest.
-        let update = match last {
-            Some(last) => update
+        // Every message committed so far is older than ours: the clock is
+        // where we read it (no message committed in between), or, unread,
+        // behind our time.
+        let update = match condition {
+            ClockCondition::At(last) => update
                 .condition_expression("#time = :last")
                 .expression_attribute_values(":last", AttributeValue::N(last.to_string())),
-            None => update.condition_expression("attribute_not_exists(#time)"),
+            ClockCondition::Unset => update.condition_expression("attribute_not_exists(#time)"),
+            ClockCondition::Before => update.condition_expression("attribute_not_exists(#time) OR #time < :time"),
         };
         Ok(TransactWriteItem::builder().update(update.build().context("clock action")?).build())
     }
+}
+
+/// What a message's transaction did ([`Table::store_sent_message`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// The message is written now.
+    New,
+    /// It was already (an earlier write under the same id): nothing written.
+    Already,
+    /// The sender no longer exists: nothing written.
+    SenderGone,
+    /// The recipient does not exist: nothing written.
+    NoRecipient,
+}
+
+/// Where a persist's transaction requires the conversation's clock to be.
+#[derive(Clone, Copy, Debug)]
+enum ClockCondition {
+    /// Never set (no message yet), as read.
+    Unset,
+    /// At this time, as read.
+    At(u64),
+    /// Unset or before the message's time (not read).
+    Before,
 }
 
 /// What [`Table::friends_with_previews`] read.

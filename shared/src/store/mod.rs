@@ -15,7 +15,7 @@ pub mod model;
 mod users;
 mod videos;
 
-pub use chat::{ClockRead, FriendsRead, NewMessage};
+pub use chat::{ClockRead, FriendsRead, NewMessage, Stored};
 pub use interactions::{Index, Page};
 pub use videos::{VideoSource, ViewerContext};
 

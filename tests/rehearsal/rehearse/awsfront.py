@@ -45,6 +45,7 @@ class AwsFront:
         self.server = None
         self.sequence = 0
         self.s3_client = None  # boto3 client on moto, to read notifications back
+        self.throttled = set()  # (function logical id, DynamoDB operation) answered as a throttled transaction
 
     def upstream(self, service):
         return self.host if service == "lambda" else self.moto
@@ -59,6 +60,12 @@ class AwsFront:
             body = _read_chunked(handler.rfile)
         call = calls_module.describe(handler.command, parsed.path, query, headers, body, self.state)
         function = self.keys.get(call.access_key)
+        if call.service == "dynamodb" and (function, call.operation) in self.throttled:
+            status, reply_headers, reply = _throttled_transaction(body)
+            call.status = status
+            with self.lock:
+                self.records.append((function, call))
+            return status, reply_headers, reply
         target = self.upstream(call.service)
         connection = http.client.HTTPConnection(target.hostname, target.port, timeout=300)
         forwarded = {name: value for name, value in handler.headers.items() if name.lower() not in HOP_BY_HOP}
@@ -190,6 +197,25 @@ class AwsFront:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
+
+
+def _throttled_transaction(body):
+    """DynamoDB's answer to a transaction it cancelled because its items' partitions
+    were throttled: HTTP 400 TransactionCanceledException, a ThrottlingError reason per
+    item. The SDK does not retry it (the caller decides), and nothing was written."""
+    try:
+        items = len(json.loads(body or b"{}").get("TransactItems") or [])
+    except ValueError:
+        items = 0
+    reasons = [{"Code": "ThrottlingError", "Message": "Throughput exceeds the current capacity of your table or index."}] * items
+    reply = json.dumps({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons "
+                   f"[{', '.join(r['Code'] for r in reasons)}]",
+        "CancellationReasons": reasons,
+    }).encode()
+    headers = [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", "rehearsal-throttled")]
+    return 400, headers, reply
 
 
 def _read_chunked(stream):

@@ -377,8 +377,8 @@ SEEDS: list[Seed] = [
         "denied",
         "sqs:SendMessage",
         template=replace(
-            "                - sqs:GetQueueAttributes\n              Resource: !GetAtt ChatQueue.Arn\n",
-            "                - sqs:GetQueueAttributes\n              Resource: !GetAtt ChatDeadLetterQueue.Arn\n",
+            "              Action: sqs:SendMessage\n              Resource: !GetAtt ChatQueue.Arn\n",
+            "              Action: sqs:SendMessage\n              Resource: !GetAtt ChatDeadLetterQueue.Arn\n",
         ),
     ),
     Seed(
