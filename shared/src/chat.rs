@@ -128,16 +128,17 @@ pub async fn send(app: &App, from: Claimed, to: UserId, text: &MessageText) -> R
 }
 
 /// The send's path when its transaction failed: two rounds, as a send was
-/// before the table took it in one. The limit is counted beside the read that
-/// confirms both users and reads the conversation's clock (the failed
+/// before the table took it in one. The limit is counted beside the read
+/// that confirms both users and reads the conversation's clock (the failed
 /// transaction counted nothing, unless its answer was lost after it
 /// committed: then this counts the message a second time, its write below
 /// finds it stored, and a window that second count fills refuses a message
-/// that is in fact stored); then the enqueue and a second write run at once. Either one
-/// alone makes the message durable (the queue keeps it until the consumer
-/// has written it; the write is the message), so the send answers 0 when
-/// either succeeds and fails only when both do. Neither starts before the
-/// limit and both users are confirmed, so a refused send writes nothing.
+/// that is in fact stored); then the enqueue and a second write run at
+/// once. Either one alone makes the message durable (the queue keeps it
+/// until the consumer has written it; the write is the message), so the
+/// send answers 0 when either succeeds and fails only when both do. Neither
+/// starts before the limit and both users are confirmed, so a refused send
+/// writes nothing.
 async fn send_through_queue(app: &App, message: NewMessage) -> Result<()> {
     let subject = message.from_user_id.to_string();
     let (counted, parties) = tokio::join!(

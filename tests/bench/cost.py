@@ -27,7 +27,6 @@ LAMBDA_PER_MILLION = 0.20
 HTTP_API_PER_MILLION = 1.00
 DDB_READ_UNIT_PER_MILLION = 0.125
 DDB_WRITE_UNIT_PER_MILLION = 0.625
-SQS_FIFO_PER_MILLION = 0.50
 FULL_VCPU_MB = 1769
 DDB_ROUND_TRIP_MS = 4.0  # in-region request, p50 order of magnitude
 
@@ -47,7 +46,7 @@ DDB_UNITS = {
     "favorite-action": (1, 2 * 3),  # edge + video + author counters
     "relation-action": (1, 2 * 4),  # read reverse edge; edge, friend edges, counters
     "comment-action": (0, 2 * 2 + 1),  # comment + video counter; id block amortised
-    "message-action": (0, 2 * 2),   # guard + message + clock (SQS send billed below)
+    "message-action": (0, 2 * 6),   # one transaction: guard, message, clock, rate window, both users' checks
 }
 
 
@@ -92,8 +91,6 @@ def main():
         lambda_cost = 1e6 * billed_ms / 1000 * mb / 1024 * LAMBDA_ARM_GB_SECOND + LAMBDA_PER_MILLION
         reads, writes = DDB_UNITS.get(function, (0, 0))
         ddb = reads * DDB_READ_UNIT_PER_MILLION + writes * DDB_WRITE_UNIT_PER_MILLION
-        if function == "message-action":
-            ddb += SQS_FIFO_PER_MILLION  # one SendMessage per message
         total = lambda_cost + HTTP_API_PER_MILLION + ddb
         cold_ms = cold.get(function, {}).get("cold_ms")
         print(f"| {label} | {mb} | {est_ms:.1f} | {lambda_cost:.2f} | {HTTP_API_PER_MILLION:.2f} | {ddb:.2f} | {total:.2f} | "
