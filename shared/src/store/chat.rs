@@ -64,8 +64,10 @@ impl Table {
     }
 
     /// [`Table::persist_message`], its first attempt from `known`, a read made
-    /// before (the send's, before its enqueue: one round fewer). A clock that
-    /// moved since fails the transaction's condition, and the clock is read
+    /// before (the send's queue's path's, beside its enqueue), or without
+    /// one from the message's own time on the condition that the clock is
+    /// behind it: one round either way. A clock that moved since (or is not
+    /// behind) fails the transaction's condition, and the clock is read
     /// again, as when another message moves it between a read and a commit.
     pub async fn persist_message_from(&self, message: &NewMessage, known: Option<ClockRead>) -> Result<bool> {
         match self.commit_message(message, known, false, None).await? {
