@@ -255,49 +255,51 @@ async fn a_comment_a_follow_a_ticket_or_a_message_that_writes_nothing_counts_not
     assert_eq!(t.user_counters(bob.id).await["follower_count"], 1);
 }
 
-/// Counted inside each send's transaction, concurrent sends in one
-/// conversation from two instances (their transactions contend for the
-/// conversation's clock) still pass the limit exactly, each shown once.
-#[tokio::test]
-async fn concurrent_sends_never_pass_the_limit() {
-    let limits = only(|l| l.message = Some(RateLimit::per(4, 60)));
+/// Two instances on one table with `limits`, on one clock.
+async fn two_instances(limits: RateLimits) -> (TestApp, TestApp) {
     let (first, _) = limited(limits).await;
     let mut second = first.sharing_table(|config| config.rate_limits = limits).await;
     second.app.limiter = second.app.limiter.clone().with_clock(Clock::manual(START).0);
-    let alice = first.new_user("alice").await;
-    let bob = first.new_user("bob").await;
-    let attempts = (0..12).map(|i| {
-        let instance = if i % 2 == 0 { &first } else { &second };
-        instance.send_message(&alice.token, bob.id, "again")
-    });
+    (first, second)
+}
+
+/// Twelve `call`s at once, alternating between the two instances, under a
+/// limit of 4: exactly 4 pass and 8 are refused.
+async fn four_of_twelve_pass<'a, F: Future<Output = Reply>>(
+    (first, second): (&'a TestApp, &'a TestApp),
+    call: impl Fn(&'a TestApp) -> F,
+) {
+    let attempts = (0..12).map(|i| call(if i % 2 == 0 { first } else { second }));
     let codes: Vec<i64> = join_all(attempts).await.iter().map(Reply::code).collect();
     assert_eq!(codes.iter().filter(|code| **code == 0).count(), 4, "{codes:?}");
     assert_eq!(codes.iter().filter(|code| **code == 10008).count(), 8, "{codes:?}");
-    first.chat.wait_idle().await;
-    second.chat.wait_idle().await;
-    let chat = first.chat(&bob.token, alice.id, None).await;
-    assert_eq!(chat.ok()["message_list"].as_array().unwrap().len(), 4);
 }
 
 /// Counted inside each comment's transaction, concurrent comments from two
 /// instances still pass the limit exactly.
 #[tokio::test]
 async fn concurrent_comments_never_pass_the_limit() {
-    let limits = only(|l| l.comment = Some(RateLimit::per(4, 60)));
-    let (first, _) = limited(limits).await;
-    let mut second = first.sharing_table(|config| config.rate_limits = limits).await;
-    second.app.limiter = second.app.limiter.clone().with_clock(Clock::manual(START).0);
+    let (first, second) = two_instances(only(|l| l.comment = Some(RateLimit::per(4, 60)))).await;
     let alice = first.new_user("alice").await;
     let video = first.new_video(&alice.token, "clip").await;
-    let attempts = (0..12).map(|i| {
-        let instance = if i % 2 == 0 { &first } else { &second };
-        instance.comment(&alice.token, video, "again")
-    });
-    let codes: Vec<i64> = join_all(attempts).await.iter().map(Reply::code).collect();
-    assert_eq!(codes.iter().filter(|code| **code == 0).count(), 4, "{codes:?}");
-    assert_eq!(codes.iter().filter(|code| **code == 10008).count(), 8, "{codes:?}");
+    four_of_twelve_pass((&first, &second), |instance| instance.comment(&alice.token, video, "again")).await;
     let listed = first.comment_list(video, None).await;
     assert_eq!(listed.ok()["comment_list"].as_array().unwrap().len(), 4);
+}
+
+/// Counted inside each send's transaction, concurrent sends in one
+/// conversation from two instances (their transactions contend for the
+/// conversation's clock) still pass the limit exactly, each shown once.
+#[tokio::test]
+async fn concurrent_sends_never_pass_the_limit() {
+    let (first, second) = two_instances(only(|l| l.message = Some(RateLimit::per(4, 60)))).await;
+    let alice = first.new_user("alice").await;
+    let bob = first.new_user("bob").await;
+    four_of_twelve_pass((&first, &second), |instance| instance.send_message(&alice.token, bob.id, "again")).await;
+    first.chat.wait_idle().await;
+    second.chat.wait_idle().await;
+    let chat = first.chat(&bob.token, alice.id, None).await;
+    assert_eq!(chat.ok()["message_list"].as_array().unwrap().len(), 4);
 }
 
 /// Login and registration count their attempt beside their first read (the
