@@ -132,7 +132,7 @@ impl FaultInjector {
     /// From now on, every operation whose input is an `I` (an SDK operation
     /// input such as `TransactWriteItemsInput`) fails with `fault`.
     pub fn fail_every<I: std::fmt::Debug + Send + Sync + 'static>(&self, fault: Fault) {
-        *self.rule() = Rule::Every(Box::new(|context| context.input().downcast_ref::<I>().is_some()), fault);
+        self.fail_every_where(fault, |_: &I| true);
     }
 
     /// From now on, every operation whose input is an `I` for which `test`

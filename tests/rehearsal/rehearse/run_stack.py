@@ -410,51 +410,55 @@ def chat_scenario(stack, base, quick=False):
         _, reply = envelope(base, "POST", "/douyin/user/register/", {"username": name, "password": "password1"})
         users.append((reply.get("user_id"), reply.get("token")))
     (ann, ann_token), (ben, ben_token) = users
-    for number in range(12):
-        _, reply = envelope(base, "POST", "/douyin/message/action/",
-                            {"token": ann_token, "to_user_id": str(ben), "action_type": "1", "content": f"m{number}"})
-        if reply.get("status_code") != 0:
-            stack.add(4, "chat", "message-action", f"message {number} was refused: {reply}")
+    sender = next(logical_id for logical_id, function in stack.state["functions"].items()
+                  if function.get("binary") == "message-action")
+
+    def sent(numbers, why=""):
+        """ann sends m<number> for each number to ben; whether every send answered 0."""
+        for number in numbers:
+            _, reply = envelope(base, "POST", "/douyin/message/action/",
+                                {"token": ann_token, "to_user_id": str(ben), "action_type": "1", "content": f"m{number}"})
+            if reply.get("status_code") != 0:
+                stack.add(4, "chat", sender, f"message {number}{why} was refused: {reply}")
+                return False
+        return True
+
+    def conversation_is(count, finding, owner):
+        """Whether ben reads m0 … m<count - 1>, in order (a finding for `owner` if not)."""
+        _, polled = envelope(base, "GET", "/douyin/message/chat/", {"token": ben_token, "to_user_id": str(ann)})
+        contents = [message["content"] for message in polled.get("message_list") or []]
+        if contents != [f"m{number}" for number in range(count)]:
+            stack.add(4, "chat", owner, f"{finding} {contents}")
             return False
+        return True
+
+    def consumed():
+        return sum(len(ids) for poller in stack.pollers for ids, _, _ in poller.batches)
+
     # The send writes its message in one transaction: read back at once, none through the queue.
-    _, polled = envelope(base, "GET", "/douyin/message/chat/", {"token": ben_token, "to_user_id": str(ann)})
-    contents = [message["content"] for message in polled.get("message_list") or []]
-    if contents != [f"m{number}" for number in range(12)]:
-        stack.add(4, "chat", "message-chat", f"the burst came back as {contents}")
+    if not sent(range(12)) or not conversation_is(12, "the burst came back as", "message-chat"):
         return False
     # The table throttles the sender's transactions: each send takes the queue's path (its
     # grant to send to the deployed queue, the queue's URL in its environment), and the
     # consumer (by the event source mapping) writes what the queue took, in order.
-    sender = next(logical_id for logical_id, function in stack.state["functions"].items()
-                  if function.get("binary") == "message-action")
-    def consumed():
-        return sum(len(ids) for poller in stack.pollers for ids, _, _ in poller.batches)
-
     consumed_before = consumed()
     stack.front.throttled.add((sender, "TransactWriteItems"))
     try:
-        for number in range(12, 18):
-            _, reply = envelope(base, "POST", "/douyin/message/action/",
-                                {"token": ann_token, "to_user_id": str(ben), "action_type": "1", "content": f"m{number}"})
-            if reply.get("status_code") != 0:
-                stack.add(4, "chat", sender, f"message {number}, its transaction throttled, was refused: {reply}")
-                return False
+        if not sent(range(12, 18), ", its transaction throttled,"):
+            return False
     finally:
         stack.front.throttled.discard((sender, "TransactWriteItems"))
     for poller in stack.pollers:
         poller.wait_idle()
-    _, polled = envelope(base, "GET", "/douyin/message/chat/", {"token": ben_token, "to_user_id": str(ann)})
-    contents = [message["content"] for message in polled.get("message_list") or []]
-    if contents != [f"m{number}" for number in range(18)]:
-        stack.add(4, "chat", "message-consumer", f"after the queue's path the conversation is {contents}")
+    if not conversation_is(18, "after the queue's path the conversation is", "message-consumer"):
         return False
-    if consumed() - consumed_before != 6:
-        stack.add(4, "chat", "message-consumer",
-                  f"the consumer received {consumed() - consumed_before} messages from the queue, not 6")
+    through_queue = consumed() - consumed_before
+    if through_queue != 6:
+        stack.add(4, "chat", "message-consumer", f"the consumer received {through_queue} messages from the queue, not 6")
         return False
+    summary = "  stage 4: chat: 12 messages stored by their send; 6 whose transactions the table throttled through"
     if quick:  # a seeded run: the sends' calls are what it judges
-        say(f"  stage 4: chat: 12 messages stored by their send; 6 whose transactions the table throttled "
-            f"through the queue and the consumer")
+        say(f"{summary} the queue and the consumer")
         return True
     # A poison message: the consumer fails it, SQS redelivers, the redrive policy moves it.
     chat = next(q for q in stack.state["queues"].values() if any(
@@ -478,8 +482,7 @@ def chat_scenario(stack, base, quick=False):
     else:
         stack.add(4, "chat", dead["logical_id"], "a poison message never reached the dead-letter queue")
         return False
-    say(f"  stage 4: chat: 12 messages stored by their send; 6 whose transactions the table throttled "
-        f"through {chat['logical_id']} and the consumer; a poison message in {dead['logical_id']}")
+    say(f"{summary} {chat['logical_id']} and the consumer; a poison message in {dead['logical_id']}")
     return True
 
 
